@@ -1,0 +1,68 @@
+//! Principals: who is acting — a service token, a personal access token, or a signed-in user —
+//! and how a user's license and groups compile into effective permissions.
+
+use crate::catalog::catalog;
+use crate::effective::EffectivePermissions;
+use crate::grant::{Grant, Scope};
+use crate::permission::{Access, Permission};
+use crate::plan::{License, Plan};
+use std::fmt;
+
+/// The kind of principal behind a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// An account-owned service token.
+    ServiceToken,
+    /// A user's personal access token, acting with that user's permissions in one account.
+    PersonalToken,
+    /// A user signed in to the console.
+    User,
+}
+
+impl PrincipalKind {
+    /// `service_token`, `personal_access_token` or `user`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::ServiceToken => "service_token",
+            PrincipalKind::PersonalToken => "personal_access_token",
+            PrincipalKind::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for PrincipalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a user holds in one account: a license and the grants of the groups they belong to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAccess {
+    /// The user's seat.
+    pub license: License,
+    /// Grants of every group the user is in.
+    pub group_grants: Vec<Grant>,
+}
+
+impl UserAccess {
+    /// Compiles the user's permissions. The license decides:
+    /// - Developer: the union of the group grants the plan offers;
+    /// - Read-only: the `readonly` set on all projects, whatever the groups say;
+    /// - IT: `security_admin` and `billing_admin` on all projects plus write on connections.
+    pub fn permissions(&self, plan: Plan) -> EffectivePermissions {
+        let cat = catalog();
+        let fixed = |slug: &str| Grant::new(cat.set(slug).expect("catalog set named by a license"), Scope::AllProjects);
+        match self.license {
+            License::Developer => EffectivePermissions::compile(&self.group_grants, |g| cat.plan_allows(plan, g.set)),
+            License::ReadOnly => EffectivePermissions::compile(&[fixed("readonly")], |_| true),
+            License::It => {
+                let mut perms =
+                    EffectivePermissions::compile(&[fixed("security_admin"), fixed("billing_admin")], |_| true);
+                perms.account |= Permission::new(cat.connections, Access::Write).bit()
+                    | Permission::new(cat.connections, Access::Read).bit();
+                perms
+            }
+        }
+    }
+}
