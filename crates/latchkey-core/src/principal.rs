@@ -1,7 +1,7 @@
 //! Principals: who is acting — a service token, a personal access token, or a signed-in user —
 //! and how a user's license and groups compile into effective permissions.
 
-use crate::catalog::catalog;
+use crate::catalog::{catalog, PermissionSet};
 use crate::effective::EffectivePermissions;
 use crate::grant::{Grant, Scope};
 use crate::permission::{Access, Permission};
@@ -36,6 +36,17 @@ impl fmt::Display for PrincipalKind {
     }
 }
 
+/// The set an account's Owner group holds: `account_admin` on Enterprise, `owner` on the
+/// self-service plans (every plan has an owner, even Developer, whose tokens may hold only
+/// Semantic Layer Only).
+pub fn owner_set(plan: Plan) -> PermissionSet {
+    let slug = match plan {
+        Plan::Enterprise => "account_admin",
+        Plan::Team | Plan::Developer => "owner",
+    };
+    catalog().set(slug).expect("owner sets are in the catalog")
+}
+
 /// What a user holds in one account: a license and the grants of the groups they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserAccess {
@@ -54,7 +65,10 @@ impl UserAccess {
         let cat = catalog();
         let fixed = |slug: &str| Grant::new(cat.set(slug).expect("catalog set named by a license"), Scope::AllProjects);
         match self.license {
-            License::Developer => EffectivePermissions::compile(&self.group_grants, |g| cat.plan_allows(plan, g.set)),
+            License::Developer => {
+                let owner = owner_set(plan);
+                EffectivePermissions::compile(&self.group_grants, |g| cat.plan_allows(plan, g.set) || g.set == owner)
+            }
             License::ReadOnly => EffectivePermissions::compile(&[fixed("readonly")], |_| true),
             License::It => {
                 let mut perms =

@@ -1,1 +1,79 @@
-//! placeholder
+//! Latchkey's persistence: one [`Store`] over SQLite (via sqlx), its migrations, the audit writer
+//! and the change feed.
+//!
+//! Every command is one `BEGIN IMMEDIATE` transaction that writes the change, its audit entry and
+//! its change-feed row together, so a crash at any moment leaves either all of it or none.
+//! Domain rules (who may mint what, plan gating) come from `latchkey-core`; this crate only runs
+//! them inside the transaction and persists the result.
+
+mod accounts;
+mod audit;
+mod changes;
+mod error;
+mod records;
+mod tokens;
+
+pub use audit::AuditQuery;
+pub use changes::{Change, ChangeKind};
+pub use error::StoreError;
+pub use records::*;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The default database URL: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://latchkey.db";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`, turns on WAL and foreign keys, and runs
+    /// pending migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL `{}`: expected sqlite://PATH",
+                url.split('@').next_back().unwrap_or_default()
+            )));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Opens a write transaction that takes SQLite's write lock at once, so two writers (a server
+    /// and a CLI) queue on the busy timeout instead of failing to upgrade a read snapshot.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The current time, truncated to microseconds (what the database keeps).
+pub fn now() -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).expect("valid nanosecond")
+}

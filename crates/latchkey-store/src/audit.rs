@@ -1,0 +1,91 @@
+//! The one audit writer (called inside every command's transaction) and the audit-log reader.
+
+use crate::records::{Actor, AuditEntry};
+use crate::{Store, StoreError};
+use latchkey_core::AccountId;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+
+/// Appends one audit entry on the command's own connection/transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    account_id: Option<AccountId>,
+    event_type: &str,
+    target_type: &str,
+    target_id: Option<i64>,
+    context: serde_json::Value,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (account_id, actor_type, actor_id, actor_name, actor_ip, event_type,
+                                target_type, target_id, event_context, source, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(account_id.map(|a| a.0))
+    .bind(actor.kind.as_str())
+    .bind(actor.id)
+    .bind(&actor.name)
+    .bind(&actor.ip)
+    .bind(event_type)
+    .bind(target_type)
+    .bind(target_id)
+    .bind(context.to_string())
+    .bind(actor.source)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Filters for reading the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// Only this account's entries.
+    pub account_id: Option<AccountId>,
+    /// Only this event type.
+    pub event_type: Option<String>,
+    /// Skip this many (newest first).
+    pub offset: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
+impl Store {
+    /// Reads audit entries, newest first.
+    pub async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, actor_type, actor_id, actor_name, actor_ip, event_type, target_type,
+                    target_id, event_context, source, created_at
+             FROM audit_log
+             WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR event_type = ?2)
+             ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+        )
+        .bind(q.account_id.map(|a| a.0))
+        .bind(&q.event_type)
+        .bind(if q.limit > 0 { q.limit } else { 100 })
+        .bind(q.offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let context: String = r.try_get("event_context")?;
+                Ok(AuditEntry {
+                    id: r.try_get("id")?,
+                    account_id: r.try_get::<Option<i64>, _>("account_id")?.map(AccountId),
+                    actor_type: r.try_get("actor_type")?,
+                    actor_id: r.try_get("actor_id")?,
+                    actor_name: r.try_get("actor_name")?,
+                    actor_ip: r.try_get("actor_ip")?,
+                    event_type: r.try_get("event_type")?,
+                    target_type: r.try_get("target_type")?,
+                    target_id: r.try_get("target_id")?,
+                    event_context: serde_json::from_str(&context).unwrap_or(serde_json::Value::Null),
+                    source: r.try_get("source")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,38 @@
+//! The store's one error type.
+
+/// Why a store operation failed. The message never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing does not exist (or belongs to another account, which callers must not learn).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was broken (e.g. an e-mail already in use).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Input refers to something that cannot be used here (e.g. a project of another account).
+    #[error("{0}")]
+    Invalid(String),
+    /// A domain rule refused the command.
+    #[error(transparent)]
+    Domain(#[from] latchkey_core::Error),
+    /// Bad configuration (database URL).
+    #[error("{0}")]
+    Config(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return StoreError::Conflict(db.message().to_owned());
+            }
+        }
+        StoreError::Database(e)
+    }
+}

@@ -1,0 +1,418 @@
+//! Service tokens and personal access tokens: create, read, revoke, the verifier's lookup by
+//! digest, and the batched `last_used_at` flush.
+
+use crate::accounts::{check_projects, fetch_account, fetch_membership};
+use crate::audit::record;
+use crate::changes::{append, ChangeKind};
+use crate::records::*;
+use crate::{now, Store, StoreError};
+use latchkey_core::mint::{check_may_mint_personal_token, check_may_mint_service_token};
+use latchkey_core::{
+    AccountId, EffectivePermissions, EnvCategories, Grant, Minter, ProjectId, Scope, TokenDigest, TokenId,
+    TokenKind, UserId,
+};
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+
+pub(crate) fn project_of(g: &Grant) -> Option<i64> {
+    match g.scope {
+        Scope::AllProjects => None,
+        Scope::Project(p) => Some(p.0),
+    }
+}
+
+pub(crate) fn grant_from_row(r: &SqliteRow) -> Result<StoredGrant, StoreError> {
+    let set: String = r.try_get("permission_set")?;
+    let project: Option<i64> = r.try_get("project_id")?;
+    let envs: i64 = r.try_get("writable_envs")?;
+    let scope = project.map_or(Scope::AllProjects, |p| Scope::Project(ProjectId(p)));
+    Ok(StoredGrant {
+        id: r.try_get("id").unwrap_or_default(),
+        grant: Grant::new(set.parse()?, scope).with_writable_envs(EnvCategories::from_bits(envs as u8)),
+        created_at: r.try_get("created_at").unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+const SERVICE_TOKEN_COLUMNS: &str =
+    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at";
+
+fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
+    Ok(ServiceToken {
+        id: TokenId(r.try_get("id")?),
+        account_id: AccountId(r.try_get("account_id")?),
+        uid: r.try_get("uid")?,
+        name: r.try_get("name")?,
+        state: State::from_db(r.try_get("state")?),
+        hint: r.try_get("hint")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        expires_at: r.try_get("expires_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+        grants: Vec::new(),
+    })
+}
+
+fn personal_token_from_row(r: &SqliteRow) -> Result<PersonalToken, StoreError> {
+    Ok(PersonalToken {
+        id: TokenId(r.try_get("id")?),
+        account_id: AccountId(r.try_get("account_id")?),
+        user_id: UserId(r.try_get("user_id")?),
+        uid: r.try_get("uid")?,
+        name: r.try_get("name")?,
+        state: State::from_db(r.try_get("state")?),
+        hint: r.try_get("hint")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        expires_at: r.try_get("expires_at")?,
+        last_used_at: r.try_get("last_used_at")?,
+    })
+}
+
+async fn grants_of(conn: &mut SqliteConnection, token: TokenId) -> Result<Vec<StoredGrant>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, permission_set, project_id, writable_envs, created_at FROM service_token_grants
+         WHERE service_token_id = ? ORDER BY id",
+    )
+    .bind(token.0)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(grant_from_row).collect()
+}
+
+pub(crate) async fn load_service_token(conn: &mut SqliteConnection, id: TokenId) -> Result<Option<ServiceToken>, StoreError> {
+    let row = sqlx::query(&format!("SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut token = service_token_from_row(&row)?;
+    token.grants = grants_of(conn, id).await?;
+    Ok(Some(token))
+}
+
+fn check_token_name(name: &str) -> Result<(), StoreError> {
+    if name.trim().is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(
+            "token name must be 1 to 255 characters with no control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn grant_json(grants: &[Grant]) -> serde_json::Value {
+    grants
+        .iter()
+        .map(|g| {
+            json!({
+                "permission_set": g.set.slug(),
+                "all_projects": g.scope == Scope::AllProjects,
+                "project_id": project_of(g),
+                "writable_environment_categories": g.writable_envs.names(),
+            })
+        })
+        .collect()
+}
+
+/// Inserts a service token, its grants, its audit entry and its change row. The caller checked
+/// who may mint it.
+pub(crate) async fn insert_service_token(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    new: &NewServiceToken<'_>,
+) -> Result<TokenId, StoreError> {
+    check_token_name(new.name)?;
+    let at = now();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO service_tokens (account_id, uid, name, token_digest, hint, created_at, updated_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(new.account_id.0)
+    .bind(new.uid)
+    .bind(new.name)
+    .bind(&new.digest.0[..])
+    .bind(new.hint)
+    .bind(at)
+    .bind(at)
+    .bind(new.expires_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    for g in new.grants {
+        sqlx::query(
+            "INSERT INTO service_token_grants (service_token_id, permission_set, project_id, writable_envs, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(g.set.slug())
+        .bind(project_of(g))
+        .bind(i64::from(g.writable_envs.bits()))
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let ctx = json!({
+        "name": new.name,
+        "uid": new.uid,
+        "permission_grants": grant_json(new.grants),
+        "expires_at": new.expires_at.map(|t| t.unix_timestamp()),
+    });
+    record(conn, actor, Some(new.account_id), "service_token.created", "service_token", Some(id), ctx, at).await?;
+    append(conn, ChangeKind::Token, Some(new.account_id), Some(new.digest)).await?;
+    Ok(TokenId(id))
+}
+
+impl Store {
+    /// Creates a service token after checking, inside the transaction, that the account is
+    /// active, every granted project is one of its active projects, the plan offers every set,
+    /// and `minter` may create a token this strong.
+    pub async fn create_service_token(
+        &self,
+        actor: &Actor,
+        minter: Minter<'_>,
+        new: &NewServiceToken<'_>,
+    ) -> Result<ServiceToken, StoreError> {
+        check_token_name(new.name)?;
+        let mut tx = self.write().await?;
+        let account = fetch_account(&mut tx, new.account_id)
+            .await?
+            .filter(|a| a.state == State::Active)
+            .ok_or(StoreError::NotFound("account"))?;
+        check_projects(&mut tx, account.id, new.grants).await?;
+        check_may_mint_service_token(minter, account.plan, new.grants)?;
+        let id = insert_service_token(&mut tx, actor, new).await?;
+        let token = load_service_token(&mut tx, id).await?.ok_or(StoreError::NotFound("service token"))?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// One service token (also when deleted), with its grants.
+    pub async fn service_token(&self, id: TokenId) -> Result<Option<ServiceToken>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_service_token(&mut conn, id).await
+    }
+
+    /// An account's service tokens, newest first, optionally only those in one state.
+    pub async fn list_service_tokens(&self, account_id: AccountId, state: Option<State>) -> Result<Vec<ServiceToken>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?) ORDER BY id DESC"
+        ))
+        .bind(account_id.0)
+        .bind(state.map(|s| s as i64))
+        .bind(state.map(|s| s as i64))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut tokens = rows.iter().map(service_token_from_row).collect::<Result<Vec<_>, _>>()?;
+        let grant_rows = sqlx::query(
+            "SELECT g.service_token_id, g.id, g.permission_set, g.project_id, g.writable_envs, g.created_at
+             FROM service_token_grants g JOIN service_tokens t ON t.id = g.service_token_id
+             WHERE t.account_id = ? ORDER BY g.id",
+        )
+        .bind(account_id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &grant_rows {
+            let token_id: i64 = r.try_get("service_token_id")?;
+            if let Some(t) = tokens.iter_mut().find(|t| t.id.0 == token_id) {
+                t.grants.push(grant_from_row(r)?);
+            }
+        }
+        Ok(tokens)
+    }
+
+    /// Revokes a service token: state 2, row kept; audited as `service_token.revoked`. Revoking
+    /// a deleted token changes nothing. With `account_id`, a token of another account is
+    /// reported as not found.
+    pub async fn revoke_service_token(
+        &self,
+        actor: &Actor,
+        account_id: Option<AccountId>,
+        id: TokenId,
+    ) -> Result<ServiceToken, StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT account_id, state, token_digest, name, uid FROM service_tokens WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
+        let owner = AccountId(row.try_get("account_id")?);
+        if account_id.is_some_and(|a| a != owner) {
+            return Err(StoreError::NotFound("service token"));
+        }
+        if row.try_get::<i64, _>("state")? == 1 {
+            let at = now();
+            sqlx::query("UPDATE service_tokens SET state = 2, updated_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let name: String = row.try_get("name")?;
+            let uid: String = row.try_get("uid")?;
+            let ctx = json!({"name": name, "uid": uid});
+            record(&mut tx, actor, Some(owner), "service_token.revoked", "service_token", Some(id.0), ctx, at).await?;
+            let digest: Vec<u8> = row.try_get("token_digest")?;
+            append(&mut tx, ChangeKind::Token, Some(owner), digest_from(&digest)).await?;
+        }
+        let token = load_service_token(&mut tx, id).await?.ok_or(StoreError::NotFound("service token"))?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Creates a personal access token for a user with an active seat in the account.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_personal_token(
+        &self,
+        actor: &Actor,
+        minter: Minter<'_>,
+        account_id: AccountId,
+        user_id: UserId,
+        name: &str,
+        parts: NewServiceTokenParts<'_>,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Result<PersonalToken, StoreError> {
+        check_token_name(name)?;
+        check_may_mint_personal_token(minter, user_id)?;
+        let mut tx = self.write().await?;
+        fetch_membership(&mut tx, account_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound("membership"))?;
+        let at = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO personal_tokens (account_id, user_id, uid, name, token_digest, hint, created_at, updated_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(account_id.0)
+        .bind(user_id.0)
+        .bind(parts.uid)
+        .bind(name)
+        .bind(&parts.digest.0[..])
+        .bind(parts.hint)
+        .bind(at)
+        .bind(at)
+        .bind(expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let ctx = json!({"name": name, "uid": parts.uid, "user_id": user_id.0});
+        record(&mut tx, actor, Some(account_id), "account_scoped_pat.created", "personal_access_token", Some(id), ctx, at).await?;
+        append(&mut tx, ChangeKind::Token, Some(account_id), Some(parts.digest)).await?;
+        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+        let token = personal_token_from_row(&row)?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Revokes a personal access token (state 2), audited as `account_scoped_pat.deleted`.
+    pub async fn revoke_personal_token(&self, actor: &Actor, user_id: Option<UserId>, id: TokenId) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT account_id, user_id, state, token_digest, name FROM personal_tokens WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("personal access token"))?;
+        if user_id.is_some_and(|u| u.0 != row.try_get::<i64, _>("user_id").unwrap_or_default()) {
+            return Err(StoreError::NotFound("personal access token"));
+        }
+        if row.try_get::<i64, _>("state")? == 1 {
+            let at = now();
+            let account = AccountId(row.try_get("account_id")?);
+            sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let name: String = row.try_get("name")?;
+            record(&mut tx, actor, Some(account), "account_scoped_pat.deleted", "personal_access_token", Some(id.0), json!({"name": name}), at).await?;
+            let digest: Vec<u8> = row.try_get("token_digest")?;
+            append(&mut tx, ChangeKind::Token, Some(account), digest_from(&digest)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's personal access tokens in an account, newest first.
+    pub async fn list_personal_tokens(&self, account_id: AccountId, user_id: UserId) -> Result<Vec<PersonalToken>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM personal_tokens WHERE account_id = ? AND user_id = ? ORDER BY id DESC")
+            .bind(account_id.0)
+            .bind(user_id.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(personal_token_from_row).collect()
+    }
+
+    /// The verifier's lookup: the token with this digest, compiled for decisions. `None` when no
+    /// token has this digest. Plan, license and seat are applied here.
+    pub async fn find_credential(&self, kind: TokenKind, digest: &TokenDigest) -> Result<Option<Credential>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        match kind {
+            TokenKind::Service => {
+                let row = sqlx::query(
+                    "SELECT t.id, t.account_id, t.state, t.expires_at, a.plan, a.state AS account_state
+                     FROM service_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
+                )
+                .bind(&digest.0[..])
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let id = TokenId(row.try_get("id")?);
+                let plan: String = row.try_get("plan")?;
+                let grants: Vec<Grant> = grants_of(&mut conn, id).await?.into_iter().map(|g| g.grant).collect();
+                Ok(Some(Credential {
+                    id,
+                    account_id: AccountId(row.try_get("account_id")?),
+                    user_id: None,
+                    active: row.try_get::<i64, _>("state")? == 1 && row.try_get::<i64, _>("account_state")? == 1,
+                    expires_at: row.try_get("expires_at")?,
+                    permissions: EffectivePermissions::for_service_token(&grants, plan.parse()?),
+                }))
+            }
+            TokenKind::Personal => {
+                let row = sqlx::query(
+                    "SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, a.plan, a.state AS account_state
+                     FROM personal_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
+                )
+                .bind(&digest.0[..])
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let account_id = AccountId(row.try_get("account_id")?);
+                let user_id = UserId(row.try_get("user_id")?);
+                let plan: latchkey_core::Plan = row.try_get::<String, _>("plan")?.parse()?;
+                let membership = fetch_membership(&mut conn, account_id, user_id).await?;
+                let active = row.try_get::<i64, _>("state")? == 1
+                    && row.try_get::<i64, _>("account_state")? == 1
+                    && membership.is_some();
+                Ok(Some(Credential {
+                    id: TokenId(row.try_get("id")?),
+                    account_id,
+                    user_id: Some(user_id),
+                    active,
+                    expires_at: row.try_get("expires_at")?,
+                    permissions: membership.map(|m| m.access.permissions(plan)).unwrap_or_default(),
+                }))
+            }
+        }
+    }
+
+    /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
+    /// no request writes to the database).
+    pub async fn record_usage(&self, used: &[(TokenKind, TokenId, OffsetDateTime)]) -> Result<(), StoreError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        for (kind, id, at) in used {
+            let sql = match kind {
+                TokenKind::Service => "UPDATE service_tokens SET last_used_at = ? WHERE id = ?",
+                TokenKind::Personal => "UPDATE personal_tokens SET last_used_at = ? WHERE id = ?",
+            };
+            sqlx::query(sql).bind(at).bind(id.0).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn digest_from(bytes: &[u8]) -> Option<TokenDigest> {
+    <[u8; 32]>::try_from(bytes).ok().map(TokenDigest)
+}
