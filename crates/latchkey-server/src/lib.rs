@@ -1,1 +1,21 @@
-//! placeholder
+//! Latchkey's HTTP surface and its verifier.
+//!
+//! - [`verifier`]: parse → checksum → SHA-256 → in-memory cache → decide; the hot path.
+//! - [`cache`]: the sharded, read-mostly map of compiled principals.
+//! - [`feed`]: background tasks that keep the cache honest (change feed, `last_used_at` batches).
+//! - [`routes`]: thin handlers; [`error`] turns every failure into the one error envelope.
+//!
+//! Other services can skip HTTP and embed a [`verifier::Verifier`] directly.
+
+pub mod app;
+pub mod cache;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod feed;
+pub mod routes;
+pub mod verifier;
+
+pub use app::{router, serve, AppState};
+pub use config::ServerConfig;
+pub use verifier::{AuthError, Principal, Verifier};

@@ -1,0 +1,61 @@
+//! The application: shared state, the router, and serving with graceful shutdown.
+
+use crate::config::ServerConfig;
+use crate::error::ApiError;
+use crate::routes;
+use crate::verifier::Verifier;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use latchkey_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node's verifier (and through it, the store).
+    pub verifier: Arc<Verifier>,
+}
+
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Store, config: ServerConfig) -> AppState {
+        AppState {
+            verifier: Arc::new(Verifier::new(store, config)),
+        }
+    }
+}
+
+/// The router.
+pub fn router(state: AppState) -> Router {
+    let limit = state.verifier.config().body_limit;
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/api/v1/authorize", post(routes::authorize::authorize))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, with the change-feed poller and the usage flusher running;
+/// flushes `last_used_at` once more on the way out.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let tasks = crate::feed::spawn(state.verifier.clone())
+        .await
+        .map_err(std::io::Error::other)?;
+    let verifier = state.verifier.clone();
+    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    for t in tasks {
+        t.abort();
+    }
+    if let Err(e) = verifier.flush_usage().await {
+        tracing::warn!(error = %e, "could not flush last_used_at at shutdown");
+    }
+    result
+}

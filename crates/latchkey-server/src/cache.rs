@@ -1,0 +1,191 @@
+//! The node's cache of compiled principals, keyed by token digest.
+//!
+//! 64 shards, each a `RwLock<HashMap>` with an identity hasher: the key is already a SHA-256
+//! digest, so its first eight bytes are the hash and bytes 8..16 pick the shard. Readers take a
+//! shard's read lock for the few nanoseconds of a lookup; nothing is held across an `.await`.
+//! Identical permission sets are interned, so a million tokens with the same grants share one
+//! compiled copy.
+
+use latchkey_core::{AccountId, EffectivePermissions, TokenDigest, TokenId, TokenKind, UserId};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+const SHARDS: usize = 64;
+
+/// Passes a digest's own first eight bytes through as the hash.
+#[derive(Default)]
+pub struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only TokenDigest keys are used, which write a u64; this is a fallback.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+}
+
+type Shard = RwLock<HashMap<TokenDigest, Arc<CachedPrincipal>, BuildHasherDefault<DigestHasher>>>;
+
+/// A token as the verifier needs it, compiled.
+#[derive(Debug)]
+pub struct CachedPrincipal {
+    /// Service or personal.
+    pub kind: TokenKind,
+    /// Token id (0 for an unknown token).
+    pub id: TokenId,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// For PATs, the user.
+    pub user_id: Option<UserId>,
+    /// False for unknown, revoked, or seat-less tokens.
+    pub active: bool,
+    /// Expiry as Unix seconds.
+    pub expires_at: Option<i64>,
+    /// When this entry was loaded (Unix seconds); it is reloaded after the max age.
+    pub loaded_at: i64,
+    /// Compiled permissions, shared between tokens that hold the same.
+    pub permissions: Arc<EffectivePermissions>,
+    /// Last second this token authenticated (for the batched `last_used_at`).
+    pub last_used: AtomicI64,
+    /// Whether this entry waits in the usage batch.
+    pub usage_pending: AtomicBool,
+}
+
+/// The cache. See the module docs.
+pub struct TokenCache {
+    shards: Box<[Shard]>,
+    interned: Mutex<HashMap<EffectivePermissions, Arc<EffectivePermissions>>>,
+    negative: AtomicI64,
+    /// Bumped on every eviction, so a load that raced an eviction is not cached.
+    epoch: AtomicU64,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            interned: Mutex::default(),
+            negative: AtomicI64::new(0),
+            epoch: AtomicU64::new(0),
+        }
+    }
+}
+
+impl TokenCache {
+    #[inline]
+    fn shard(&self, digest: &TokenDigest) -> &Shard {
+        &self.shards[digest.0[8] as usize % SHARDS]
+    }
+
+    /// Looks a digest up.
+    #[inline]
+    pub fn get(&self, digest: &TokenDigest) -> Option<Arc<CachedPrincipal>> {
+        self.shard(digest).read().expect("cache lock").get(digest).cloned()
+    }
+
+    /// Runs `f` on the entry under the shard's read lock, without touching its reference count.
+    #[inline]
+    pub fn with<R>(&self, digest: &TokenDigest, f: impl FnOnce(&Arc<CachedPrincipal>) -> R) -> Option<R> {
+        self.shard(digest).read().expect("cache lock").get(digest).map(f)
+    }
+
+    /// The eviction epoch; read it before loading from the store and pass it to [`insert`].
+    ///
+    /// [`insert`]: TokenCache::insert
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Caches a principal loaded while the epoch was `epoch`; skipped if an eviction happened
+    /// since (the load may predate a revocation), or if it is unknown and the negative budget is
+    /// spent.
+    pub fn insert(&self, digest: TokenDigest, entry: CachedPrincipal, epoch: u64, negative_capacity: usize) -> Arc<CachedPrincipal> {
+        let entry = Arc::new(CachedPrincipal {
+            permissions: self.intern(&entry.permissions),
+            ..entry
+        });
+        let unknown = entry.id.0 == 0;
+        if unknown && self.negative.load(Ordering::Relaxed) >= negative_capacity as i64 {
+            return entry;
+        }
+        let mut shard = self.shard(&digest).write().expect("cache lock");
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return entry;
+        }
+        if let Some(old) = shard.insert(digest, entry.clone()) {
+            if old.id.0 == 0 {
+                self.negative.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        if unknown {
+            self.negative.fetch_add(1, Ordering::Relaxed);
+        }
+        entry
+    }
+
+    fn intern(&self, perms: &Arc<EffectivePermissions>) -> Arc<EffectivePermissions> {
+        let mut interned = self.interned.lock().expect("intern lock");
+        if interned.len() > 100_000 {
+            interned.retain(|_, v| Arc::strong_count(v) > 1);
+        }
+        interned.entry((**perms).clone()).or_insert_with(|| perms.clone()).clone()
+    }
+
+    /// Drops one digest.
+    pub fn remove(&self, digest: &TokenDigest) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Some(old) = self.shard(digest).write().expect("cache lock").remove(digest) {
+            if old.id.0 == 0 {
+                self.negative.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Drops every entry of an account.
+    pub fn remove_account(&self, account: AccountId) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for shard in self.shards.iter() {
+            shard.write().expect("cache lock").retain(|_, e| e.account_id != account);
+        }
+    }
+
+    /// Drops every unknown-token entry older than `before` (Unix seconds).
+    pub fn expire_negative(&self, before: i64) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.write().expect("cache lock");
+            let len = shard.len();
+            shard.retain(|_, e| e.id.0 != 0 || e.loaded_at >= before);
+            self.negative.fetch_sub((len - shard.len()) as i64, Ordering::Relaxed);
+        }
+    }
+
+    /// Drops everything (the change feed was lost).
+    pub fn clear(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for shard in self.shards.iter() {
+            shard.write().expect("cache lock").clear();
+        }
+        self.negative.store(0, Ordering::Relaxed);
+    }
+
+    /// Number of cached entries (known and unknown).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().expect("cache lock").len()).sum()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

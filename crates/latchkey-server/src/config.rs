@@ -1,0 +1,37 @@
+//! The server's typed configuration, built once at start-up.
+
+use latchkey_core::TokenFormat;
+use std::time::Duration;
+
+/// How a node runs. Defaults suit one node on SQLite.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Token prefixes.
+    pub token_format: TokenFormat,
+    /// How often the change feed is polled (revocation reaches this node within about this).
+    pub change_poll: Duration,
+    /// Safety net: a cached principal is reloaded after this long even with no change seen.
+    pub cache_max_age: Duration,
+    /// How long a token found in no table is remembered as unknown.
+    pub negative_ttl: Duration,
+    /// At most this many unknown tokens are remembered.
+    pub negative_capacity: usize,
+    /// How often `last_used_at` is flushed to the database.
+    pub usage_flush: Duration,
+    /// Largest request body accepted.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            token_format: TokenFormat::default(),
+            change_poll: Duration::from_millis(250),
+            cache_max_age: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+            negative_capacity: 100_000,
+            usage_flush: Duration::from_secs(5),
+            body_limit: 64 * 1024,
+        }
+    }
+}

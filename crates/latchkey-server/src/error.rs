@@ -1,0 +1,108 @@
+//! The HTTP layer's one error type, and the one place it becomes dbt Cloud's envelope:
+//! `{"data": …, "status": {"code", "is_success": false, "user_message", "developer_message"}}`.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No working token: unknown, malformed, revoked and expired alike.
+    #[error("Invalid token.")]
+    Unauthenticated,
+    /// Bad input; `field` names the offending field when there is one.
+    #[error("{message}")]
+    BadRequest {
+        /// The offending field.
+        field: Option<String>,
+        /// What was wrong and what was expected.
+        message: String,
+    },
+    /// The body is larger than the limit.
+    #[error("Request body too large.")]
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    #[error("Expected a body with Content-Type: application/json.")]
+    UnsupportedMediaType,
+    /// Nothing here (also for other accounts' things).
+    #[error("Not found.")]
+    NotFound,
+    /// Something failed on our side; the detail goes to the log, not to the caller.
+    #[error("Internal error.")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 naming a field.
+    pub fn field(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<crate::verifier::AuthError> for ApiError {
+    fn from(e: crate::verifier::AuthError) -> Self {
+        match e {
+            crate::verifier::AuthError::Unauthenticated => ApiError::Unauthenticated,
+            crate::verifier::AuthError::Store(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<latchkey_store::StoreError> for ApiError {
+    fn from(e: latchkey_store::StoreError) -> Self {
+        use latchkey_store::StoreError as E;
+        match e {
+            E::NotFound(_) => ApiError::NotFound,
+            E::Invalid(m) | E::Conflict(m) => ApiError::BadRequest { field: None, message: m },
+            E::Domain(d) => ApiError::BadRequest {
+                field: None,
+                message: d.to_string(),
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let (data, developer_message) = match &self {
+            ApiError::BadRequest { field, message } => (json!({ "field": field }), Some(message.clone())),
+            _ => (serde_json::Value::Null, None),
+        };
+        let body = json!({
+            "data": data,
+            "status": {
+                "code": status.as_u16(),
+                "is_success": false,
+                "user_message": self.to_string(),
+                "developer_message": developer_message,
+            }
+        });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

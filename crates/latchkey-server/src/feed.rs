@@ -1,0 +1,79 @@
+//! Background tasks that keep a node's cache honest: the change-feed poller (evicts what changed,
+//! clears everything if the feed is lost) and the `last_used_at` flusher.
+
+use crate::verifier::{now_unix, Verifier};
+use latchkey_store::ChangeKind;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// Applies every change after `seq`; returns the new position. On a store error the whole
+/// cache is cleared, since changes may have been missed.
+pub async fn apply_changes(verifier: &Verifier, mut seq: i64) -> i64 {
+    loop {
+        match verifier.store().changes_since(seq, 1000).await {
+            Ok(changes) => {
+                let done = changes.len() < 1000;
+                for change in &changes {
+                    match (change.kind, change.digest) {
+                        (ChangeKind::Token, Some(digest)) => verifier.cache().remove(&digest),
+                        _ => {
+                            if let Some(account) = change.account_id {
+                                verifier.cache().remove_account(account);
+                            } else {
+                                verifier.cache().clear();
+                            }
+                            verifier.forget_projects();
+                        }
+                    }
+                    seq = change.seq;
+                }
+                if done {
+                    return seq;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "change feed unreadable; clearing the cache");
+                verifier.cache().clear();
+                verifier.forget_projects();
+                return seq;
+            }
+        }
+    }
+}
+
+/// Starts the poller and the flusher. The poller starts from the feed's current end: the cache
+/// is empty at start, so nothing older matters.
+pub async fn spawn(verifier: Arc<Verifier>) -> Result<Vec<JoinHandle<()>>, latchkey_store::StoreError> {
+    let start = verifier.store().latest_change().await?;
+    let poller = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move {
+            let mut seq = start;
+            let mut last_sweep = now_unix();
+            let mut tick = tokio::time::interval(verifier.config().change_poll);
+            loop {
+                tick.tick().await;
+                seq = apply_changes(&verifier, seq).await;
+                let ttl = verifier.config().negative_ttl.as_secs() as i64;
+                let now = now_unix();
+                if now - last_sweep >= ttl.max(1) {
+                    verifier.cache().expire_negative(now - ttl);
+                    last_sweep = now;
+                }
+            }
+        })
+    };
+    let flusher = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(verifier.config().usage_flush);
+            loop {
+                tick.tick().await;
+                if let Err(e) = verifier.flush_usage().await {
+                    tracing::warn!(error = %e, "could not flush last_used_at");
+                }
+            }
+        })
+    };
+    Ok(vec![poller, flusher])
+}

@@ -1,0 +1,4 @@
+//! Handlers: extract, do one thing, render.
+
+pub mod authorize;
+pub mod health;
