@@ -15,6 +15,7 @@ pub mod extract;
 pub mod feed;
 pub mod routes;
 pub mod verifier;
+pub mod wire;
 
 pub use app::{router, serve, AppState};
 pub use config::ServerConfig;

@@ -1,0 +1,74 @@
+//! Wire shapes shared by the API and the CLI's `--json`: dbt Cloud's field names and timestamp
+//! format (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`).
+
+use latchkey_core::{Scope, Secret};
+use latchkey_store::{Project, ServiceToken, StoredGrant};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// dbt Cloud's timestamp format.
+pub fn timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00:00",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+fn opt_timestamp(t: Option<OffsetDateTime>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(timestamp(t)))
+}
+
+/// A grant as dbt Cloud's `ServiceTokenPermission`.
+pub fn grant(g: &StoredGrant, token: &ServiceToken) -> Value {
+    let (all_projects, project_id) = match g.grant.scope {
+        Scope::AllProjects => (true, Value::Null),
+        Scope::Project(p) => (false, json!(p.0)),
+    };
+    json!({
+        "id": g.id,
+        "account_id": token.account_id.0,
+        "service_token_id": token.id.0,
+        "permission_set": g.grant.set.slug(),
+        "all_projects": all_projects,
+        "project_id": project_id,
+        "writable_environment_categories": g.grant.writable_envs.names(),
+        "state": 1,
+        "created_at": timestamp(g.created_at),
+    })
+}
+
+/// A service token as dbt Cloud's `ServiceToken`; `token_string` is the secret on creation only.
+pub fn service_token(t: &ServiceToken, secret: Option<&Secret>) -> Value {
+    json!({
+        "id": t.id.0,
+        "account_id": t.account_id.0,
+        "uid": t.uid,
+        "name": t.name,
+        "state": t.state as i64,
+        "token_string": secret.map(|s| s.expose()),
+        "hint": t.hint,
+        "created_at": timestamp(t.created_at),
+        "updated_at": timestamp(t.updated_at),
+        "expires_at": opt_timestamp(t.expires_at),
+        "last_used": opt_timestamp(t.last_used_at),
+        "permission_grants": t.grants.iter().map(|g| grant(g, t)).collect::<Vec<_>>(),
+    })
+}
+
+/// A project.
+pub fn project(p: &Project) -> Value {
+    json!({
+        "id": p.id.0,
+        "account_id": p.account_id.0,
+        "name": p.name,
+        "state": p.state as i64,
+        "created_at": timestamp(p.created_at),
+    })
+}

@@ -1,0 +1,174 @@
+//! Command-line grammar (clap). Every command has `--help`.
+
+use clap::{Args, Parser, Subcommand};
+use latchkey_core::{Grant, Permission, Plan};
+use std::net::SocketAddr;
+
+/// Latchkey: service account tokens and personal access tokens, with least privilege.
+#[derive(Parser, Debug)]
+#[command(name = "latchkey", version, about)]
+pub struct Cli {
+    /// Database URL.
+    #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = latchkey_store::DEFAULT_DATABASE_URL)]
+    pub db: String,
+    /// Prefix of service tokens (2-16 lowercase letters or digits).
+    #[arg(long, global = true, env = "LATCHKEY_SERVICE_TOKEN_PREFIX", default_value = "lksvc")]
+    pub service_token_prefix: String,
+    /// Prefix of personal access tokens (2-16 lowercase letters or digits).
+    #[arg(long, global = true, env = "LATCHKEY_PERSONAL_TOKEN_PREFIX", default_value = "lkpat")]
+    pub personal_token_prefix: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server. On an empty database, first creates a demo account and prints its
+    /// admin password and first Account Admin token, once.
+    Serve(ServeArgs),
+    /// Create an account with an admin user, a project and a first service token.
+    Init(InitArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage service tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check a token's permission, reading the token from LATCHKEY_TOKEN or stdin (never argv).
+    /// Exit 0 allowed, 1 denied, 2 unauthenticated or error.
+    Check(CheckArgs),
+}
+
+/// `serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// E-mail of the admin created on first start.
+    #[arg(long, default_value = "admin@latchkey.local")]
+    pub admin_email: String,
+    /// How often to poll the change feed, in milliseconds (revocation delay on this node).
+    #[arg(long, env = "LATCHKEY_CHANGE_POLL_MS", default_value_t = 250)]
+    pub change_poll_ms: u64,
+}
+
+/// `init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Account name.
+    #[arg(long)]
+    pub account: String,
+    /// Plan: developer, team or enterprise.
+    #[arg(long, value_parser = parse_plan)]
+    pub plan: Plan,
+    /// Admin user's e-mail.
+    #[arg(long)]
+    pub admin_email: String,
+    /// Print one JSON object with account_id, project_id, admin_user_id, admin_password, token.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `project …`.
+#[derive(Subcommand, Debug)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        /// Account id.
+        #[arg(long)]
+        account: i64,
+        /// Project name.
+        #[arg(long)]
+        name: String,
+        /// Print the project as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `token …`.
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a service token; prints the secret once, alone on stdout.
+    Create {
+        /// Account id.
+        #[arg(long)]
+        account: i64,
+        /// Token name.
+        #[arg(long)]
+        name: String,
+        /// A grant: SET, SET:all or SET:project=ID, optionally :envs=CAT[,CAT…]. Repeatable.
+        #[arg(long = "grant", required = true, value_parser = parse_grant)]
+        grants: Vec<Grant>,
+        /// Expiry, RFC 3339 (e.g. 2027-01-01T00:00:00Z).
+        #[arg(long, value_parser = parse_time)]
+        expires_at: Option<time::OffsetDateTime>,
+        /// Print the created token (with token_string) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List an account's service tokens (never their secrets).
+    List {
+        /// Account id.
+        #[arg(long)]
+        account: i64,
+        /// Only active tokens.
+        #[arg(long)]
+        active: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one service token.
+    Show {
+        /// Token id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a service token (state 2; kept for the audit log).
+    Revoke {
+        /// Token id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The permission, RESOURCE:ACCESS (e.g. jobs:write).
+    #[arg(long, value_parser = parse_permission)]
+    pub permission: Permission,
+    /// The project, for project-level permissions.
+    #[arg(long)]
+    pub project: Option<i64>,
+    /// The environment category, for environment-scoped writes.
+    #[arg(long)]
+    pub environment: Option<String>,
+}
+
+fn parse_plan(s: &str) -> Result<Plan, String> {
+    s.parse().map_err(|e: latchkey_core::Error| e.to_string())
+}
+
+fn parse_grant(s: &str) -> Result<Grant, String> {
+    s.parse().map_err(|e: latchkey_core::Error| e.to_string())
+}
+
+fn parse_permission(s: &str) -> Result<Permission, String> {
+    s.parse().map_err(|e: latchkey_core::Error| e.to_string())
+}
+
+fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("expected an RFC 3339 time like 2027-01-01T00:00:00Z: {e}"))
+}

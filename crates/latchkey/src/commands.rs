@@ -1,0 +1,224 @@
+//! What each command does. Secrets go to stdout only where the command exists to show them once.
+
+use crate::cli::*;
+use anyhow::{anyhow, Context};
+use latchkey_core::{AccountId, EnvCategory, Minter, Plan, ProjectId, Secret, TokenFormat, TokenId, TokenKind};
+use latchkey_server::{wire, AppState, ServerConfig, Verifier};
+use latchkey_store::{Actor, Bootstrapped, NewServiceToken, NewServiceTokenParts, State, Store};
+use serde_json::json;
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let format = TokenFormat::new(&cli.service_token_prefix, &cli.personal_token_prefix)?;
+    let store = Store::open(&cli.db).await.context("cannot open the database")?;
+    match cli.command {
+        Command::Serve(args) => serve(store, format, args).await,
+        Command::Init(args) => init(store, format, args).await,
+        Command::Migrate => {
+            eprintln!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Project(ProjectCommand::Create { account, name, json }) => {
+            let project = store.create_project(&Actor::operator(), AccountId(account), &name).await?;
+            if json {
+                println!("{}", wire::project(&project));
+            } else {
+                println!("created project {} ({}) in account {}", project.id, project.name, project.account_id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(cmd) => token(store, format, cmd).await,
+        Command::Check(args) => check(store, format, args).await,
+    }
+}
+
+async fn bootstrap(
+    store: &Store,
+    format: &TokenFormat,
+    account: &str,
+    plan: Plan,
+    email: &str,
+) -> anyhow::Result<(Bootstrapped, Secret, Secret)> {
+    let password = latchkey_core::token::random_base62(24);
+    let token = format.generate(TokenKind::Service);
+    let parts = NewServiceTokenParts {
+        uid: &token.uid,
+        digest: token.digest,
+        hint: &token.hint,
+    };
+    let made = store
+        .bootstrap(&Actor::operator(), account, plan, email, &password, parts)
+        .await?;
+    Ok((made, password, token.secret))
+}
+
+async fn serve(store: Store, format: TokenFormat, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if store.is_empty().await? {
+        let (made, password, token) = bootstrap(&store, &format, "Demo", Plan::Enterprise, &args.admin_email).await?;
+        println!("First start: created account {} \"Demo\" (enterprise plan) with project {}.", made.account.id, made.project.id);
+        println!("Admin user:   {} (id {})", made.admin.email, made.admin.id);
+        println!("Admin password, shown once: {}", password.expose());
+        println!("Account Admin service token, shown once:");
+        println!("{}", token.expose());
+    }
+    let config = ServerConfig {
+        token_format: format,
+        change_poll: Duration::from_millis(args.change_poll_ms.max(10)),
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "latchkey serving");
+    latchkey_server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+async fn init(store: Store, format: TokenFormat, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let (made, password, token) = bootstrap(&store, &format, &args.account, args.plan, &args.admin_email).await?;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "account_id": made.account.id.0,
+                "project_id": made.project.id.0,
+                "admin_user_id": made.admin.id.0,
+                "admin_password": password.expose(),
+                "token": token.expose(),
+                "token_id": made.token.id.0,
+            })
+        );
+    } else {
+        println!("Created account {} \"{}\" ({} plan) with project {}.", made.account.id, made.account.name, made.account.plan, made.project.id);
+        println!("Admin user:   {} (id {})", made.admin.email, made.admin.id);
+        println!("Admin password, shown once: {}", password.expose());
+        let sets: Vec<_> = made.token.grants.iter().map(|g| g.grant.to_string()).collect();
+        println!("Service token {} ({}), shown once:", made.token.id, sets.join(", "));
+        println!("{}", token.expose());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TokenCommand::Create { account, name, grants, expires_at, json } => {
+            let new = format.generate(TokenKind::Service);
+            let created = store
+                .create_service_token(
+                    &Actor::operator(),
+                    Minter::Operator,
+                    &NewServiceToken {
+                        account_id: AccountId(account),
+                        name: &name,
+                        grants: &grants,
+                        expires_at,
+                        uid: &new.uid,
+                        digest: new.digest,
+                        hint: &new.hint,
+                    },
+                )
+                .await?;
+            if json {
+                println!("{}", wire::service_token(&created, Some(&new.secret)));
+            } else {
+                println!("{}", new.secret.expose());
+            }
+        }
+        TokenCommand::List { account, active, json } => {
+            let state = active.then_some(State::Active);
+            let tokens = store.list_service_tokens(AccountId(account), state).await?;
+            if json {
+                let list: Vec<_> = tokens.iter().map(|t| wire::service_token(t, None)).collect();
+                println!("{}", serde_json::Value::from(list));
+            } else {
+                for t in &tokens {
+                    print_token_line(t);
+                }
+            }
+        }
+        TokenCommand::Show { id, json } => {
+            let t = store.service_token(TokenId(id)).await?.ok_or_else(|| anyhow!("service token {id} not found"))?;
+            if json {
+                println!("{}", wire::service_token(&t, None));
+            } else {
+                print_token_line(&t);
+            }
+        }
+        TokenCommand::Revoke { id, json } => {
+            let t = store.revoke_service_token(&Actor::operator(), None, TokenId(id)).await?;
+            if json {
+                println!("{}", wire::service_token(&t, None));
+            } else {
+                println!("revoked service token {} ({})", t.id, t.name);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_token_line(t: &latchkey_store::ServiceToken) {
+    let state = if t.state == State::Active { "active" } else { "deleted" };
+    let grants: Vec<_> = t.grants.iter().map(|g| g.grant.to_string()).collect();
+    println!("{}\t{}\t{}\t{}\t{}", t.id, t.hint, state, t.name, grants.join(" "));
+}
+
+async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let secret = match std::env::var("LATCHKEY_TOKEN") {
+        Ok(t) => Secret::new(t),
+        Err(_) => {
+            let mut buf = String::new();
+            std::io::stdin().read_to_string(&mut buf).context("cannot read the token from stdin")?;
+            Secret::new(buf.trim().to_owned())
+        }
+    };
+    let env = args
+        .environment
+        .as_deref()
+        .map(str::parse::<EnvCategory>)
+        .transpose()?;
+    if args.project.is_some_and(|p| p <= 0) {
+        return Err(anyhow!("--project must be a positive integer"));
+    }
+    let verifier = Verifier::new(store, ServerConfig { token_format: format, ..ServerConfig::default() });
+    let principal = match verifier.authenticate(secret.expose()).await {
+        Ok(p) => p,
+        Err(latchkey_server::AuthError::Unauthenticated) => {
+            println!("{}", json!({"allowed": false, "reason": {"code": "unauthenticated", "message": "invalid token"}}));
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let decision = verifier
+        .decide(&principal, args.permission, args.project.map(ProjectId), env)
+        .await?;
+    let reason = match decision {
+        latchkey_core::Decision::Allow => serde_json::Value::Null,
+        latchkey_core::Decision::Deny(r) => json!({"code": r.code(), "message": r.to_string()}),
+    };
+    println!(
+        "{}",
+        json!({
+            "allowed": decision.is_allowed(),
+            "permission": args.permission.to_string(),
+            "project_id": args.project,
+            "reason": reason,
+            "principal": latchkey_server::routes::authorize::PrincipalView::of(&principal),
+        })
+    );
+    Ok(if decision.is_allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
