@@ -1,1 +1,116 @@
-fn main() {}
+//! The whole in-process hot path on a cache hit: parse, checksum, SHA-256, cache lookup, state
+//! and expiry checks, usage note, project ownership, decision — with 1k and 1M tokens cached.
+//! Run: `cargo bench -p latchkey-server`.
+
+use latchkey_core::{catalog, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat, TokenKind};
+use latchkey_server::cache::CachedPrincipal;
+use latchkey_server::verifier::now_unix;
+use latchkey_server::{ServerConfig, Verifier};
+use latchkey_store::{Actor, Store};
+use std::hint::black_box;
+use std::sync::Arc;
+
+fn main() {
+    divan::main();
+}
+
+/// Tokens kept to present; the rest of the cache is filler spread across the same shards.
+const PRESENTED: usize = 4096;
+
+struct Fixture {
+    verifier: Verifier,
+    tokens: Vec<String>,
+    project: ProjectId,
+    _dir: tempfile::TempDir,
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .unwrap_or(0)
+}
+
+fn fixture(cached: usize) -> Fixture {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    let (verifier, project) = runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let account = store.create_account(&Actor::operator(), "Bench", Plan::Enterprise).await.unwrap();
+        let project = store.create_project(&Actor::operator(), account.id, "p").await.unwrap();
+        (Verifier::new(store, ServerConfig::default()), project)
+    });
+    let cat = catalog();
+    let grants = [
+        Grant::new(cat.set("job_viewer").unwrap(), Scope::AllProjects),
+        Grant::new(cat.set("job_admin").unwrap(), Scope::Project(project.id)),
+    ];
+    let perms = Arc::new(EffectivePermissions::for_service_token(&grants, Plan::Enterprise));
+    let format = TokenFormat::default();
+    let now = now_unix();
+    let before = rss_kib();
+    let mut tokens = Vec::with_capacity(PRESENTED);
+    for i in 0..cached {
+        let t = format.generate(TokenKind::Service);
+        let entry = CachedPrincipal {
+            kind: TokenKind::Service,
+            id: latchkey_core::TokenId(i as i64 + 1),
+            account_id: project.account_id,
+            user_id: None,
+            active: true,
+            expires_at: None,
+            loaded_at: now,
+            permissions: perms.clone(),
+            last_used: Default::default(),
+            usage_pending: Default::default(),
+        };
+        let epoch = verifier.cache().epoch();
+        verifier.cache().insert(t.digest, entry, epoch, 0);
+        if i % (cached / PRESENTED).max(1) == 0 && tokens.len() < PRESENTED {
+            tokens.push(t.secret.expose().to_owned());
+        }
+    }
+    let after = rss_kib();
+    eprintln!(
+        "cache of {cached} tokens: +{} KiB RSS, {:.0} B/token",
+        after.saturating_sub(before),
+        (after.saturating_sub(before) * 1024) as f64 / cached as f64
+    );
+    // Learn the project's owner once, as the first request would.
+    let p = verifier.authenticate_cached(&tokens[0], now).unwrap().unwrap();
+    let write_jobs: Permission = "jobs:write".parse().unwrap();
+    runtime.block_on(verifier.decide(&p, write_jobs, Some(project.id), None)).unwrap();
+    Fixture {
+        verifier,
+        tokens,
+        project: project.id,
+        _dir: dir,
+    }
+}
+
+#[divan::bench(args = [1_000, 1_000_000], sample_count = 200, sample_size = 1000)]
+fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
+    let f = fixture(cached);
+    let write_jobs: Permission = "jobs:write".parse().unwrap();
+    let now = now_unix();
+    let mut i = 0usize;
+    bencher.bench_local(|| {
+        let token = &f.tokens[i % f.tokens.len()];
+        i += 1;
+        let principal = f.verifier.authenticate_cached(black_box(token), now).unwrap().unwrap();
+        f.verifier
+            .decide_cached(&principal, write_jobs, Some(f.project), None)
+            .unwrap()
+            .is_allowed()
+    });
+}
+
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn reject_malformed_token(bencher: divan::Bencher) {
+    let f = fixture(1_000);
+    let now = now_unix();
+    let mut bad = f.tokens[0].clone();
+    bad.replace_range(10..11, if &bad[10..11] == "a" { "b" } else { "a" });
+    bencher.bench_local(|| f.verifier.authenticate_cached(black_box(&bad), now).is_err());
+}
