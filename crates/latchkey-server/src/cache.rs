@@ -160,8 +160,12 @@ impl TokenCache {
         }
     }
 
-    /// Drops every unknown-token entry older than `before` (Unix seconds).
+    /// Drops every unknown-token entry older than `before` (Unix seconds). Free when there are
+    /// none, so a large cache of known tokens is not scanned for nothing.
     pub fn expire_negative(&self, before: i64) {
+        if self.negative.load(Ordering::Relaxed) <= 0 {
+            return;
+        }
         for shard in self.shards.iter() {
             let mut shard = shard.write().expect("cache lock");
             let len = shard.len();
