@@ -1,7 +1,10 @@
 //! Pieces of the hot path in isolation: token parse + checksum + SHA-256, and the decision.
 //! Run: `cargo bench -p latchkey-core`.
 
-use latchkey_core::{catalog, decide, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat, TokenKind};
+use latchkey_core::{
+    catalog, decide, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat,
+    TokenKind,
+};
 use std::hint::black_box;
 
 fn main() {
@@ -35,5 +38,13 @@ fn decide_project_permission(bencher: divan::Bencher) {
     ];
     let perms = EffectivePermissions::for_service_token(&grants, Plan::Enterprise);
     let write_jobs: Permission = "jobs:write".parse().unwrap();
-    bencher.bench_local(|| decide(black_box(&perms), write_jobs, black_box(Some(ProjectId(7))), None).is_allowed());
+    bencher.bench_local(|| {
+        decide(
+            black_box(&perms),
+            write_jobs,
+            black_box(Some(ProjectId(7))),
+            None,
+        )
+        .is_allowed()
+    });
 }

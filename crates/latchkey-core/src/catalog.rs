@@ -198,10 +198,16 @@ impl Catalog {
         for slug in &slugs {
             let raw_set = &raw.permission_sets[*slug];
             let mut bits = 0u64;
-            for (cells, level) in [(&raw_set.account, Level::Account), (&raw_set.project, Level::Project)] {
+            for (cells, level) in [
+                (&raw_set.account, Level::Account),
+                (&raw_set.project, Level::Project),
+            ] {
                 let expected = resources.iter().filter(|r| r.level == level).count();
                 if cells.len() != expected {
-                    return Err(format!("set {slug}: {level:?} row has {} cells, expected {expected}", cells.len()));
+                    return Err(format!(
+                        "set {slug}: {level:?} row has {} cells, expected {expected}",
+                        cells.len()
+                    ));
                 }
                 for (res, access) in cells {
                     let r = resource_index(res)
@@ -210,7 +216,10 @@ impl Catalog {
                     bits |= match access.as_str() {
                         "none" => 0,
                         "read" => Permission::new(r, Access::Read).bit(),
-                        "write" => Permission::new(r, Access::Write).bit() | Permission::new(r, Access::Read).bit(),
+                        "write" => {
+                            Permission::new(r, Access::Write).bit()
+                                | Permission::new(r, Access::Read).bit()
+                        }
                         other => return Err(format!("set {slug}: access {other} on {res}")),
                     };
                 }
@@ -229,7 +238,11 @@ impl Catalog {
             });
         }
         let set_index = |slug: &str| sets.iter().position(|s| s.slug == slug);
-        for slug in raw.user_only_sets.iter().chain(&raw.environment_write_capable_sets) {
+        for slug in raw
+            .user_only_sets
+            .iter()
+            .chain(&raw.environment_write_capable_sets)
+        {
             set_index(slug).ok_or_else(|| format!("unknown set {slug} in set lists"))?;
         }
 
@@ -240,7 +253,8 @@ impl Catalog {
                 .get(plan.as_str())
                 .ok_or_else(|| format!("plan {} missing", plan.as_str()))?;
             for slug in list {
-                let i = set_index(slug).ok_or_else(|| format!("plan {}: unknown set {slug}", plan.as_str()))?;
+                let i = set_index(slug)
+                    .ok_or_else(|| format!("plan {}: unknown set {slug}", plan.as_str()))?;
                 plan_sets[plan as usize] |= 1 << i;
             }
         }
@@ -248,7 +262,8 @@ impl Catalog {
             return Err("the catalog names a plan Latchkey does not know".into());
         }
 
-        let need = |slug: &str| resource_index(slug).ok_or_else(|| format!("resource {slug} missing"));
+        let need =
+            |slug: &str| resource_index(slug).ok_or_else(|| format!("resource {slug} missing"));
         let mut env_write_mask = 0;
         for slug in ["jobs", "runs"] {
             env_write_mask |= Permission::new(need(slug)?, Access::Write).bit();

@@ -59,13 +59,23 @@ impl DenyReason {
 impl fmt::Display for DenyReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (permission, project) = match self {
-            DenyReason::NoGrant { permission, project } => (permission, project),
-            DenyReason::EnvironmentNotWritable { permission, project, .. } => (permission, project),
+            DenyReason::NoGrant {
+                permission,
+                project,
+            } => (permission, project),
+            DenyReason::EnvironmentNotWritable {
+                permission,
+                project,
+                ..
+            } => (permission, project),
         };
         match self {
             DenyReason::NoGrant { .. } => write!(f, "no grant covers {permission}")?,
             DenyReason::EnvironmentNotWritable { environment, .. } => {
-                write!(f, "{permission} is granted only in the grant's writable environment categories")?;
+                write!(
+                    f,
+                    "{permission} is granted only in the grant's writable environment categories"
+                )?;
                 match environment {
                     Some(env) => write!(f, ", which do not include {}", env.as_str())?,
                     None => write!(f, "; name the environment category")?,
@@ -97,7 +107,10 @@ pub fn decide(
         if perms.account & bit != 0 {
             return Decision::Allow;
         }
-        return Decision::Deny(DenyReason::NoGrant { permission, project: None });
+        return Decision::Deny(DenyReason::NoGrant {
+            permission,
+            project: None,
+        });
     }
     let scope = perms.project_scope(project);
     if scope.in_env(env) & bit != 0 {
@@ -110,5 +123,8 @@ pub fn decide(
             environment: env,
         });
     }
-    Decision::Deny(DenyReason::NoGrant { permission, project })
+    Decision::Deny(DenyReason::NoGrant {
+        permission,
+        project,
+    })
 }

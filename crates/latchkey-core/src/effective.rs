@@ -70,7 +70,10 @@ pub struct EffectivePermissions {
 impl EffectivePermissions {
     /// Compiles grants, keeping only those `keep` accepts. Grants are unioned: the most
     /// permissive grant wins.
-    pub fn compile<'a>(grants: impl IntoIterator<Item = &'a Grant>, mut keep: impl FnMut(&Grant) -> bool) -> Self {
+    pub fn compile<'a>(
+        grants: impl IntoIterator<Item = &'a Grant>,
+        mut keep: impl FnMut(&Grant) -> bool,
+    ) -> Self {
         let cat = catalog();
         let project_mask = cat.project_mask();
         let env_write = cat.env_write_mask();
@@ -110,7 +113,9 @@ impl EffectivePermissions {
     /// user-only set (checked again here so a plan downgrade takes effect at once).
     pub fn for_service_token(grants: &[Grant], plan: Plan) -> Self {
         let cat = catalog();
-        Self::compile(grants, |g| cat.plan_allows(plan, g.set) && !g.set.is_user_only())
+        Self::compile(grants, |g| {
+            cat.plan_allows(plan, g.set) && !g.set.is_user_only()
+        })
     }
 
     /// Project-level bits on one project (or on every project when `project` is `None`).
@@ -126,7 +131,10 @@ impl EffectivePermissions {
     #[inline]
     pub fn project(&self, project: ProjectId) -> Option<&ScopeBits> {
         if self.projects.len() <= 8 {
-            self.projects.iter().find(|(p, _)| *p == project).map(|(_, s)| s)
+            self.projects
+                .iter()
+                .find(|(p, _)| *p == project)
+                .map(|(_, s)| s)
         } else {
             self.projects
                 .binary_search_by_key(&project, |(p, _)| *p)
@@ -143,8 +151,15 @@ impl EffectivePermissions {
     /// The first permission (and where) that `other` holds and `self` does not, or `None` when
     /// `self` covers `other` everywhere: on the account, on all projects, on each project and in
     /// each environment category.
-    pub fn first_not_covered(&self, other: &EffectivePermissions) -> Option<(Permission, Option<Scope>)> {
-        let first = |bits: u64| Permission::in_bits(bits).next().expect("non-zero bits name a permission");
+    pub fn first_not_covered(
+        &self,
+        other: &EffectivePermissions,
+    ) -> Option<(Permission, Option<Scope>)> {
+        let first = |bits: u64| {
+            Permission::in_bits(bits)
+                .next()
+                .expect("non-zero bits name a permission")
+        };
         let lacking = other.account & !self.account;
         if lacking != 0 {
             return Some((first(lacking), None));

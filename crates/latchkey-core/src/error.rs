@@ -25,7 +25,9 @@ pub enum Error {
     #[error("unknown environment category `{0}`: expected all, development, staging, production or other")]
     UnknownEnvCategory(String),
     /// A grant string the CLI could not read.
-    #[error("invalid grant `{0}`: expected SET, SET:all or SET:project=ID, e.g. job_admin:project=7")]
+    #[error(
+        "invalid grant `{0}`: expected SET, SET:all or SET:project=ID, e.g. job_admin:project=7"
+    )]
     BadGrant(String),
     /// The account's plan does not offer this permission set.
     #[error("permission set `{set}` is not available on the {plan} plan")]

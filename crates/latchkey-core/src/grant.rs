@@ -138,13 +138,18 @@ impl Grant {
 
     /// The same grant with writable environment categories.
     pub fn with_writable_envs(self, writable_envs: EnvCategories) -> Grant {
-        Grant { writable_envs, ..self }
+        Grant {
+            writable_envs,
+            ..self
+        }
     }
 
     /// Refuses categories on a set that does not honour them.
     pub fn validate(&self) -> Result<(), Error> {
         if !self.writable_envs.is_empty() && !self.set.honours_env_categories() {
-            return Err(Error::EnvCategoriesNotApplicable(self.set.slug().to_owned()));
+            return Err(Error::EnvCategoriesNotApplicable(
+                self.set.slug().to_owned(),
+            ));
         }
         Ok(())
     }
@@ -200,7 +205,12 @@ mod tests {
 
     #[test]
     fn grant_strings_round_trip() {
-        for text in ["job_admin:all", "job_runner:project=7", "developer:project=3:envs=development,staging", "analyst:all:envs=all"] {
+        for text in [
+            "job_admin:all",
+            "job_runner:project=7",
+            "developer:project=3:envs=development,staging",
+            "analyst:all:envs=all",
+        ] {
             assert_eq!(text.parse::<Grant>().unwrap().to_string(), text);
         }
         let bare: Grant = "metadata_only".parse().unwrap();
@@ -210,15 +220,27 @@ mod tests {
 
     #[test]
     fn bad_grant_strings_say_what_was_expected() {
-        for bad in ["job_admin:project=x", "job_admin:project=0", "job_admin:everything", "job_admin:all:project=3", "job_admin:project=-4"] {
+        for bad in [
+            "job_admin:project=x",
+            "job_admin:project=0",
+            "job_admin:everything",
+            "job_admin:all:project=3",
+            "job_admin:project=-4",
+        ] {
             let err = bad.parse::<Grant>().unwrap_err();
             assert!(err.to_string().contains("SET:project=ID"), "{bad}: {err}");
         }
-        assert!(matches!("nobody:all".parse::<Grant>(), Err(Error::UnknownPermissionSet(_))));
+        assert!(matches!(
+            "nobody:all".parse::<Grant>(),
+            Err(Error::UnknownPermissionSet(_))
+        ));
         assert!(matches!(
             "job_admin:all:envs=production".parse::<Grant>(),
             Err(Error::EnvCategoriesNotApplicable(_))
         ));
-        assert!(matches!("developer:all:envs=prod".parse::<Grant>(), Err(Error::UnknownEnvCategory(_))));
+        assert!(matches!(
+            "developer:all:envs=prod".parse::<Grant>(),
+            Err(Error::UnknownEnvCategory(_))
+        ));
     }
 }

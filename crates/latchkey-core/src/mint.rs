@@ -105,9 +105,11 @@ pub fn check_may_mint_personal_token(minter: Minter<'_>, owner: UserId) -> Resul
     match minter {
         Minter::Operator => Ok(()),
         Minter::User { id, .. } if id == owner => Ok(()),
-        Minter::User { .. } => Err(Error::MayNotMint("users may create personal access tokens only for themselves")),
-        Minter::ServiceToken { .. } | Minter::PersonalToken => {
-            Err(Error::MayNotMint("tokens cannot create personal access tokens; sign in as the user"))
-        }
+        Minter::User { .. } => Err(Error::MayNotMint(
+            "users may create personal access tokens only for themselves",
+        )),
+        Minter::ServiceToken { .. } | Minter::PersonalToken => Err(Error::MayNotMint(
+            "tokens cannot create personal access tokens; sign in as the user",
+        )),
     }
 }

@@ -81,9 +81,12 @@ impl Permission {
 
     /// Every permission in the catalog: each resource with read, then write.
     pub fn all() -> impl Iterator<Item = Permission> {
-        catalog()
-            .resources()
-            .flat_map(|r| [Permission::new(r, Access::Read), Permission::new(r, Access::Write)])
+        catalog().resources().flat_map(|r| {
+            [
+                Permission::new(r, Access::Read),
+                Permission::new(r, Access::Write),
+            ]
+        })
     }
 
     /// Every permission whose bit is set in `bits`.
@@ -101,7 +104,9 @@ impl fmt::Display for Permission {
 impl FromStr for Permission {
     type Err = Error;
     fn from_str(s: &str) -> Result<Permission, Error> {
-        let (res, access) = s.split_once(':').ok_or_else(|| Error::BadPermission(s.to_owned()))?;
+        let (res, access) = s
+            .split_once(':')
+            .ok_or_else(|| Error::BadPermission(s.to_owned()))?;
         let access = match access {
             "read" => Access::Read,
             "write" => Access::Write,
@@ -124,12 +129,22 @@ mod tests {
             let text = p.to_string();
             assert_eq!(text.parse::<Permission>().unwrap(), p);
         }
-        assert_eq!("jobs:write".parse::<Permission>().unwrap().to_string(), "jobs:write");
+        assert_eq!(
+            "jobs:write".parse::<Permission>().unwrap().to_string(),
+            "jobs:write"
+        );
     }
 
     #[test]
     fn malformed_permissions_name_what_was_expected() {
-        for bad in ["jobs", "jobs:admin", ":read", "jobs:", "jobs:write:x", "JOBS:write"] {
+        for bad in [
+            "jobs",
+            "jobs:admin",
+            ":read",
+            "jobs:",
+            "jobs:write:x",
+            "JOBS:write",
+        ] {
             let err = bad.parse::<Permission>().unwrap_err();
             assert!(
                 matches!(err, Error::BadPermission(_) | Error::UnknownResource(_)),

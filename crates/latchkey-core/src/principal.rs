@@ -63,16 +63,25 @@ impl UserAccess {
     /// - IT: `security_admin` and `billing_admin` on all projects plus write on connections.
     pub fn permissions(&self, plan: Plan) -> EffectivePermissions {
         let cat = catalog();
-        let fixed = |slug: &str| Grant::new(cat.set(slug).expect("catalog set named by a license"), Scope::AllProjects);
+        let fixed = |slug: &str| {
+            Grant::new(
+                cat.set(slug).expect("catalog set named by a license"),
+                Scope::AllProjects,
+            )
+        };
         match self.license {
             License::Developer => {
                 let owner = owner_set(plan);
-                EffectivePermissions::compile(&self.group_grants, |g| cat.plan_allows(plan, g.set) || g.set == owner)
+                EffectivePermissions::compile(&self.group_grants, |g| {
+                    cat.plan_allows(plan, g.set) || g.set == owner
+                })
             }
             License::ReadOnly => EffectivePermissions::compile(&[fixed("readonly")], |_| true),
             License::It => {
-                let mut perms =
-                    EffectivePermissions::compile(&[fixed("security_admin"), fixed("billing_admin")], |_| true);
+                let mut perms = EffectivePermissions::compile(
+                    &[fixed("security_admin"), fixed("billing_admin")],
+                    |_| true,
+                );
                 perms.account |= Permission::new(cat.connections, Access::Write).bit()
                     | Permission::new(cat.connections, Access::Read).bit();
                 perms

@@ -155,13 +155,17 @@ impl TokenFormat {
     /// A format with custom prefixes: 2–16 lowercase letters or digits each, and distinct.
     pub fn new(service_prefix: &str, personal_prefix: &str) -> Result<TokenFormat, Error> {
         for p in [service_prefix, personal_prefix] {
-            let ok = (2..=16).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            let ok = (2..=16).contains(&p.len())
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             if !ok {
                 return Err(Error::BadPrefix(p.to_owned()));
             }
         }
         if service_prefix == personal_prefix {
-            return Err(Error::BadPrefix(format!("{personal_prefix} (same as the service-token prefix)")));
+            return Err(Error::BadPrefix(format!(
+                "{personal_prefix} (same as the service-token prefix)"
+            )));
         }
         Ok(TokenFormat {
             service_prefix: service_prefix.to_owned(),
@@ -225,10 +229,14 @@ impl TokenFormat {
             return Err(Error::MalformedToken);
         }
         let checksum_start = bytes.len() - CHECKSUM_LEN;
-        if !bytes[body_start..checksum_start].iter().all(|&c| base62::value(c).is_some()) {
+        if !bytes[body_start..checksum_start]
+            .iter()
+            .all(|&c| base62::value(c).is_some())
+        {
             return Err(Error::MalformedToken);
         }
-        let expected = base62::decode_fixed(&bytes[checksum_start..]).ok_or(Error::MalformedToken)?;
+        let expected =
+            base62::decode_fixed(&bytes[checksum_start..]).ok_or(Error::MalformedToken)?;
         if expected != u64::from(crc32fast::hash(&bytes[..checksum_start])) {
             return Err(Error::MalformedToken);
         }

@@ -2,7 +2,10 @@
 //! and expiry checks, usage note, project ownership, decision — with 1k and 1M tokens cached.
 //! Run: `cargo bench -p latchkey-server`.
 
-use latchkey_core::{catalog, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat, TokenKind};
+use latchkey_core::{
+    catalog, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat,
+    TokenKind,
+};
 use latchkey_server::cache::CachedPrincipal;
 use latchkey_server::verifier::now_unix;
 use latchkey_server::{ServerConfig, Verifier};
@@ -27,18 +30,35 @@ struct Fixture {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
         .unwrap_or(0)
 }
 
 fn fixture(cached: usize) -> Fixture {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/bench.db", dir.path().display());
     let (verifier, project) = runtime.block_on(async {
         let store = Store::open(&url).await.unwrap();
-        let account = store.create_account(&Actor::operator(), "Bench", Plan::Enterprise).await.unwrap();
-        let project = store.create_project(&Actor::operator(), account.id, "p").await.unwrap();
+        let account = store
+            .create_account(&Actor::operator(), "Bench", Plan::Enterprise)
+            .await
+            .unwrap();
+        let project = store
+            .create_project(&Actor::operator(), account.id, "p")
+            .await
+            .unwrap();
         (Verifier::new(store, ServerConfig::default()), project)
     });
     let cat = catalog();
@@ -46,7 +66,10 @@ fn fixture(cached: usize) -> Fixture {
         Grant::new(cat.set("job_viewer").unwrap(), Scope::AllProjects),
         Grant::new(cat.set("job_admin").unwrap(), Scope::Project(project.id)),
     ];
-    let perms = Arc::new(EffectivePermissions::for_service_token(&grants, Plan::Enterprise));
+    let perms = Arc::new(EffectivePermissions::for_service_token(
+        &grants,
+        Plan::Enterprise,
+    ));
     let format = TokenFormat::default();
     let now = now_unix();
     let before = rss_kib();
@@ -78,9 +101,14 @@ fn fixture(cached: usize) -> Fixture {
         (after.saturating_sub(before) * 1024) as f64 / cached as f64
     );
     // Learn the project's owner once, as the first request would.
-    let p = verifier.authenticate_cached(&tokens[0], now).unwrap().unwrap();
+    let p = verifier
+        .authenticate_cached(&tokens[0], now)
+        .unwrap()
+        .unwrap();
     let write_jobs: Permission = "jobs:write".parse().unwrap();
-    runtime.block_on(verifier.decide(&p, write_jobs, Some(project.id), None)).unwrap();
+    runtime
+        .block_on(verifier.decide(&p, write_jobs, Some(project.id), None))
+        .unwrap();
     Fixture {
         verifier,
         tokens,
@@ -98,7 +126,11 @@ fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
     bencher.bench_local(|| {
         let token = &f.tokens[i % f.tokens.len()];
         i += 1;
-        let principal = f.verifier.authenticate_cached(black_box(token), now).unwrap().unwrap();
+        let principal = f
+            .verifier
+            .authenticate_cached(black_box(token), now)
+            .unwrap()
+            .unwrap();
         f.verifier
             .decide_cached(&principal, write_jobs, Some(f.project), None)
             .unwrap()
@@ -112,5 +144,9 @@ fn reject_malformed_token(bencher: divan::Bencher) {
     let now = now_unix();
     let mut bad = f.tokens[0].clone();
     bad.replace_range(10..11, if &bad[10..11] == "a" { "b" } else { "a" });
-    bencher.bench_local(|| f.verifier.authenticate_cached(black_box(&bad), now).is_err());
+    bencher.bench_local(|| {
+        f.verifier
+            .authenticate_cached(black_box(&bad), now)
+            .is_err()
+    });
 }

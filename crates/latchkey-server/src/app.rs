@@ -50,7 +50,9 @@ pub async fn serve(
         .await
         .map_err(std::io::Error::other)?;
     let verifier = state.verifier.clone();
-    let result = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
     for t in tasks {
         t.abort();
     }

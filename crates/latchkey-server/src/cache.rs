@@ -91,13 +91,25 @@ impl TokenCache {
     /// Looks a digest up.
     #[inline]
     pub fn get(&self, digest: &TokenDigest) -> Option<Arc<CachedPrincipal>> {
-        self.shard(digest).read().expect("cache lock").get(digest).cloned()
+        self.shard(digest)
+            .read()
+            .expect("cache lock")
+            .get(digest)
+            .cloned()
     }
 
     /// Runs `f` on the entry under the shard's read lock, without touching its reference count.
     #[inline]
-    pub fn with<R>(&self, digest: &TokenDigest, f: impl FnOnce(&Arc<CachedPrincipal>) -> R) -> Option<R> {
-        self.shard(digest).read().expect("cache lock").get(digest).map(f)
+    pub fn with<R>(
+        &self,
+        digest: &TokenDigest,
+        f: impl FnOnce(&Arc<CachedPrincipal>) -> R,
+    ) -> Option<R> {
+        self.shard(digest)
+            .read()
+            .expect("cache lock")
+            .get(digest)
+            .map(f)
     }
 
     /// The eviction epoch; read it before loading from the store and pass it to [`insert`].
@@ -110,7 +122,13 @@ impl TokenCache {
     /// Caches a principal loaded while the epoch was `epoch`; skipped if an eviction happened
     /// since (the load may predate a revocation), or if it is unknown and the negative budget is
     /// spent.
-    pub fn insert(&self, digest: TokenDigest, entry: CachedPrincipal, epoch: u64, negative_capacity: usize) -> Arc<CachedPrincipal> {
+    pub fn insert(
+        &self,
+        digest: TokenDigest,
+        entry: CachedPrincipal,
+        epoch: u64,
+        negative_capacity: usize,
+    ) -> Arc<CachedPrincipal> {
         let entry = Arc::new(CachedPrincipal {
             permissions: self.intern(&entry.permissions),
             ..entry
@@ -139,13 +157,21 @@ impl TokenCache {
         if interned.len() > 100_000 {
             interned.retain(|_, v| Arc::strong_count(v) > 1);
         }
-        interned.entry((**perms).clone()).or_insert_with(|| perms.clone()).clone()
+        interned
+            .entry((**perms).clone())
+            .or_insert_with(|| perms.clone())
+            .clone()
     }
 
     /// Drops one digest.
     pub fn remove(&self, digest: &TokenDigest) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Some(old) = self.shard(digest).write().expect("cache lock").remove(digest) {
+        if let Some(old) = self
+            .shard(digest)
+            .write()
+            .expect("cache lock")
+            .remove(digest)
+        {
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
             }
@@ -156,7 +182,10 @@ impl TokenCache {
     pub fn remove_account(&self, account: AccountId) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         for shard in self.shards.iter() {
-            shard.write().expect("cache lock").retain(|_, e| e.account_id != account);
+            shard
+                .write()
+                .expect("cache lock")
+                .retain(|_, e| e.account_id != account);
         }
     }
 
@@ -170,7 +199,8 @@ impl TokenCache {
             let mut shard = shard.write().expect("cache lock");
             let len = shard.len();
             shard.retain(|_, e| e.id.0 != 0 || e.loaded_at >= before);
-            self.negative.fetch_sub((len - shard.len()) as i64, Ordering::Relaxed);
+            self.negative
+                .fetch_sub((len - shard.len()) as i64, Ordering::Relaxed);
         }
     }
 
@@ -185,7 +215,10 @@ impl TokenCache {
 
     /// Number of cached entries (known and unknown).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().expect("cache lock").len()).sum()
+        self.shards
+            .iter()
+            .map(|s| s.read().expect("cache lock").len())
+            .sum()
     }
 
     /// True when nothing is cached.

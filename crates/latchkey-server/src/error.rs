@@ -68,7 +68,10 @@ impl From<latchkey_store::StoreError> for ApiError {
         use latchkey_store::StoreError as E;
         match e {
             E::NotFound(_) => ApiError::NotFound,
-            E::Invalid(m) | E::Conflict(m) => ApiError::BadRequest { field: None, message: m },
+            E::Invalid(m) | E::Conflict(m) => ApiError::BadRequest {
+                field: None,
+                message: m,
+            },
             E::Domain(d) => ApiError::BadRequest {
                 field: None,
                 message: d.to_string(),
@@ -85,7 +88,9 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "request failed");
         }
         let (data, developer_message) = match &self {
-            ApiError::BadRequest { field, message } => (json!({ "field": field }), Some(message.clone())),
+            ApiError::BadRequest { field, message } => {
+                (json!({ "field": field }), Some(message.clone()))
+            }
             _ => (serde_json::Value::Null, None),
         };
         let body = json!({
@@ -99,9 +104,10 @@ impl IntoResponse for ApiError {
         });
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }

@@ -16,7 +16,8 @@ pub struct Authenticated(pub Principal);
 /// The secret from an `Authorization` header value, if it has a known scheme.
 pub fn bearer_secret(value: &str) -> Option<&str> {
     let (scheme, secret) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")).then(|| secret.trim())
+    (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
+        .then(|| secret.trim())
 }
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -53,7 +54,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     field: None,
                     message: "malformed JSON in request body".into(),
                 },
-                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::PayloadTooLarge
+                }
                 other => ApiError::BadRequest {
                     field: None,
                     message: other.body_text(),

@@ -43,7 +43,9 @@ pub async fn apply_changes(verifier: &Verifier, mut seq: i64) -> i64 {
 
 /// Starts the poller and the flusher. The poller starts from the feed's current end: the cache
 /// is empty at start, so nothing older matters.
-pub async fn spawn(verifier: Arc<Verifier>) -> Result<Vec<JoinHandle<()>>, latchkey_store::StoreError> {
+pub async fn spawn(
+    verifier: Arc<Verifier>,
+) -> Result<Vec<JoinHandle<()>>, latchkey_store::StoreError> {
     let start = verifier.store().latest_change().await?;
     let poller = {
         let verifier = verifier.clone();

@@ -8,8 +8,8 @@
 use crate::cache::{CachedPrincipal, TokenCache};
 use crate::config::ServerConfig;
 use latchkey_core::{
-    decide, AccountId, Decision, DenyReason, EffectivePermissions, EnvCategory, Permission, ProjectId, TokenId,
-    TokenKind,
+    decide, AccountId, Decision, DenyReason, EffectivePermissions, EnvCategory, Permission,
+    ProjectId, TokenId, TokenKind,
 };
 use latchkey_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -34,7 +34,9 @@ pub enum AuthError {
 /// Seconds since the Unix epoch.
 #[inline]
 pub fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// See the module docs. One per node; share it behind an `Arc`.
@@ -76,7 +78,11 @@ impl Verifier {
 
     /// The in-memory part of authentication. `Ok(None)` means the store must be asked.
     #[inline]
-    pub fn authenticate_cached(&self, token: &str, now: i64) -> Result<Option<Principal>, AuthError> {
+    pub fn authenticate_cached(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<Principal>, AuthError> {
         let parsed = self
             .config
             .token_format
@@ -109,7 +115,10 @@ impl Verifier {
             .parse(token)
             .map_err(|_| AuthError::Unauthenticated)?;
         let epoch = self.cache.epoch();
-        let found = self.store.find_credential(parsed.kind, &parsed.digest).await?;
+        let found = self
+            .store
+            .find_credential(parsed.kind, &parsed.digest)
+            .await?;
         let entry = match found {
             Some(c) => CachedPrincipal {
                 kind: parsed.kind,
@@ -136,7 +145,9 @@ impl Verifier {
                 usage_pending: Default::default(),
             },
         };
-        let entry = self.cache.insert(parsed.digest, entry, epoch, self.config.negative_capacity);
+        let entry = self
+            .cache
+            .insert(parsed.digest, entry, epoch, self.config.negative_capacity);
         self.admit(entry, now)
     }
 
@@ -170,7 +181,8 @@ impl Verifier {
             .into_iter()
             .filter_map(|p| {
                 p.usage_pending.store(false, Relaxed);
-                let at = time::OffsetDateTime::from_unix_timestamp(p.last_used.load(Relaxed)).ok()?;
+                let at =
+                    time::OffsetDateTime::from_unix_timestamp(p.last_used.load(Relaxed)).ok()?;
                 Some((p.kind, p.id, at))
             })
             .collect()
@@ -195,7 +207,10 @@ impl Verifier {
             let owner = *self.projects.read().expect("project lock").get(&p)?;
             if owner != Some(principal.account_id) {
                 // Another account's project, or none: the same answer as a missing grant.
-                return Some(Decision::Deny(DenyReason::NoGrant { permission, project }));
+                return Some(Decision::Deny(DenyReason::NoGrant {
+                    permission,
+                    project,
+                }));
             }
         }
         Some(decide(&principal.permissions, permission, project, env))
@@ -214,7 +229,12 @@ impl Verifier {
             return Ok(decision);
         }
         let p = project.expect("only a project lookup can miss");
-        let owner = self.store.project_owner(p).await?.filter(|o| o.active).map(|o| o.account_id);
+        let owner = self
+            .store
+            .project_owner(p)
+            .await?
+            .filter(|o| o.active)
+            .map(|o| o.account_id);
         {
             let mut projects = self.projects.write().expect("project lock");
             if projects.len() >= 1_000_000 {
@@ -224,7 +244,10 @@ impl Verifier {
         }
         Ok(self
             .decide_cached(principal, permission, project, env)
-            .unwrap_or(Decision::Deny(DenyReason::NoGrant { permission, project })))
+            .unwrap_or(Decision::Deny(DenyReason::NoGrant {
+                permission,
+                project,
+            })))
     }
 
     /// Forgets every cached project owner (after an account-wide change).

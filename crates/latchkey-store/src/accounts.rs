@@ -8,7 +8,9 @@ use crate::{now, Store, StoreError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 use latchkey_core::principal::owner_set;
-use latchkey_core::{catalog, AccountId, Grant, GroupId, License, Plan, ProjectId, Scope, Secret, UserAccess, UserId};
+use latchkey_core::{
+    catalog, AccountId, Grant, GroupId, License, Plan, ProjectId, Scope, Secret, UserAccess, UserId,
+};
 use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
@@ -33,7 +35,9 @@ fn check_name(what: &'static str, name: &str) -> Result<(), StoreError> {
 impl Store {
     /// True if no account exists yet (a first start).
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n == 0)
     }
 
@@ -64,7 +68,9 @@ impl Store {
             .set("account_admin")
             .filter(|s| cat.plan_allows(plan, *s))
             .or_else(|| cat.plan_sets(plan).find(|s| !s.is_user_only()))
-            .ok_or_else(|| StoreError::Invalid(format!("the {plan} plan offers tokens no permission set")))?;
+            .ok_or_else(|| {
+                StoreError::Invalid(format!("the {plan} plan offers tokens no permission set"))
+            })?;
         let grants = [Grant::new(set, Scope::AllProjects)];
         let new = NewServiceToken {
             account_id: account.id,
@@ -76,7 +82,9 @@ impl Store {
             hint: token.hint,
         };
         let id = insert_service_token(&mut tx, actor, &new).await?;
-        let token = load_service_token(&mut tx, id).await?.ok_or(StoreError::NotFound("service token"))?;
+        let token = load_service_token(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
         tx.commit().await?;
         Ok(Bootstrapped {
             account,
@@ -88,7 +96,12 @@ impl Store {
     }
 
     /// Creates an account.
-    pub async fn create_account(&self, actor: &Actor, name: &str, plan: Plan) -> Result<Account, StoreError> {
+    pub async fn create_account(
+        &self,
+        actor: &Actor,
+        name: &str,
+        plan: Plan,
+    ) -> Result<Account, StoreError> {
         check_name("account name", name)?;
         let mut tx = self.write().await?;
         let account = insert_account(&mut tx, actor, name, plan).await?;
@@ -97,9 +110,16 @@ impl Store {
     }
 
     /// Changes an account's plan; tokens holding sets the new plan lacks lose them at once.
-    pub async fn set_plan(&self, actor: &Actor, account_id: AccountId, plan: Plan) -> Result<Account, StoreError> {
+    pub async fn set_plan(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        plan: Plan,
+    ) -> Result<Account, StoreError> {
         let mut tx = self.write().await?;
-        let before = fetch_account(&mut tx, account_id).await?.ok_or(StoreError::NotFound("account"))?;
+        let before = fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
         sqlx::query("UPDATE accounts SET plan = ?, updated_at = ? WHERE id = ?")
             .bind(plan.as_str())
             .bind(now())
@@ -107,9 +127,21 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let ctx = json!({"from": before.plan.as_str(), "to": plan.as_str()});
-        record(&mut tx, actor, Some(account_id), "account.plan.changed", "account", Some(account_id.0), ctx, now()).await?;
+        record(
+            &mut tx,
+            actor,
+            Some(account_id),
+            "account.plan.changed",
+            "account",
+            Some(account_id.0),
+            ctx,
+            now(),
+        )
+        .await?;
         append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
-        let account = fetch_account(&mut tx, account_id).await?.ok_or(StoreError::NotFound("account"))?;
+        let account = fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
         tx.commit().await?;
         Ok(account)
     }
@@ -121,11 +153,22 @@ impl Store {
     }
 
     /// Creates a project in an account.
-    pub async fn create_project(&self, actor: &Actor, account_id: AccountId, name: &str) -> Result<Project, StoreError> {
+    pub async fn create_project(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        name: &str,
+    ) -> Result<Project, StoreError> {
         check_name("project name", name)?;
         let mut tx = self.write().await?;
         let account = fetch_account(&mut tx, account_id).await?;
-        if !matches!(account, Some(Account { state: State::Active, .. })) {
+        if !matches!(
+            account,
+            Some(Account {
+                state: State::Active,
+                ..
+            })
+        ) {
             return Err(StoreError::NotFound("account"));
         }
         let project = insert_project(&mut tx, actor, account_id, name).await?;
@@ -134,7 +177,10 @@ impl Store {
     }
 
     /// Which account a project belongs to (deleted projects included, marked inactive).
-    pub async fn project_owner(&self, project_id: ProjectId) -> Result<Option<ProjectOwner>, StoreError> {
+    pub async fn project_owner(
+        &self,
+        project_id: ProjectId,
+    ) -> Result<Option<ProjectOwner>, StoreError> {
         let row = sqlx::query("SELECT account_id, state FROM projects WHERE id = ?")
             .bind(project_id.0)
             .fetch_optional(&self.pool)
@@ -150,7 +196,12 @@ impl Store {
     }
 
     /// Creates a user (with a password, or none for token-only users).
-    pub async fn create_user(&self, actor: &Actor, email: &str, password: Option<&Secret>) -> Result<User, StoreError> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        email: &str,
+        password: Option<&Secret>,
+    ) -> Result<User, StoreError> {
         let hash = password.map(hash_password).transpose()?;
         let mut tx = self.write().await?;
         let user = insert_user(&mut tx, actor, email, hash.as_deref()).await?;
@@ -173,7 +224,12 @@ impl Store {
     }
 
     /// Takes a user's seat away; their PATs for the account stop working.
-    pub async fn remove_membership(&self, actor: &Actor, account_id: AccountId, user_id: UserId) -> Result<(), StoreError> {
+    pub async fn remove_membership(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        user_id: UserId,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let done = sqlx::query("UPDATE memberships SET state = 2, updated_at = ? WHERE account_id = ? AND user_id = ? AND state = 1")
             .bind(now())
@@ -185,7 +241,17 @@ impl Store {
             return Err(StoreError::NotFound("membership"));
         }
         let ctx = json!({"user_id": user_id.0});
-        record(&mut tx, actor, Some(account_id), "user.removed", "user", Some(user_id.0), ctx, now()).await?;
+        record(
+            &mut tx,
+            actor,
+            Some(account_id),
+            "user.removed",
+            "user",
+            Some(user_id.0),
+            ctx,
+            now(),
+        )
+        .await?;
         append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         tx.commit().await?;
         Ok(())
@@ -201,7 +267,9 @@ impl Store {
     ) -> Result<GroupId, StoreError> {
         check_name("group name", name)?;
         let mut tx = self.write().await?;
-        let account = fetch_account(&mut tx, account_id).await?.ok_or(StoreError::NotFound("account"))?;
+        let account = fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
         for g in grants {
             g.validate()?;
             if !catalog().plan_allows(account.plan, g.set) && g.set != owner_set(account.plan) {
@@ -219,26 +287,39 @@ impl Store {
     }
 
     /// Adds a user to a group.
-    pub async fn add_group_member(&self, actor: &Actor, group_id: GroupId, user_id: UserId) -> Result<(), StoreError> {
+    pub async fn add_group_member(
+        &self,
+        actor: &Actor,
+        group_id: GroupId,
+        user_id: UserId,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let account_id: i64 = sqlx::query_scalar("SELECT account_id FROM groups WHERE id = ? AND state = 1")
-            .bind(group_id.0)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound("group"))?;
+        let account_id: i64 =
+            sqlx::query_scalar("SELECT account_id FROM groups WHERE id = ? AND state = 1")
+                .bind(group_id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("group"))?;
         insert_group_member(&mut tx, actor, AccountId(account_id), group_id, user_id).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// A user's active membership in an account, with their group grants.
-    pub async fn membership(&self, account_id: AccountId, user_id: UserId) -> Result<Option<Membership>, StoreError> {
+    pub async fn membership(
+        &self,
+        account_id: AccountId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         fetch_membership(&mut conn, account_id, user_id).await
     }
 }
 
-pub(crate) async fn fetch_account(conn: &mut SqliteConnection, id: AccountId) -> Result<Option<Account>, StoreError> {
+pub(crate) async fn fetch_account(
+    conn: &mut SqliteConnection,
+    id: AccountId,
+) -> Result<Option<Account>, StoreError> {
     let row = sqlx::query("SELECT id, name, plan, state, created_at FROM accounts WHERE id = ?")
         .bind(id.0)
         .fetch_optional(conn)
@@ -270,7 +351,9 @@ pub(crate) async fn fetch_membership(
     .bind(user_id.0)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(license) = license else { return Ok(None) };
+    let Some(license) = license else {
+        return Ok(None);
+    };
     let license: License = license.parse()?;
     let rows = sqlx::query(
         "SELECT gg.permission_set, gg.project_id, gg.writable_envs
@@ -293,7 +376,10 @@ pub(crate) async fn fetch_membership(
         account_id,
         user_id,
         license,
-        access: UserAccess { license, group_grants },
+        access: UserAccess {
+            license,
+            group_grants,
+        },
     }))
 }
 
@@ -305,21 +391,29 @@ pub(crate) async fn check_projects(
 ) -> Result<(), StoreError> {
     for g in grants {
         if let Scope::Project(p) = g.scope {
-            let ok: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM projects WHERE id = ? AND account_id = ? AND state = 1")
-                    .bind(p.0)
-                    .bind(account_id.0)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+            let ok: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM projects WHERE id = ? AND account_id = ? AND state = 1",
+            )
+            .bind(p.0)
+            .bind(account_id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
             if ok.is_none() {
-                return Err(StoreError::Invalid(format!("project {p} does not exist in account {account_id}")));
+                return Err(StoreError::Invalid(format!(
+                    "project {p} does not exist in account {account_id}"
+                )));
             }
         }
     }
     Ok(())
 }
 
-async fn insert_account(conn: &mut SqliteConnection, actor: &Actor, name: &str, plan: Plan) -> Result<Account, StoreError> {
+async fn insert_account(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    name: &str,
+    plan: Plan,
+) -> Result<Account, StoreError> {
     let at = now();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO accounts (name, plan, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
@@ -331,7 +425,17 @@ async fn insert_account(conn: &mut SqliteConnection, actor: &Actor, name: &str, 
     .fetch_one(&mut *conn)
     .await?;
     let id = AccountId(id);
-    record(conn, actor, Some(id), "account.added", "account", Some(id.0), json!({"name": name, "plan": plan.as_str()}), at).await?;
+    record(
+        conn,
+        actor,
+        Some(id),
+        "account.added",
+        "account",
+        Some(id.0),
+        json!({"name": name, "plan": plan.as_str()}),
+        at,
+    )
+    .await?;
     Ok(Account {
         id,
         name: name.to_owned(),
@@ -341,7 +445,12 @@ async fn insert_account(conn: &mut SqliteConnection, actor: &Actor, name: &str, 
     })
 }
 
-async fn insert_project(conn: &mut SqliteConnection, actor: &Actor, account_id: AccountId, name: &str) -> Result<Project, StoreError> {
+async fn insert_project(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    account_id: AccountId,
+    name: &str,
+) -> Result<Project, StoreError> {
     let at = now();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO projects (account_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
@@ -352,7 +461,17 @@ async fn insert_project(conn: &mut SqliteConnection, actor: &Actor, account_id: 
     .bind(at)
     .fetch_one(&mut *conn)
     .await?;
-    record(conn, actor, Some(account_id), "project.added", "project", Some(id), json!({"name": name}), at).await?;
+    record(
+        conn,
+        actor,
+        Some(account_id),
+        "project.added",
+        "project",
+        Some(id),
+        json!({"name": name}),
+        at,
+    )
+    .await?;
     append(conn, ChangeKind::Account, Some(account_id), None).await?;
     Ok(Project {
         id: ProjectId(id),
@@ -363,13 +482,22 @@ async fn insert_project(conn: &mut SqliteConnection, actor: &Actor, account_id: 
     })
 }
 
-async fn insert_user(conn: &mut SqliteConnection, actor: &Actor, email: &str, password_hash: Option<&str>) -> Result<User, StoreError> {
+async fn insert_user(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    email: &str,
+    password_hash: Option<&str>,
+) -> Result<User, StoreError> {
     let email = email.trim();
     let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(StoreError::Invalid(format!("`{email}` is not an e-mail address")));
+        return Err(StoreError::Invalid(format!(
+            "`{email}` is not an e-mail address"
+        )));
     }
     let at = now();
     let id: i64 = sqlx::query_scalar(
@@ -381,7 +509,17 @@ async fn insert_user(conn: &mut SqliteConnection, actor: &Actor, email: &str, pa
     .bind(at)
     .fetch_one(&mut *conn)
     .await?;
-    record(conn, actor, None, "user.created", "user", Some(id), json!({"email": email}), at).await?;
+    record(
+        conn,
+        actor,
+        None,
+        "user.created",
+        "user",
+        Some(id),
+        json!({"email": email}),
+        at,
+    )
+    .await?;
     Ok(User {
         id: UserId(id),
         email: email.to_owned(),
@@ -414,7 +552,17 @@ async fn insert_membership(
         e => e.into(),
     })?;
     let ctx = json!({"user_id": user_id.0, "license": license.as_str()});
-    record(conn, actor, Some(account_id), "user_license.added", "user", Some(user_id.0), ctx, at).await?;
+    record(
+        conn,
+        actor,
+        Some(account_id),
+        "user_license.added",
+        "user",
+        Some(user_id.0),
+        ctx,
+        at,
+    )
+    .await?;
     append(conn, ChangeKind::Account, Some(account_id), None).await?;
     Ok(())
 }
@@ -436,7 +584,17 @@ async fn insert_group(
     .bind(at)
     .fetch_one(&mut *conn)
     .await?;
-    record(conn, actor, Some(account_id), "group.added", "group", Some(id), json!({"name": name}), at).await?;
+    record(
+        conn,
+        actor,
+        Some(account_id),
+        "group.added",
+        "group",
+        Some(id),
+        json!({"name": name}),
+        at,
+    )
+    .await?;
     for g in grants {
         sqlx::query(
             "INSERT INTO group_grants (group_id, permission_set, project_id, writable_envs, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -449,7 +607,17 @@ async fn insert_group(
         .execute(&mut *conn)
         .await?;
         let ctx = json!({"group_id": id, "grant": g.to_string()});
-        record(conn, actor, Some(account_id), "permission.added", "group", Some(id), ctx, at).await?;
+        record(
+            conn,
+            actor,
+            Some(account_id),
+            "permission.added",
+            "group",
+            Some(id),
+            ctx,
+            at,
+        )
+        .await?;
     }
     append(conn, ChangeKind::Account, Some(account_id), None).await?;
     Ok(GroupId(id))
@@ -468,11 +636,23 @@ async fn insert_group_member(
         .execute(&mut *conn)
         .await
         .map_err(|e| match e {
-            sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => StoreError::NotFound("user"),
+            sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
+                StoreError::NotFound("user")
+            }
             e => e.into(),
         })?;
     let ctx = json!({"group_id": group_id.0, "user_id": user_id.0});
-    record(conn, actor, Some(account_id), "group.user.added", "group", Some(group_id.0), ctx, now()).await?;
+    record(
+        conn,
+        actor,
+        Some(account_id),
+        "group.user.added",
+        "group",
+        Some(group_id.0),
+        ctx,
+        now(),
+    )
+    .await?;
     append(conn, ChangeKind::Account, Some(account_id), None).await?;
     Ok(())
 }

@@ -81,7 +81,8 @@ impl Store {
                     event_type: r.try_get("event_type")?,
                     target_type: r.try_get("target_type")?,
                     target_id: r.try_get("target_id")?,
-                    event_context: serde_json::from_str(&context).unwrap_or(serde_json::Value::Null),
+                    event_context: serde_json::from_str(&context)
+                        .unwrap_or(serde_json::Value::Null),
                     source: r.try_get("source")?,
                     created_at: r.try_get("created_at")?,
                 })

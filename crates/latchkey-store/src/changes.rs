@@ -57,20 +57,28 @@ impl Store {
 
     /// Changes after `seq`, oldest first, at most `limit`.
     pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
-        let rows = sqlx::query("SELECT seq, kind, account_id, digest FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, kind, account_id, digest FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter()
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
                 let digest: Option<Vec<u8>> = r.try_get("digest")?;
                 Ok(Change {
                     seq: r.try_get("seq")?,
-                    kind: if kind == "token" { ChangeKind::Token } else { ChangeKind::Account },
+                    kind: if kind == "token" {
+                        ChangeKind::Token
+                    } else {
+                        ChangeKind::Account
+                    },
                     account_id: r.try_get::<Option<i64>, _>("account_id")?.map(AccountId),
-                    digest: digest.and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok()).map(TokenDigest),
+                    digest: digest
+                        .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
+                        .map(TokenDigest),
                 })
             })
             .collect()

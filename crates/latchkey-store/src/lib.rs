@@ -18,7 +18,9 @@ pub use changes::{Change, ChangeKind};
 pub use error::StoreError;
 pub use records::*;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -75,5 +77,6 @@ impl Store {
 /// The current time, truncated to microseconds (what the database keeps).
 pub fn now() -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).expect("valid nanosecond")
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .expect("valid nanosecond")
 }

@@ -2,8 +2,8 @@
 //! entries, and the actor a command is done by.
 
 use latchkey_core::{
-    AccountId, EffectivePermissions, Grant, GroupId, License, Plan, ProjectId, TokenDigest, TokenId, UserAccess,
-    UserId,
+    AccountId, EffectivePermissions, Grant, GroupId, License, Plan, ProjectId, TokenDigest,
+    TokenId, UserAccess, UserId,
 };
 use time::OffsetDateTime;
 

@@ -8,8 +8,8 @@ use crate::records::*;
 use crate::{now, Store, StoreError};
 use latchkey_core::mint::{check_may_mint_personal_token, check_may_mint_service_token};
 use latchkey_core::{
-    AccountId, EffectivePermissions, EnvCategories, Grant, Minter, ProjectId, Scope, TokenDigest, TokenId,
-    TokenKind, UserId,
+    AccountId, EffectivePermissions, EnvCategories, Grant, Minter, ProjectId, Scope, TokenDigest,
+    TokenId, TokenKind, UserId,
 };
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -30,8 +30,11 @@ pub(crate) fn grant_from_row(r: &SqliteRow) -> Result<StoredGrant, StoreError> {
     let scope = project.map_or(Scope::AllProjects, |p| Scope::Project(ProjectId(p)));
     Ok(StoredGrant {
         id: r.try_get("id").unwrap_or_default(),
-        grant: Grant::new(set.parse()?, scope).with_writable_envs(EnvCategories::from_bits(envs as u8)),
-        created_at: r.try_get("created_at").unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        grant: Grant::new(set.parse()?, scope)
+            .with_writable_envs(EnvCategories::from_bits(envs as u8)),
+        created_at: r
+            .try_get("created_at")
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     })
 }
 
@@ -70,7 +73,10 @@ fn personal_token_from_row(r: &SqliteRow) -> Result<PersonalToken, StoreError> {
     })
 }
 
-async fn grants_of(conn: &mut SqliteConnection, token: TokenId) -> Result<Vec<StoredGrant>, StoreError> {
+async fn grants_of(
+    conn: &mut SqliteConnection,
+    token: TokenId,
+) -> Result<Vec<StoredGrant>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, permission_set, project_id, writable_envs, created_at FROM service_token_grants
          WHERE service_token_id = ? ORDER BY id",
@@ -81,11 +87,16 @@ async fn grants_of(conn: &mut SqliteConnection, token: TokenId) -> Result<Vec<St
     rows.iter().map(grant_from_row).collect()
 }
 
-pub(crate) async fn load_service_token(conn: &mut SqliteConnection, id: TokenId) -> Result<Option<ServiceToken>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = ?"))
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub(crate) async fn load_service_token(
+    conn: &mut SqliteConnection,
+    id: TokenId,
+) -> Result<Option<ServiceToken>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = ?"
+    ))
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let mut token = service_token_from_row(&row)?;
     token.grants = grants_of(conn, id).await?;
@@ -157,8 +168,24 @@ pub(crate) async fn insert_service_token(
         "permission_grants": grant_json(new.grants),
         "expires_at": new.expires_at.map(|t| t.unix_timestamp()),
     });
-    record(conn, actor, Some(new.account_id), "service_token.created", "service_token", Some(id), ctx, at).await?;
-    append(conn, ChangeKind::Token, Some(new.account_id), Some(new.digest)).await?;
+    record(
+        conn,
+        actor,
+        Some(new.account_id),
+        "service_token.created",
+        "service_token",
+        Some(id),
+        ctx,
+        at,
+    )
+    .await?;
+    append(
+        conn,
+        ChangeKind::Token,
+        Some(new.account_id),
+        Some(new.digest),
+    )
+    .await?;
     Ok(TokenId(id))
 }
 
@@ -181,7 +208,9 @@ impl Store {
         check_projects(&mut tx, account.id, new.grants).await?;
         check_may_mint_service_token(minter, account.plan, new.grants)?;
         let id = insert_service_token(&mut tx, actor, new).await?;
-        let token = load_service_token(&mut tx, id).await?.ok_or(StoreError::NotFound("service token"))?;
+        let token = load_service_token(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
         tx.commit().await?;
         Ok(token)
     }
@@ -193,7 +222,11 @@ impl Store {
     }
 
     /// An account's service tokens, newest first, optionally only those in one state.
-    pub async fn list_service_tokens(&self, account_id: AccountId, state: Option<State>) -> Result<Vec<ServiceToken>, StoreError> {
+    pub async fn list_service_tokens(
+        &self,
+        account_id: AccountId,
+        state: Option<State>,
+    ) -> Result<Vec<ServiceToken>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let rows = sqlx::query(&format!(
             "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?) ORDER BY id DESC"
@@ -203,7 +236,10 @@ impl Store {
         .bind(state.map(|s| s as i64))
         .fetch_all(&mut *conn)
         .await?;
-        let mut tokens = rows.iter().map(service_token_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut tokens = rows
+            .iter()
+            .map(service_token_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         let grant_rows = sqlx::query(
             "SELECT g.service_token_id, g.id, g.permission_set, g.project_id, g.writable_envs, g.created_at
              FROM service_token_grants g JOIN service_tokens t ON t.id = g.service_token_id
@@ -231,11 +267,13 @@ impl Store {
         id: TokenId,
     ) -> Result<ServiceToken, StoreError> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("SELECT account_id, state, token_digest, name, uid FROM service_tokens WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound("service token"))?;
+        let row = sqlx::query(
+            "SELECT account_id, state, token_digest, name, uid FROM service_tokens WHERE id = ?",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("service token"))?;
         let owner = AccountId(row.try_get("account_id")?);
         if account_id.is_some_and(|a| a != owner) {
             return Err(StoreError::NotFound("service token"));
@@ -250,11 +288,29 @@ impl Store {
             let name: String = row.try_get("name")?;
             let uid: String = row.try_get("uid")?;
             let ctx = json!({"name": name, "uid": uid});
-            record(&mut tx, actor, Some(owner), "service_token.revoked", "service_token", Some(id.0), ctx, at).await?;
+            record(
+                &mut tx,
+                actor,
+                Some(owner),
+                "service_token.revoked",
+                "service_token",
+                Some(id.0),
+                ctx,
+                at,
+            )
+            .await?;
             let digest: Vec<u8> = row.try_get("token_digest")?;
-            append(&mut tx, ChangeKind::Token, Some(owner), digest_from(&digest)).await?;
+            append(
+                &mut tx,
+                ChangeKind::Token,
+                Some(owner),
+                digest_from(&digest),
+            )
+            .await?;
         }
-        let token = load_service_token(&mut tx, id).await?.ok_or(StoreError::NotFound("service token"))?;
+        let token = load_service_token(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
         tx.commit().await?;
         Ok(token)
     }
@@ -294,16 +350,40 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let ctx = json!({"name": name, "uid": parts.uid, "user_id": user_id.0});
-        record(&mut tx, actor, Some(account_id), "account_scoped_pat.created", "personal_access_token", Some(id), ctx, at).await?;
-        append(&mut tx, ChangeKind::Token, Some(account_id), Some(parts.digest)).await?;
-        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?").bind(id).fetch_one(&mut *tx).await?;
+        record(
+            &mut tx,
+            actor,
+            Some(account_id),
+            "account_scoped_pat.created",
+            "personal_access_token",
+            Some(id),
+            ctx,
+            at,
+        )
+        .await?;
+        append(
+            &mut tx,
+            ChangeKind::Token,
+            Some(account_id),
+            Some(parts.digest),
+        )
+        .await?;
+        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
         let token = personal_token_from_row(&row)?;
         tx.commit().await?;
         Ok(token)
     }
 
     /// Revokes a personal access token (state 2), audited as `account_scoped_pat.deleted`.
-    pub async fn revoke_personal_token(&self, actor: &Actor, user_id: Option<UserId>, id: TokenId) -> Result<(), StoreError> {
+    pub async fn revoke_personal_token(
+        &self,
+        actor: &Actor,
+        user_id: Option<UserId>,
+        id: TokenId,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let row = sqlx::query("SELECT account_id, user_id, state, token_digest, name FROM personal_tokens WHERE id = ?")
             .bind(id.0)
@@ -322,27 +402,53 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let name: String = row.try_get("name")?;
-            record(&mut tx, actor, Some(account), "account_scoped_pat.deleted", "personal_access_token", Some(id.0), json!({"name": name}), at).await?;
+            record(
+                &mut tx,
+                actor,
+                Some(account),
+                "account_scoped_pat.deleted",
+                "personal_access_token",
+                Some(id.0),
+                json!({"name": name}),
+                at,
+            )
+            .await?;
             let digest: Vec<u8> = row.try_get("token_digest")?;
-            append(&mut tx, ChangeKind::Token, Some(account), digest_from(&digest)).await?;
+            append(
+                &mut tx,
+                ChangeKind::Token,
+                Some(account),
+                digest_from(&digest),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     /// A user's personal access tokens in an account, newest first.
-    pub async fn list_personal_tokens(&self, account_id: AccountId, user_id: UserId) -> Result<Vec<PersonalToken>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM personal_tokens WHERE account_id = ? AND user_id = ? ORDER BY id DESC")
-            .bind(account_id.0)
-            .bind(user_id.0)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn list_personal_tokens(
+        &self,
+        account_id: AccountId,
+        user_id: UserId,
+    ) -> Result<Vec<PersonalToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM personal_tokens WHERE account_id = ? AND user_id = ? ORDER BY id DESC",
+        )
+        .bind(account_id.0)
+        .bind(user_id.0)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(personal_token_from_row).collect()
     }
 
     /// The verifier's lookup: the token with this digest, compiled for decisions. `None` when no
     /// token has this digest. Plan, license and seat are applied here.
-    pub async fn find_credential(&self, kind: TokenKind, digest: &TokenDigest) -> Result<Option<Credential>, StoreError> {
+    pub async fn find_credential(
+        &self,
+        kind: TokenKind,
+        digest: &TokenDigest,
+    ) -> Result<Option<Credential>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         match kind {
             TokenKind::Service => {
@@ -356,12 +462,17 @@ impl Store {
                 let Some(row) = row else { return Ok(None) };
                 let id = TokenId(row.try_get("id")?);
                 let plan: String = row.try_get("plan")?;
-                let grants: Vec<Grant> = grants_of(&mut conn, id).await?.into_iter().map(|g| g.grant).collect();
+                let grants: Vec<Grant> = grants_of(&mut conn, id)
+                    .await?
+                    .into_iter()
+                    .map(|g| g.grant)
+                    .collect();
                 Ok(Some(Credential {
                     id,
                     account_id: AccountId(row.try_get("account_id")?),
                     user_id: None,
-                    active: row.try_get::<i64, _>("state")? == 1 && row.try_get::<i64, _>("account_state")? == 1,
+                    active: row.try_get::<i64, _>("state")? == 1
+                        && row.try_get::<i64, _>("account_state")? == 1,
                     expires_at: row.try_get("expires_at")?,
                     permissions: EffectivePermissions::for_service_token(&grants, plan.parse()?),
                 }))
@@ -388,7 +499,9 @@ impl Store {
                     user_id: Some(user_id),
                     active,
                     expires_at: row.try_get("expires_at")?,
-                    permissions: membership.map(|m| m.access.permissions(plan)).unwrap_or_default(),
+                    permissions: membership
+                        .map(|m| m.access.permissions(plan))
+                        .unwrap_or_default(),
                 }))
             }
         }
@@ -396,7 +509,10 @@ impl Store {
 
     /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
     /// no request writes to the database).
-    pub async fn record_usage(&self, used: &[(TokenKind, TokenId, OffsetDateTime)]) -> Result<(), StoreError> {
+    pub async fn record_usage(
+        &self,
+        used: &[(TokenKind, TokenId, OffsetDateTime)],
+    ) -> Result<(), StoreError> {
         if used.is_empty() {
             return Ok(());
         }
@@ -406,7 +522,11 @@ impl Store {
                 TokenKind::Service => "UPDATE service_tokens SET last_used_at = ? WHERE id = ?",
                 TokenKind::Personal => "UPDATE personal_tokens SET last_used_at = ? WHERE id = ?",
             };
-            sqlx::query(sql).bind(at).bind(id.0).execute(&mut *tx).await?;
+            sqlx::query(sql)
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -12,10 +12,20 @@ pub struct Cli {
     #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = latchkey_store::DEFAULT_DATABASE_URL)]
     pub db: String,
     /// Prefix of service tokens (2-16 lowercase letters or digits).
-    #[arg(long, global = true, env = "LATCHKEY_SERVICE_TOKEN_PREFIX", default_value = "lksvc")]
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_SERVICE_TOKEN_PREFIX",
+        default_value = "lksvc"
+    )]
     pub service_token_prefix: String,
     /// Prefix of personal access tokens (2-16 lowercase letters or digits).
-    #[arg(long, global = true, env = "LATCHKEY_PERSONAL_TOKEN_PREFIX", default_value = "lkpat")]
+    #[arg(
+        long,
+        global = true,
+        env = "LATCHKEY_PERSONAL_TOKEN_PREFIX",
+        default_value = "lkpat"
+    )]
     pub personal_token_prefix: String,
     /// What to do.
     #[command(subcommand)]

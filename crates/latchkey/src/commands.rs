@@ -2,7 +2,9 @@
 
 use crate::cli::*;
 use anyhow::{anyhow, Context};
-use latchkey_core::{AccountId, EnvCategory, Minter, Plan, ProjectId, Secret, TokenFormat, TokenId, TokenKind};
+use latchkey_core::{
+    AccountId, EnvCategory, Minter, Plan, ProjectId, Secret, TokenFormat, TokenId, TokenKind,
+};
 use latchkey_server::{wire, AppState, ServerConfig, Verifier};
 use latchkey_store::{Actor, Bootstrapped, NewServiceToken, NewServiceTokenParts, State, Store};
 use serde_json::json;
@@ -13,7 +15,9 @@ use std::time::Duration;
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let format = TokenFormat::new(&cli.service_token_prefix, &cli.personal_token_prefix)?;
-    let store = Store::open(&cli.db).await.context("cannot open the database")?;
+    let store = Store::open(&cli.db)
+        .await
+        .context("cannot open the database")?;
     match cli.command {
         Command::Serve(args) => serve(store, format, args).await,
         Command::Init(args) => init(store, format, args).await,
@@ -21,12 +25,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Project(ProjectCommand::Create { account, name, json }) => {
-            let project = store.create_project(&Actor::operator(), AccountId(account), &name).await?;
+        Command::Project(ProjectCommand::Create {
+            account,
+            name,
+            json,
+        }) => {
+            let project = store
+                .create_project(&Actor::operator(), AccountId(account), &name)
+                .await?;
             if json {
                 println!("{}", wire::project(&project));
             } else {
-                println!("created project {} ({}) in account {}", project.id, project.name, project.account_id);
+                println!(
+                    "created project {} ({}) in account {}",
+                    project.id, project.name, project.account_id
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -57,8 +70,12 @@ async fn bootstrap(
 
 async fn serve(store: Store, format: TokenFormat, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if store.is_empty().await? {
-        let (made, password, token) = bootstrap(&store, &format, "Demo", Plan::Enterprise, &args.admin_email).await?;
-        println!("First start: created account {} \"Demo\" (enterprise plan) with project {}.", made.account.id, made.project.id);
+        let (made, password, token) =
+            bootstrap(&store, &format, "Demo", Plan::Enterprise, &args.admin_email).await?;
+        println!(
+            "First start: created account {} \"Demo\" (enterprise plan) with project {}.",
+            made.account.id, made.project.id
+        );
         println!("Admin user:   {} (id {})", made.admin.email, made.admin.id);
         println!("Admin password, shown once: {}", password.expose());
         println!("Account Admin service token, shown once:");
@@ -81,7 +98,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]
@@ -90,7 +108,8 @@ async fn shutdown_signal() {
 }
 
 async fn init(store: Store, format: TokenFormat, args: InitArgs) -> anyhow::Result<ExitCode> {
-    let (made, password, token) = bootstrap(&store, &format, &args.account, args.plan, &args.admin_email).await?;
+    let (made, password, token) =
+        bootstrap(&store, &format, &args.account, args.plan, &args.admin_email).await?;
     if args.json {
         println!(
             "{}",
@@ -104,11 +123,23 @@ async fn init(store: Store, format: TokenFormat, args: InitArgs) -> anyhow::Resu
             })
         );
     } else {
-        println!("Created account {} \"{}\" ({} plan) with project {}.", made.account.id, made.account.name, made.account.plan, made.project.id);
+        println!(
+            "Created account {} \"{}\" ({} plan) with project {}.",
+            made.account.id, made.account.name, made.account.plan, made.project.id
+        );
         println!("Admin user:   {} (id {})", made.admin.email, made.admin.id);
         println!("Admin password, shown once: {}", password.expose());
-        let sets: Vec<_> = made.token.grants.iter().map(|g| g.grant.to_string()).collect();
-        println!("Service token {} ({}), shown once:", made.token.id, sets.join(", "));
+        let sets: Vec<_> = made
+            .token
+            .grants
+            .iter()
+            .map(|g| g.grant.to_string())
+            .collect();
+        println!(
+            "Service token {} ({}), shown once:",
+            made.token.id,
+            sets.join(", ")
+        );
         println!("{}", token.expose());
     }
     Ok(ExitCode::SUCCESS)
@@ -116,7 +147,13 @@ async fn init(store: Store, format: TokenFormat, args: InitArgs) -> anyhow::Resu
 
 async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        TokenCommand::Create { account, name, grants, expires_at, json } => {
+        TokenCommand::Create {
+            account,
+            name,
+            grants,
+            expires_at,
+            json,
+        } => {
             let new = format.generate(TokenKind::Service);
             let created = store
                 .create_service_token(
@@ -139,11 +176,18 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
                 println!("{}", new.secret.expose());
             }
         }
-        TokenCommand::List { account, active, json } => {
+        TokenCommand::List {
+            account,
+            active,
+            json,
+        } => {
             let state = active.then_some(State::Active);
             let tokens = store.list_service_tokens(AccountId(account), state).await?;
             if json {
-                let list: Vec<_> = tokens.iter().map(|t| wire::service_token(t, None)).collect();
+                let list: Vec<_> = tokens
+                    .iter()
+                    .map(|t| wire::service_token(t, None))
+                    .collect();
                 println!("{}", serde_json::Value::from(list));
             } else {
                 for t in &tokens {
@@ -152,7 +196,10 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
             }
         }
         TokenCommand::Show { id, json } => {
-            let t = store.service_token(TokenId(id)).await?.ok_or_else(|| anyhow!("service token {id} not found"))?;
+            let t = store
+                .service_token(TokenId(id))
+                .await?
+                .ok_or_else(|| anyhow!("service token {id} not found"))?;
             if json {
                 println!("{}", wire::service_token(&t, None));
             } else {
@@ -160,7 +207,9 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
             }
         }
         TokenCommand::Revoke { id, json } => {
-            let t = store.revoke_service_token(&Actor::operator(), None, TokenId(id)).await?;
+            let t = store
+                .revoke_service_token(&Actor::operator(), None, TokenId(id))
+                .await?;
             if json {
                 println!("{}", wire::service_token(&t, None));
             } else {
@@ -172,9 +221,20 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
 }
 
 fn print_token_line(t: &latchkey_store::ServiceToken) {
-    let state = if t.state == State::Active { "active" } else { "deleted" };
+    let state = if t.state == State::Active {
+        "active"
+    } else {
+        "deleted"
+    };
     let grants: Vec<_> = t.grants.iter().map(|g| g.grant.to_string()).collect();
-    println!("{}\t{}\t{}\t{}\t{}", t.id, t.hint, state, t.name, grants.join(" "));
+    println!(
+        "{}\t{}\t{}\t{}\t{}",
+        t.id,
+        t.hint,
+        state,
+        t.name,
+        grants.join(" ")
+    );
 }
 
 async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -182,7 +242,9 @@ async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Re
         Ok(t) => Secret::new(t),
         Err(_) => {
             let mut buf = String::new();
-            std::io::stdin().read_to_string(&mut buf).context("cannot read the token from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut buf)
+                .context("cannot read the token from stdin")?;
             Secret::new(buf.trim().to_owned())
         }
     };
@@ -194,17 +256,31 @@ async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Re
     if args.project.is_some_and(|p| p <= 0) {
         return Err(anyhow!("--project must be a positive integer"));
     }
-    let verifier = Verifier::new(store, ServerConfig { token_format: format, ..ServerConfig::default() });
+    let verifier = Verifier::new(
+        store,
+        ServerConfig {
+            token_format: format,
+            ..ServerConfig::default()
+        },
+    );
     let principal = match verifier.authenticate(secret.expose()).await {
         Ok(p) => p,
         Err(latchkey_server::AuthError::Unauthenticated) => {
-            println!("{}", json!({"allowed": false, "reason": {"code": "unauthenticated", "message": "invalid token"}}));
+            println!(
+                "{}",
+                json!({"allowed": false, "reason": {"code": "unauthenticated", "message": "invalid token"}})
+            );
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.into()),
     };
     let decision = verifier
-        .decide(&principal, args.permission, args.project.map(ProjectId), env)
+        .decide(
+            &principal,
+            args.permission,
+            args.project.map(ProjectId),
+            env,
+        )
         .await?;
     let reason = match decision {
         latchkey_core::Decision::Allow => serde_json::Value::Null,
@@ -220,5 +296,9 @@ async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Re
             "principal": latchkey_server::routes::authorize::PrincipalView::of(&principal),
         })
     );
-    Ok(if decision.is_allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if decision.is_allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

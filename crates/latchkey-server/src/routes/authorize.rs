@@ -89,13 +89,24 @@ struct Check {
 }
 
 fn parse_check(c: CheckRequest, at: &str) -> Result<Check, ApiError> {
-    let field = |name: &str| if at.is_empty() { name.to_owned() } else { format!("{at}.{name}") };
+    let field = |name: &str| {
+        if at.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{at}.{name}")
+        }
+    };
     let permission = c
         .permission
         .parse::<Permission>()
         .map_err(|e| ApiError::field(&field("permission"), e.to_string()))?;
     let project = match c.project_id {
-        Some(id) if id <= 0 => return Err(ApiError::field(&field("project_id"), "project_id must be a positive integer")),
+        Some(id) if id <= 0 => {
+            return Err(ApiError::field(
+                &field("project_id"),
+                "project_id must be a positive integer",
+            ))
+        }
         other => other.map(ProjectId),
     };
     let env = c
@@ -103,10 +114,18 @@ fn parse_check(c: CheckRequest, at: &str) -> Result<Check, ApiError> {
         .map(|e| e.parse::<EnvCategory>())
         .transpose()
         .map_err(|e| ApiError::field(&field("environment"), e.to_string()))?;
-    Ok(Check { permission, project, env })
+    Ok(Check {
+        permission,
+        project,
+        env,
+    })
 }
 
-async fn run(state: &AppState, principal: &Principal, check: Check) -> Result<CheckResult, ApiError> {
+async fn run(
+    state: &AppState,
+    principal: &Principal,
+    check: Check,
+) -> Result<CheckResult, ApiError> {
     let decision = state
         .verifier
         .decide(principal, check.permission, check.project, check.env)
@@ -142,7 +161,10 @@ pub async fn authorize(
         }
         AuthorizeRequest::Batch { checks } => {
             if checks.is_empty() || checks.len() > MAX_CHECKS {
-                return Err(ApiError::field("checks", format!("checks must hold 1 to {MAX_CHECKS} checks")));
+                return Err(ApiError::field(
+                    "checks",
+                    format!("checks must hold 1 to {MAX_CHECKS} checks"),
+                ));
             }
             let parsed = checks
                 .into_iter()
