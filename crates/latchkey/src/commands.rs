@@ -282,6 +282,8 @@ async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Re
             env,
         )
         .await?;
+    // One-shot process: write the usage note now rather than in a batch that never comes.
+    verifier.flush_usage().await?;
     let reason = match decision {
         latchkey_core::Decision::Allow => serde_json::Value::Null,
         latchkey_core::Decision::Deny(r) => json!({"code": r.code(), "message": r.to_string()}),
