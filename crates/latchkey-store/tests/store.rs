@@ -1,0 +1,670 @@
+//! The store against a real SQLite file: every command commits with its audit entry and its
+//! change-feed row, refusals change nothing, secrets never reach the file.
+
+use latchkey_core::{
+    catalog, AccountId, Grant, License, Minter, Plan, ProjectId, Scope, TokenFormat, TokenId,
+    TokenKind,
+};
+use latchkey_store::{
+    Actor, AuditQuery, ChangeKind, NewServiceToken, NewServiceTokenParts, State, Store, StoreError,
+};
+
+struct Db {
+    store: Store,
+    dir: tempfile::TempDir,
+}
+
+async fn open() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/store.db", dir.path().display()))
+        .await
+        .unwrap();
+    Db { store, dir }
+}
+
+fn grant(spec: &str) -> Grant {
+    spec.parse().unwrap()
+}
+
+async fn mint(
+    store: &Store,
+    minter: Minter<'_>,
+    account: AccountId,
+    grants: &[Grant],
+) -> Result<(latchkey_store::ServiceToken, latchkey_core::NewToken), StoreError> {
+    let new = TokenFormat::default().generate(TokenKind::Service);
+    let token = store
+        .create_service_token(
+            &Actor::operator(),
+            minter,
+            &NewServiceToken {
+                account_id: account,
+                name: "t",
+                grants,
+                expires_at: None,
+                uid: &new.uid,
+                digest: new.digest,
+                hint: &new.hint,
+            },
+        )
+        .await?;
+    Ok((token, new))
+}
+
+async fn counts(store: &Store) -> (usize, i64) {
+    let audit = store
+        .audit_entries(&AuditQuery {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len();
+    (audit, store.latest_change().await.unwrap())
+}
+
+#[tokio::test]
+async fn creating_a_token_commits_row_grants_audit_entry_and_change_together() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let project = db
+        .store
+        .create_project(&Actor::operator(), account.id, "p")
+        .await
+        .unwrap();
+    let before = counts(&db.store).await;
+    let grants = [
+        grant(&format!("job_admin:project={}", project.id)),
+        grant("metadata_only:all"),
+    ];
+    let (token, new) = mint(&db.store, Minter::Operator, account.id, &grants)
+        .await
+        .unwrap();
+    assert_eq!(token.grants.len(), 2);
+    assert_eq!(token.state, State::Active);
+    assert_eq!(token.uid, new.uid);
+    let after = counts(&db.store).await;
+    assert_eq!(after.0, before.0 + 1, "one audit entry");
+    assert!(after.1 > before.1, "a change-feed row");
+
+    let entry = &db
+        .store
+        .audit_entries(&AuditQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()[0];
+    assert_eq!(entry.event_type, "service_token.created");
+    assert_eq!(entry.target_id, Some(token.id.0));
+    assert_eq!(entry.account_id, Some(account.id));
+    assert!(!entry
+        .event_context
+        .to_string()
+        .contains(new.secret.expose()));
+
+    let changes = db.store.changes_since(before.1, 100).await.unwrap();
+    assert!(changes
+        .iter()
+        .any(|c| c.kind == ChangeKind::Token && c.digest == Some(new.digest)));
+}
+
+#[tokio::test]
+async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Team)
+        .await
+        .unwrap();
+    let other = db
+        .store
+        .create_account(&Actor::operator(), "B", Plan::Enterprise)
+        .await
+        .unwrap();
+    let foreign = db
+        .store
+        .create_project(&Actor::operator(), other.id, "theirs")
+        .await
+        .unwrap();
+    let before = counts(&db.store).await;
+
+    let refusals: Vec<Vec<Grant>> = vec![
+        vec![grant("job_runner:all")], // not on the team plan
+        vec![grant(&format!("job_admin:project={}", foreign.id))], // another account's project
+        vec![grant("job_admin:project=987654")], // no such project
+        vec![],                        // no grants
+        vec![Grant::new(
+            catalog().set("fusion_admin").unwrap(),
+            Scope::AllProjects,
+        )], // user-only
+    ];
+    for grants in refusals {
+        let err = mint(&db.store, Minter::Operator, account.id, &grants)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Domain(_) | StoreError::Invalid(_)),
+            "{err:?}"
+        );
+    }
+    let pat = mint(
+        &db.store,
+        Minter::PersonalToken,
+        account.id,
+        &[grant("job_admin:all")],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        pat,
+        StoreError::Domain(latchkey_core::Error::MayNotMint(_))
+    ));
+    let missing = mint(
+        &db.store,
+        Minter::Operator,
+        AccountId(424242),
+        &[grant("job_admin:all")],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)));
+
+    assert_eq!(counts(&db.store).await, before, "nothing was written");
+    assert!(db
+        .store
+        .list_service_tokens(account.id, None)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn revoking_keeps_the_row_in_state_2_audits_once_and_stops_the_credential() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let (token, new) = mint(
+        &db.store,
+        Minter::Operator,
+        account.id,
+        &[grant("job_admin:all")],
+    )
+    .await
+    .unwrap();
+    let live = db
+        .store
+        .find_credential(TokenKind::Service, &new.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(live.active);
+
+    let revoked = db
+        .store
+        .revoke_service_token(&Actor::operator(), Some(account.id), token.id)
+        .await
+        .unwrap();
+    assert_eq!(revoked.state, State::Deleted);
+    let again = db
+        .store
+        .revoke_service_token(&Actor::operator(), Some(account.id), token.id)
+        .await
+        .unwrap();
+    assert_eq!(again.state, State::Deleted);
+    let revocations = db
+        .store
+        .audit_entries(&AuditQuery {
+            event_type: Some("service_token.revoked".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(revocations.len(), 1, "a second revoke changes nothing");
+
+    assert_eq!(
+        db.store
+            .service_token(token.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        State::Deleted
+    );
+    let dead = db
+        .store
+        .find_credential(TokenKind::Service, &new.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!dead.active);
+    assert_eq!(
+        db.store
+            .list_service_tokens(account.id, Some(State::Active))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        db.store
+            .list_service_tokens(account.id, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_token_of_another_account_is_not_found_when_revoked_through_that_account() {
+    let db = open().await;
+    let a = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let b = db
+        .store
+        .create_account(&Actor::operator(), "B", Plan::Enterprise)
+        .await
+        .unwrap();
+    let (token, _) = mint(&db.store, Minter::Operator, a.id, &[grant("job_admin:all")])
+        .await
+        .unwrap();
+    let err = db
+        .store
+        .revoke_service_token(&Actor::operator(), Some(b.id), token.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+    assert_eq!(
+        db.store
+            .service_token(token.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        State::Active
+    );
+}
+
+#[tokio::test]
+async fn a_plan_downgrade_drops_sets_the_new_plan_lacks_from_the_credential() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let (_, new) = mint(
+        &db.store,
+        Minter::Operator,
+        account.id,
+        &[grant("job_admin:all"), grant("semantic_layer_only:all")],
+    )
+    .await
+    .unwrap();
+    let jobs_write: latchkey_core::Permission = "jobs:write".parse().unwrap();
+    let decide = |c: &latchkey_store::Credential| {
+        latchkey_core::decide(&c.permissions, jobs_write, Some(ProjectId(1)), None).is_allowed()
+    };
+    assert!(decide(
+        &db.store
+            .find_credential(TokenKind::Service, &new.digest)
+            .await
+            .unwrap()
+            .unwrap()
+    ));
+    db.store
+        .set_plan(&Actor::operator(), account.id, Plan::Developer)
+        .await
+        .unwrap();
+    let after = db
+        .store
+        .find_credential(TokenKind::Service, &new.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!decide(&after));
+    assert!(
+        !after.permissions.is_empty(),
+        "semantic_layer_only survives on the developer plan"
+    );
+}
+
+#[tokio::test]
+async fn a_pat_acts_with_its_users_license_and_groups_and_dies_with_the_seat() {
+    let db = open().await;
+    let op = Actor::operator();
+    let account = db
+        .store
+        .create_account(&op, "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let project = db.store.create_project(&op, account.id, "p").await.unwrap();
+    let user = db
+        .store
+        .create_user(&op, "dev@example.com", None)
+        .await
+        .unwrap();
+    db.store
+        .set_membership(&op, account.id, user.id, License::Developer)
+        .await
+        .unwrap();
+    let group = db
+        .store
+        .create_group(
+            &op,
+            account.id,
+            "Jobs",
+            &[grant(&format!("job_admin:project={}", project.id))],
+        )
+        .await
+        .unwrap();
+    db.store
+        .add_group_member(&op, group, user.id)
+        .await
+        .unwrap();
+
+    let new = TokenFormat::default().generate(TokenKind::Personal);
+    let parts = NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    let pat = db
+        .store
+        .create_personal_token(
+            &op,
+            Minter::Operator,
+            account.id,
+            user.id,
+            "laptop",
+            parts,
+            None,
+        )
+        .await
+        .unwrap();
+    let cred = db
+        .store
+        .find_credential(TokenKind::Personal, &new.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cred.active);
+    assert_eq!(cred.user_id, Some(user.id));
+    let jobs_write: latchkey_core::Permission = "jobs:write".parse().unwrap();
+    assert!(
+        latchkey_core::decide(&cred.permissions, jobs_write, Some(project.id), None).is_allowed()
+    );
+
+    // A read-only seat caps the same groups at read.
+    db.store
+        .set_membership(&op, account.id, user.id, License::ReadOnly)
+        .await
+        .unwrap();
+    let capped = db
+        .store
+        .find_credential(TokenKind::Personal, &new.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !latchkey_core::decide(&capped.permissions, jobs_write, Some(project.id), None)
+            .is_allowed()
+    );
+
+    db.store
+        .remove_membership(&op, account.id, user.id)
+        .await
+        .unwrap();
+    assert!(
+        !db.store
+            .find_credential(TokenKind::Personal, &new.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+
+    db.store
+        .set_membership(&op, account.id, user.id, License::Developer)
+        .await
+        .unwrap();
+    db.store
+        .revoke_personal_token(&op, Some(user.id), pat.id)
+        .await
+        .unwrap();
+    assert!(
+        !db.store
+            .find_credential(TokenKind::Personal, &new.digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    let events: Vec<String> = db
+        .store
+        .audit_entries(&AuditQuery {
+            account_id: Some(account.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    for expected in [
+        "account_scoped_pat.created",
+        "account_scoped_pat.deleted",
+        "user.removed",
+        "group.user.added",
+        "permission.added",
+    ] {
+        assert!(
+            events.iter().any(|e| e == expected),
+            "missing {expected} in {events:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_creates_everything_in_one_go_and_the_secret_never_reaches_the_file() {
+    let db = open().await;
+    assert!(db.store.is_empty().await.unwrap());
+    let new = TokenFormat::default().generate(TokenKind::Service);
+    let password = latchkey_core::token::random_base62(24);
+    let parts = NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    let made = db
+        .store
+        .bootstrap(
+            &Actor::operator(),
+            "Demo",
+            Plan::Enterprise,
+            "admin@example.com",
+            &password,
+            parts,
+        )
+        .await
+        .unwrap();
+    assert!(!db.store.is_empty().await.unwrap());
+    assert_eq!(made.token.grants[0].grant.set.slug(), "account_admin");
+    let membership = db
+        .store
+        .membership(made.account.id, made.admin.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(membership.license, License::Developer);
+
+    // The same e-mail again is refused whole: no second account appears.
+    let again = TokenFormat::default().generate(TokenKind::Service);
+    let parts = NewServiceTokenParts {
+        uid: &again.uid,
+        digest: again.digest,
+        hint: &again.hint,
+    };
+    let err = db
+        .store
+        .bootstrap(
+            &Actor::operator(),
+            "Demo 2",
+            Plan::Team,
+            "ADMIN@example.com",
+            &password,
+            parts,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(db
+        .store
+        .account(AccountId(made.account.id.0 + 1))
+        .await
+        .unwrap()
+        .is_none());
+
+    db.store.close().await;
+    for name in ["store.db", "store.db-wal"] {
+        let path = db.dir.path().join(name);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(new.secret.expose()),
+            "token secret in {name}"
+        );
+        assert!(!text.contains(password.expose()), "password in {name}");
+    }
+}
+
+#[tokio::test]
+async fn a_developer_plan_bootstrap_token_holds_the_only_set_the_plan_offers() {
+    let db = open().await;
+    let new = TokenFormat::default().generate(TokenKind::Service);
+    let parts = NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    let password = latchkey_core::token::random_base62(24);
+    let made = db
+        .store
+        .bootstrap(
+            &Actor::operator(),
+            "Solo",
+            Plan::Developer,
+            "me@example.com",
+            &password,
+            parts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(made.token.grants[0].grant.set.slug(), "semantic_layer_only");
+    // The owner still owns the account.
+    let m = db
+        .store
+        .membership(made.account.id, made.admin.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let perms = m.access.permissions(Plan::Developer);
+    let write_tokens: latchkey_core::Permission = "service_tokens:write".parse().unwrap();
+    assert!(latchkey_core::decide(&perms, write_tokens, None, None).is_allowed());
+}
+
+#[tokio::test]
+async fn last_used_is_written_in_one_batch() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let (a, _) = mint(
+        &db.store,
+        Minter::Operator,
+        account.id,
+        &[grant("job_admin:all")],
+    )
+    .await
+    .unwrap();
+    let (b, _) = mint(
+        &db.store,
+        Minter::Operator,
+        account.id,
+        &[grant("job_admin:all")],
+    )
+    .await
+    .unwrap();
+    let at = latchkey_store::now();
+    db.store
+        .record_usage(&[
+            (TokenKind::Service, a.id, at),
+            (TokenKind::Service, b.id, at),
+            (TokenKind::Service, TokenId(99), at),
+        ])
+        .await
+        .unwrap();
+    for id in [a.id, b.id] {
+        assert_eq!(
+            db.store
+                .service_token(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at,
+            Some(at)
+        );
+    }
+}
+
+#[tokio::test]
+async fn names_with_control_characters_or_sql_are_handled_as_data() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let err = db
+        .store
+        .create_project(&Actor::operator(), account.id, "bad\0name")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)));
+    let sql = "x'); DROP TABLE service_tokens; --";
+    let p = db
+        .store
+        .create_project(&Actor::operator(), account.id, sql)
+        .await
+        .unwrap();
+    assert_eq!(p.name, sql);
+    let rtl = "\u{202e}gnp.exe";
+    assert!(db
+        .store
+        .create_project(&Actor::operator(), account.id, rtl)
+        .await
+        .is_ok());
+    assert!(db
+        .store
+        .list_service_tokens(account.id, None)
+        .await
+        .unwrap()
+        .is_empty());
+}
