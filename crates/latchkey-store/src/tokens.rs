@@ -112,6 +112,15 @@ fn check_token_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn check_expiry(expires_at: Option<OffsetDateTime>) -> Result<(), StoreError> {
+    match expires_at {
+        Some(t) if t <= now() => Err(StoreError::Invalid(
+            "expires_at must be in the future".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn grant_json(grants: &[Grant]) -> serde_json::Value {
     grants
         .iter()
@@ -200,6 +209,7 @@ impl Store {
         new: &NewServiceToken<'_>,
     ) -> Result<ServiceToken, StoreError> {
         check_token_name(new.name)?;
+        check_expiry(new.expires_at)?;
         let mut tx = self.write().await?;
         let account = fetch_account(&mut tx, new.account_id)
             .await?
@@ -328,6 +338,7 @@ impl Store {
         expires_at: Option<OffsetDateTime>,
     ) -> Result<PersonalToken, StoreError> {
         check_token_name(name)?;
+        check_expiry(expires_at)?;
         check_may_mint_personal_token(minter, user_id)?;
         let mut tx = self.write().await?;
         fetch_membership(&mut tx, account_id, user_id)

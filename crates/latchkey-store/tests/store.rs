@@ -668,3 +668,37 @@ async fn names_with_control_characters_or_sql_are_handled_as_data() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_token_cannot_be_created_already_expired() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let new = TokenFormat::default().generate(TokenKind::Service);
+    let grants = [grant("job_admin:all")];
+    let mut token = NewServiceToken {
+        account_id: account.id,
+        name: "t",
+        grants: &grants,
+        expires_at: Some(latchkey_store::now() - time::Duration::seconds(1)),
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    let err = db
+        .store
+        .create_service_token(&Actor::operator(), Minter::Operator, &token)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expires_at"), "{err}");
+    token.expires_at = Some(latchkey_store::now() + time::Duration::hours(1));
+    let made = db
+        .store
+        .create_service_token(&Actor::operator(), Minter::Operator, &token)
+        .await
+        .unwrap();
+    assert!(made.expires_at.is_some());
+}
