@@ -1,0 +1,657 @@
+//! `POST /api/v1/authorize` over real HTTP, against the real router on a loopback socket and a
+//! real SQLite file.
+
+use latchkey_core::{
+    catalog, decide, AccountId, EffectivePermissions, Grant, License, Minter, Permission, Plan,
+    ProjectId, Scope, TokenFormat, TokenKind,
+};
+use latchkey_server::{AppState, ServerConfig};
+use latchkey_store::{Actor, NewServiceToken, NewServiceTokenParts, Store};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+struct App {
+    url: String,
+    store: Store,
+    http: reqwest::Client,
+    account: AccountId,
+    p1: ProjectId,
+    p2: ProjectId,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .unwrap();
+    let op = Actor::operator();
+    let account = store
+        .create_account(&op, "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let p1 = store
+        .create_project(&op, account.id, "one")
+        .await
+        .unwrap()
+        .id;
+    let p2 = store
+        .create_project(&op, account.id, "two")
+        .await
+        .unwrap()
+        .id;
+    let config = ServerConfig {
+        change_poll: Duration::from_millis(50),
+        usage_flush: Duration::from_millis(100),
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(store.clone(), config);
+    tokio::spawn(async move {
+        latchkey_server::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    App {
+        url,
+        store,
+        http: reqwest::Client::new(),
+        account: account.id,
+        p1,
+        p2,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+impl App {
+    async fn mint_in(
+        &self,
+        account: AccountId,
+        grants: &[Grant],
+        expires: Option<time::OffsetDateTime>,
+    ) -> (latchkey_core::TokenId, String) {
+        let new = TokenFormat::default().generate(TokenKind::Service);
+        let t = self
+            .store
+            .create_service_token(
+                &Actor::operator(),
+                Minter::Operator,
+                &NewServiceToken {
+                    account_id: account,
+                    name: "test",
+                    grants,
+                    expires_at: expires,
+                    uid: &new.uid,
+                    digest: new.digest,
+                    hint: &new.hint,
+                },
+            )
+            .await
+            .unwrap();
+        (t.id, new.secret.expose().to_owned())
+    }
+
+    async fn mint(&self, grants: &[Grant]) -> (latchkey_core::TokenId, String) {
+        self.mint_in(self.account, grants, None).await
+    }
+
+    async fn authorize(&self, token: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/authorize", self.url))
+            .header("Authorization", format!("Token {token}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn raw(
+        &self,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1/authorize", self.url))
+            .body(body);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+}
+
+fn grant(spec: &str) -> Grant {
+    spec.parse().unwrap()
+}
+
+#[tokio::test]
+async fn every_set_and_scope_decides_over_http_as_the_matrix_says() {
+    let app = spawn_app().await;
+    for set in catalog()
+        .plan_sets(Plan::Enterprise)
+        .filter(|s| !s.is_user_only())
+    {
+        for scope in [Scope::AllProjects, Scope::Project(app.p1)] {
+            let g = Grant::new(set, scope);
+            let (_, token) = app.mint(&[g]).await;
+            let perms = EffectivePermissions::for_service_token(&[g], Plan::Enterprise);
+            let mut checks = Vec::new();
+            for permission in Permission::all() {
+                for project in [Some(app.p1), Some(app.p2), None] {
+                    checks.push((permission, project));
+                }
+            }
+            for chunk in checks.chunks(100) {
+                let body: Vec<Value> = chunk
+                    .iter()
+                    .map(|(perm, project)| json!({"permission": perm.to_string(), "project_id": project.map(|p| p.0)}))
+                    .collect();
+                let (status, out) = app.authorize(&token, json!({ "checks": body })).await;
+                assert_eq!(status, 200, "{out}");
+                for ((perm, project), result) in
+                    chunk.iter().zip(out["results"].as_array().unwrap())
+                {
+                    let want = decide(&perms, *perm, *project, None).is_allowed();
+                    assert_eq!(
+                        result["allowed"], want,
+                        "{set} {scope:?} {perm} {project:?}: {result}"
+                    );
+                    assert_eq!(result["reason"].is_null(), want);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_single_check_answers_with_the_decision_reason_and_principal() {
+    let app = spawn_app().await;
+    let (id, token) = app
+        .mint(&[grant(&format!("job_admin:project={}", app.p1))])
+        .await;
+    let (status, out) = app
+        .authorize(
+            &token,
+            json!({"permission": "jobs:write", "project_id": app.p1.0}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(out["allowed"], true);
+    assert_eq!(out["reason"], Value::Null);
+    assert_eq!(
+        out["principal"],
+        json!({"kind": "service_token", "id": id.0, "account_id": app.account.0})
+    );
+
+    let (_, out) = app
+        .authorize(
+            &token,
+            json!({"permission": "jobs:write", "project_id": app.p2.0}),
+        )
+        .await;
+    assert_eq!(out["allowed"], false);
+    assert_eq!(out["reason"]["code"], "no_grant");
+    assert_eq!(
+        out["reason"]["message"],
+        format!("no grant covers jobs:write on project {}", app.p2)
+    );
+
+    // Both schemes, any case.
+    for scheme in ["Bearer", "bearer", "TOKEN"] {
+        let resp = app
+            .http
+            .post(format!("{}/api/v1/authorize", app.url))
+            .header("Authorization", format!("{scheme} {token}"))
+            .json(&json!({"permission": "jobs:read", "project_id": app.p1.0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_malformed_revoked_and_expired_tokens_get_one_identical_401() {
+    let app = spawn_app().await;
+    let (revoked_id, revoked) = app.mint(&[grant("job_admin:all")]).await;
+    app.store
+        .revoke_service_token(&Actor::operator(), None, revoked_id)
+        .await
+        .unwrap();
+    let soon = latchkey_store::now() + time::Duration::seconds(1);
+    let (_, expiring) = app
+        .mint_in(app.account, &[grant("job_admin:all")], Some(soon))
+        .await;
+    let unknown = TokenFormat::default()
+        .generate(TokenKind::Service)
+        .secret
+        .expose()
+        .to_owned();
+    let unknown_pat = TokenFormat::default()
+        .generate(TokenKind::Personal)
+        .secret
+        .expose()
+        .to_owned();
+    let mut almost = unknown.clone();
+    almost.pop();
+    almost.push('!');
+    // Let the expiring token pass its expiry (it has second resolution).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let body = serde_json::to_vec(&json!({"permission": "jobs:read"})).unwrap();
+    let mut answers = Vec::new();
+    for token in [
+        Some(unknown.as_str()),
+        Some(&unknown_pat),
+        Some(&almost),
+        Some(&revoked),
+        Some(&expiring),
+        Some(""),
+        None,
+    ] {
+        answers.push(app.raw(token, Some("application/json"), body.clone()).await);
+    }
+    let wrong_scheme = app
+        .http
+        .post(format!("{}/api/v1/authorize", app.url))
+        .header("Authorization", format!("Basic {unknown}"))
+        .json(&json!({"permission": "jobs:read"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_scheme.headers()["www-authenticate"], "Bearer");
+    answers.push((
+        wrong_scheme.status().as_u16(),
+        wrong_scheme.text().await.unwrap(),
+    ));
+    for (status, body) in &answers {
+        assert_eq!(*status, 401);
+        assert_eq!(body, &answers[0].1, "bodies differ");
+    }
+    let envelope: Value = serde_json::from_str(&answers[0].1).unwrap();
+    assert_eq!(envelope["status"]["code"], 401);
+    assert_eq!(envelope["status"]["is_success"], false);
+}
+
+async fn wait_for_401(app: &App, token: &str, deadline: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (status, _) = app
+            .authorize(token, json!({"permission": "jobs:read"}))
+            .await;
+        if status == 401 {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "still authorized after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_the_running_server_within_a_second() {
+    let app = spawn_app().await;
+    let (id, token) = app.mint(&[grant("job_admin:all")]).await;
+    let (status, _) = app
+        .authorize(&token, json!({"permission": "jobs:read"}))
+        .await;
+    assert_eq!(status, 200, "now cached");
+    // Revoke behind the server's back, as the CLI on the same database does.
+    app.store
+        .revoke_service_token(&Actor::operator(), None, id)
+        .await
+        .unwrap();
+    wait_for_401(&app, &token, Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn a_plan_downgrade_reaches_the_running_server_within_a_second() {
+    let app = spawn_app().await;
+    let (_, token) = app
+        .mint(&[grant("job_admin:all"), grant("semantic_layer_only:all")])
+        .await;
+    let check = json!({"permission": "jobs:write", "project_id": app.p1.0});
+    assert_eq!(
+        app.authorize(&token, check.clone()).await.1["allowed"],
+        true
+    );
+    app.store
+        .set_plan(&Actor::operator(), app.account, Plan::Developer)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while app.authorize(&token, check.clone()).await.1["allowed"] == true {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "job_admin still works on the developer plan"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
+    let app = spawn_app().await;
+    let op = Actor::operator();
+    let user = app
+        .store
+        .create_user(&op, "dev@example.com", None)
+        .await
+        .unwrap();
+    app.store
+        .set_membership(&op, app.account, user.id, License::Developer)
+        .await
+        .unwrap();
+    let group = app
+        .store
+        .create_group(
+            &op,
+            app.account,
+            "jobs",
+            &[grant(&format!("job_admin:project={}", app.p1))],
+        )
+        .await
+        .unwrap();
+    app.store
+        .add_group_member(&op, group, user.id)
+        .await
+        .unwrap();
+    let new = TokenFormat::default().generate(TokenKind::Personal);
+    let parts = NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    app.store
+        .create_personal_token(
+            &op,
+            Minter::Operator,
+            app.account,
+            user.id,
+            "laptop",
+            parts,
+            None,
+        )
+        .await
+        .unwrap();
+    let pat = new.secret.expose();
+
+    let (_, out) = app
+        .authorize(
+            pat,
+            json!({"permission": "jobs:write", "project_id": app.p1.0}),
+        )
+        .await;
+    assert_eq!(out["allowed"], true);
+    assert_eq!(out["principal"]["kind"], "personal_access_token");
+    assert_eq!(out["principal"]["user_id"], user.id.0);
+    let (_, out) = app
+        .authorize(
+            pat,
+            json!({"permission": "jobs:write", "project_id": app.p2.0}),
+        )
+        .await;
+    assert_eq!(out["allowed"], false);
+
+    app.store
+        .remove_membership(&op, app.account, user.id)
+        .await
+        .unwrap();
+    wait_for_401(&app, pat, Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn another_accounts_project_is_denied_like_a_project_that_does_not_exist() {
+    let app = spawn_app().await;
+    let op = Actor::operator();
+    let other = app
+        .store
+        .create_account(&op, "B", Plan::Enterprise)
+        .await
+        .unwrap();
+    let theirs = app
+        .store
+        .create_project(&op, other.id, "theirs")
+        .await
+        .unwrap();
+    let (_, token) = app.mint(&[grant("account_admin:all")]).await;
+    let (_, foreign) = app
+        .authorize(
+            &token,
+            json!({"permission": "jobs:read", "project_id": theirs.id.0}),
+        )
+        .await;
+    let (_, missing) = app
+        .authorize(
+            &token,
+            json!({"permission": "jobs:read", "project_id": 999_999}),
+        )
+        .await;
+    assert_eq!(foreign["allowed"], false);
+    assert_eq!(foreign["reason"]["code"], missing["reason"]["code"]);
+    assert_eq!(
+        foreign["reason"]["message"]
+            .as_str()
+            .unwrap()
+            .replace(&theirs.id.to_string(), "N"),
+        missing["reason"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("999999", "N")
+    );
+    // Their token cannot see ours either.
+    let (_, theirs_token) = app
+        .mint_in(other.id, &[grant("account_admin:all")], None)
+        .await;
+    let (_, out) = app
+        .authorize(
+            &theirs_token,
+            json!({"permission": "jobs:read", "project_id": app.p1.0}),
+        )
+        .await;
+    assert_eq!(out["allowed"], false);
+}
+
+#[tokio::test]
+async fn environment_categories_scope_jobs_write() {
+    let app = spawn_app().await;
+    let (_, token) = app
+        .mint(&[grant(&format!(
+            "developer:project={}:envs=production",
+            app.p1
+        ))])
+        .await;
+    let ask =
+        |env: &str| json!({"permission": "jobs:write", "project_id": app.p1.0, "environment": env});
+    assert_eq!(
+        app.authorize(&token, ask("production")).await.1["allowed"],
+        true
+    );
+    let (_, out) = app.authorize(&token, ask("development")).await;
+    assert_eq!(out["allowed"], false);
+    assert_eq!(out["reason"]["code"], "environment_not_writable");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (_, token) = app.mint(&[grant("job_admin:all")]).await;
+    let json_ct = Some("application/json");
+    let cases: Vec<(Option<&str>, Vec<u8>, u16)> = vec![
+        (json_ct, b"{not json".to_vec(), 400),
+        (json_ct, br#"{"permission": 5}"#.to_vec(), 400),
+        (
+            json_ct,
+            br#"{"permission": "jobs:read", "project_id": "x"}"#.to_vec(),
+            400,
+        ),
+        (
+            json_ct,
+            br#"{"permission": "jobs:read", "surprise": 1}"#.to_vec(),
+            400,
+        ),
+        (json_ct, br#"{"permission": "jobz:write"}"#.to_vec(), 400),
+        (json_ct, br#"{"permission": "jobs:admin"}"#.to_vec(), 400),
+        (
+            json_ct,
+            br#"{"permission": "jobs:read", "project_id": 0}"#.to_vec(),
+            400,
+        ),
+        (
+            json_ct,
+            br#"{"permission": "jobs:read", "project_id": -3}"#.to_vec(),
+            400,
+        ),
+        (
+            json_ct,
+            br#"{"permission": "jobs:read", "environment": "prod"}"#.to_vec(),
+            400,
+        ),
+        (json_ct, br#"{"checks": []}"#.to_vec(), 400),
+        (
+            json_ct,
+            "{\"permission\": \"jobs:write'; DROP TABLE service_tokens;--\"}"
+                .as_bytes()
+                .to_vec(),
+            400,
+        ),
+        (
+            json_ct,
+            "{\"permission\": \"jobs\\u0000:read\u{202e}\"}"
+                .as_bytes()
+                .to_vec(),
+            400,
+        ),
+        (
+            json_ct,
+            br#"{"permission": "jobs:read", "project_id": 99999999999999999999999}"#.to_vec(),
+            400,
+        ),
+        (json_ct, b"[]".to_vec(), 400),
+        (None, br#"{"permission": "jobs:read"}"#.to_vec(), 415),
+        (
+            Some("text/plain"),
+            br#"{"permission": "jobs:read"}"#.to_vec(),
+            415,
+        ),
+        (json_ct, vec![b' '; 10 * 1024 * 1024], 413),
+    ];
+    for (ct, body, want) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        let (status, text) = app.raw(Some(&token), ct, body).await;
+        assert_eq!(status, want, "{shown}: {text}");
+        let envelope: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON for {shown}: {text}"));
+        assert_eq!(envelope["status"]["code"], want);
+        assert_eq!(envelope["status"]["is_success"], false);
+    }
+    let too_many: Vec<Value> = (0..101)
+        .map(|_| json!({"permission": "jobs:read"}))
+        .collect();
+    let (status, out) = app.authorize(&token, json!({"checks": too_many})).await;
+    assert_eq!(status, 400);
+    assert_eq!(out["data"]["field"], "checks");
+    let (_, out) = app
+        .authorize(
+            &token,
+            json!({"checks": [{"permission": "jobs:read"}, {"permission": "nope:read"}]}),
+        )
+        .await;
+    assert_eq!(out["data"]["field"], "checks[1].permission");
+
+    // Nothing changed: the token still works and is the account's only one.
+    assert_eq!(
+        app.authorize(
+            &token,
+            json!({"permission": "jobs:write", "project_id": app.p1.0})
+        )
+        .await
+        .1["allowed"],
+        true
+    );
+    assert_eq!(
+        app.store
+            .list_service_tokens(app.account, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn health_and_unknown_routes_answer_in_json() {
+    let app = spawn_app().await;
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+    let missing = app
+        .http
+        .get(format!("{}/nope", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.json::<Value>().await.unwrap()["status"]["code"],
+        404
+    );
+}
+
+#[tokio::test]
+async fn last_used_is_flushed_in_the_background() {
+    let app = spawn_app().await;
+    let (id, token) = app.mint(&[grant("job_admin:all")]).await;
+    assert!(app
+        .store
+        .service_token(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+        .is_none());
+    app.authorize(&token, json!({"permission": "jobs:read"}))
+        .await;
+    let start = Instant::now();
+    while app
+        .store
+        .service_token(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+        .is_none()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "last_used_at never written"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
