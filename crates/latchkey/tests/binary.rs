@@ -1,0 +1,443 @@
+//! The real `latchkey` binary, driven as a newcomer would, on a real SQLite file.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        c.env(
+            "LATCHKEY_DATABASE_URL",
+            format!("sqlite://{}/l.db", self.dir.path().display()),
+        )
+        .env("LATCHKEY_LOG", "warn")
+        .env_remove("LATCHKEY_TOKEN");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn check(&self, token: &str, args: &[&str], via_stdin: bool) -> (i32, Value) {
+        let mut c = self.cmd();
+        c.arg("check")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if via_stdin {
+            c.stdin(Stdio::piped());
+        } else {
+            c.env("LATCHKEY_TOKEN", token).stdin(Stdio::null());
+        }
+        let mut child = c.spawn().unwrap();
+        if via_stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{token}\n").as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap(), json)
+    }
+}
+
+fn is_service_token(s: &str) -> bool {
+    s.len() == 62 && s.starts_with("lksvc_") && s[6..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[test]
+fn init_project_token_check_and_revoke_work_from_the_command_line() {
+    let env = Env::new();
+    let init: Value = serde_json::from_str(&env.ok(&[
+        "init",
+        "--account",
+        "Acme",
+        "--plan",
+        "enterprise",
+        "--admin-email",
+        "a@b.io",
+        "--json",
+    ]))
+    .unwrap();
+    for key in [
+        "account_id",
+        "project_id",
+        "admin_user_id",
+        "admin_password",
+        "token",
+    ] {
+        assert!(!init[key].is_null(), "{key} missing in {init}");
+    }
+    let account = init["account_id"].to_string();
+    let admin_token = init["token"].as_str().unwrap().to_owned();
+    assert!(is_service_token(&admin_token));
+
+    let project: Value = serde_json::from_str(&env.ok(&[
+        "project",
+        "create",
+        "--account",
+        &account,
+        "--name",
+        "Analytics",
+        "--json",
+    ]))
+    .unwrap();
+    let project_id = project["id"].to_string();
+
+    let out = env.ok(&[
+        "token",
+        "create",
+        "--account",
+        &account,
+        "--name",
+        "ci",
+        "--grant",
+        &format!("job_admin:project={project_id}"),
+    ]);
+    assert_eq!(out.lines().count(), 1, "only the secret on stdout: {out:?}");
+    let token = out.trim().to_owned();
+    assert!(is_service_token(&token));
+
+    let (code, json) = env.check(
+        &token,
+        &["--permission", "jobs:write", "--project", &project_id],
+        false,
+    );
+    assert_eq!((code, json["allowed"].clone()), (0, Value::Bool(true)));
+    let (code, json) = env.check(
+        &token,
+        &[
+            "--permission",
+            "jobs:write",
+            "--project",
+            &init["project_id"].to_string(),
+        ],
+        true,
+    );
+    assert_eq!((code, json["allowed"].clone()), (1, Value::Bool(false)));
+    assert_eq!(json["reason"]["code"], "no_grant");
+    let (code, _) = env.check(
+        &admin_token,
+        &["--permission", "service_tokens:write"],
+        true,
+    );
+    assert_eq!(code, 0);
+    let (code, _) = env.check("lksvc_not-a-token", &["--permission", "jobs:read"], false);
+    assert_eq!(code, 2);
+
+    let list = env.ok(&["token", "list", "--account", &account, "--json"]);
+    assert!(
+        !list.contains(&token) && !list.contains(&admin_token),
+        "a secret in the listing"
+    );
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["token_string"].is_null()));
+    let id = list[0]["id"].to_string();
+    let shown: Value = serde_json::from_str(&env.ok(&["token", "show", &id, "--json"])).unwrap();
+    assert_eq!(shown["name"], "ci");
+    assert_eq!(shown["permission_grants"][0]["permission_set"], "job_admin");
+
+    env.ok(&["token", "revoke", &id]);
+    let shown: Value = serde_json::from_str(&env.ok(&["token", "show", &id, "--json"])).unwrap();
+    assert_eq!(shown["state"], 2);
+    let (code, json) = env.check(
+        &token,
+        &["--permission", "jobs:write", "--project", &project_id],
+        false,
+    );
+    assert_eq!(code, 2, "{json}");
+}
+
+#[test]
+fn mistakes_get_one_clear_line_and_a_non_zero_exit() {
+    let env = Env::new();
+    let init: Value = serde_json::from_str(&env.ok(&[
+        "init",
+        "--account",
+        "Small",
+        "--plan",
+        "team",
+        "--admin-email",
+        "t@b.io",
+        "--json",
+    ]))
+    .unwrap();
+    let account = init["account_id"].to_string();
+    let other: Value = serde_json::from_str(&env.ok(&[
+        "init",
+        "--account",
+        "Other",
+        "--plan",
+        "enterprise",
+        "--admin-email",
+        "o@b.io",
+        "--json",
+    ]))
+    .unwrap();
+
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "token",
+                "create",
+                "--account",
+                &account,
+                "--name",
+                "x",
+                "--grant",
+                "job_admin:project=x",
+            ],
+            "SET:project=ID",
+        ),
+        (
+            &[
+                "token",
+                "create",
+                "--account",
+                &account,
+                "--name",
+                "x",
+                "--grant",
+                "job_runner:all",
+            ],
+            "not available on the team plan",
+        ),
+        (
+            &[
+                "token",
+                "create",
+                "--account",
+                &account,
+                "--name",
+                "x",
+                "--grant",
+                &format!("job_admin:project={}", other["project_id"]),
+            ],
+            "does not exist in account",
+        ),
+        (&["check", "--permission", "jobs"], "RESOURCE:ACCESS"),
+    ];
+    for (args, expected) in cases {
+        let out = env.run(args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    }
+    let out = env.run(&["token", "show", "424242"]);
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
+
+#[test]
+fn every_command_has_help() {
+    let env = Env::new();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["init", "--help"],
+        vec!["migrate", "--help"],
+        vec!["project", "create", "--help"],
+        vec!["token", "create", "--help"],
+        vec!["token", "list", "--help"],
+        vec!["token", "show", "--help"],
+        vec!["token", "revoke", "--help"],
+        vec!["check", "--help"],
+    ] {
+        let out = env.run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+/// Kills the server even when an assertion fails.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server(env: &Env, port: u16) -> (Server, Vec<String>) {
+    let mut child = env
+        .cmd()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--change-poll-ms",
+            "100",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let start = Instant::now();
+    loop {
+        if http::request("GET", &format!("http://127.0.0.1:{port}/healthz"), None, "").map(|r| r.0)
+            == Some(200)
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    (server, rx.try_iter().collect())
+}
+
+/// A tiny blocking HTTP/1.1 client over std, so the test needs no runtime.
+mod http {
+    use std::io::{Read, Write};
+
+    /// Sends one request; `None` if the server cannot be reached.
+    pub fn request(
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> Option<(u16, String)> {
+        let rest = url.strip_prefix("http://")?;
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+        let mut stream = std::net::TcpStream::connect(host).ok()?;
+        let auth = token
+            .map(|t| format!("Authorization: Token {t}\r\n"))
+            .unwrap_or_default();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(req.as_bytes()).ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).ok()?;
+        let status = text.split(' ').nth(1)?.parse().ok()?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        Some((status, body))
+    }
+}
+
+#[test]
+fn serve_bootstraps_once_and_sees_cli_revocations_within_a_second() {
+    let env = Env::new();
+    let port = free_port();
+    let (server, lines) = start_server(&env, port);
+    let token = lines
+        .iter()
+        .find(|l| l.starts_with("lksvc_"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no token in {lines:?}"));
+    assert!(lines.iter().any(|l| l.contains("password")), "{lines:?}");
+    let url = format!("http://127.0.0.1:{port}/api/v1/authorize");
+    let (status, body) = http::request(
+        "POST",
+        &url,
+        Some(&token),
+        r#"{"permission":"service_tokens:write"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""allowed":true"#), "{body}");
+    drop(server);
+
+    // A second start prints nothing secret.
+    let (_server, lines) = start_server(&env, port);
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains("lksvc_") && !l.to_lowercase().contains("password")),
+        "{lines:?}"
+    );
+
+    // A token created and then revoked through the CLI while the server runs.
+    let ci = env
+        .ok(&[
+            "token",
+            "create",
+            "--account",
+            "1",
+            "--name",
+            "ci",
+            "--grant",
+            "job_runner:all",
+        ])
+        .trim()
+        .to_owned();
+    let ask = r#"{"permission":"runs:write","project_id":1}"#;
+    let (status, body) = http::request("POST", &url, Some(&ci), ask).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let list: Value =
+        serde_json::from_str(&env.ok(&["token", "list", "--account", "1", "--json"])).unwrap();
+    let id = list[0]["id"].to_string();
+    env.ok(&["token", "revoke", &id]);
+    let revoked_at = Instant::now();
+    loop {
+        let (status, _) = http::request("POST", &url, Some(&ci), ask).unwrap();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "revoked token still accepted"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
