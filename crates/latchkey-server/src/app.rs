@@ -5,7 +5,6 @@ use crate::error::ApiError;
 use crate::routes;
 use crate::verifier::Verifier;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::Router;
 use latchkey_store::Store;
 use std::future::Future;
@@ -31,12 +30,9 @@ impl AppState {
 /// The router.
 pub fn router(state: AppState) -> Router {
     let limit = state.verifier.config().body_limit;
-    Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/api/v1/authorize", post(routes::authorize::authorize))
+    routes::table::build(state)
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
 }
 
 /// Serves until `shutdown` resolves, with the change-feed poller and the usage flusher running;

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The body is not `application/json`.
     #[error("Expected a body with Content-Type: application/json.")]
     UnsupportedMediaType,
+    /// The caller lacks a permission; the message names it.
+    #[error("Forbidden: {0}")]
+    Forbidden(String),
     /// Nothing here (also for other accounts' things).
     #[error("Not found.")]
     NotFound,
@@ -48,6 +51,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,6 +76,9 @@ impl From<latchkey_store::StoreError> for ApiError {
                 field: None,
                 message: m,
             },
+            E::Domain(d @ latchkey_core::Error::Escalation { .. }) => {
+                ApiError::Forbidden(d.to_string())
+            }
             E::Domain(d) => ApiError::BadRequest {
                 field: None,
                 message: d.to_string(),

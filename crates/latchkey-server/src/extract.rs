@@ -1,37 +1,18 @@
-//! Extractors: the one way a request is authenticated, and JSON bodies whose rejections use the
-//! error envelope.
+//! Request parsing shared by every route: the `Authorization` header's secret, and JSON bodies
+//! whose rejections use the error envelope. (Authentication itself is the route table's guard.)
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::verifier::Principal;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-/// The caller, authenticated from `Authorization: Token <secret>` or `Bearer <secret>`.
-pub struct Authenticated(pub Principal);
-
-/// The secret from an `Authorization` header value, if it has a known scheme.
+/// The secret from an `Authorization` header value, if it has a known scheme (`Token` or
+/// `Bearer`, any case).
 pub fn bearer_secret(value: &str) -> Option<&str> {
     let (scheme, secret) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer"))
         .then(|| secret.trim())
-}
-
-impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let secret = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_secret)
-            .ok_or(ApiError::Unauthenticated)?;
-        Ok(Authenticated(state.verifier.authenticate(secret).await?))
-    }
 }
 
 /// A JSON body; malformed JSON, wrong types, a wrong content type and oversized bodies become
@@ -63,5 +44,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 },
             }),
         }
+    }
+}
+
+/// A query string; a malformed one becomes a 400 in the envelope.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::BadRequest {
+                field: None,
+                message: format!("invalid query string: {}", e.body_text()),
+            })
     }
 }

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod cache;
 pub mod config;
+pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;

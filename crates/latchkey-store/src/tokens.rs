@@ -237,34 +237,64 @@ impl Store {
         account_id: AccountId,
         state: Option<State>,
     ) -> Result<Vec<ServiceToken>, StoreError> {
+        Ok(self
+            .page_service_tokens(account_id, state, 0, i64::MAX)
+            .await?
+            .0)
+    }
+
+    /// One page of an account's service tokens, newest first, and how many there are in all.
+    pub async fn page_service_tokens(
+        &self,
+        account_id: AccountId,
+        state: Option<State>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<ServiceToken>, i64), StoreError> {
         let mut conn = self.pool.acquire().await?;
+        let state = state.map(|s| s as i64);
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)",
+        )
+        .bind(account_id.0)
+        .bind(state)
+        .bind(state)
+        .fetch_one(&mut *conn)
+        .await?;
         let rows = sqlx::query(&format!(
-            "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?) ORDER BY id DESC"
+            "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)
+             ORDER BY id DESC LIMIT ? OFFSET ?"
         ))
         .bind(account_id.0)
-        .bind(state.map(|s| s as i64))
-        .bind(state.map(|s| s as i64))
+        .bind(state)
+        .bind(state)
+        .bind(limit.max(0))
+        .bind(offset.max(0))
         .fetch_all(&mut *conn)
         .await?;
         let mut tokens = rows
             .iter()
             .map(service_token_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let grant_rows = sqlx::query(
-            "SELECT g.service_token_id, g.id, g.permission_set, g.project_id, g.writable_envs, g.created_at
-             FROM service_token_grants g JOIN service_tokens t ON t.id = g.service_token_id
-             WHERE t.account_id = ? ORDER BY g.id",
-        )
-        .bind(account_id.0)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in &grant_rows {
-            let token_id: i64 = r.try_get("service_token_id")?;
-            if let Some(t) = tokens.iter_mut().find(|t| t.id.0 == token_id) {
-                t.grants.push(grant_from_row(r)?);
+        if let (Some(newest), Some(oldest)) = (tokens.first(), tokens.last()) {
+            let grant_rows = sqlx::query(
+                "SELECT g.service_token_id, g.id, g.permission_set, g.project_id, g.writable_envs, g.created_at
+                 FROM service_token_grants g JOIN service_tokens t ON t.id = g.service_token_id
+                 WHERE t.account_id = ? AND t.id BETWEEN ? AND ? ORDER BY g.id",
+            )
+            .bind(account_id.0)
+            .bind(oldest.id.0)
+            .bind(newest.id.0)
+            .fetch_all(&mut *conn)
+            .await?;
+            for r in &grant_rows {
+                let token_id: i64 = r.try_get("service_token_id")?;
+                if let Some(t) = tokens.iter_mut().find(|t| t.id.0 == token_id) {
+                    t.grants.push(grant_from_row(r)?);
+                }
             }
         }
-        Ok(tokens)
+        Ok((tokens, total))
     }
 
     /// Revokes a service token: state 2, row kept; audited as `service_token.revoked`. Revoking

@@ -5,7 +5,8 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Authenticated};
+use crate::extract::ApiJson;
+use crate::routes::table::Caller;
 use crate::verifier::Principal;
 use axum::extract::State;
 use axum::Json;
@@ -148,7 +149,7 @@ async fn run(
 /// The handler.
 pub async fn authorize(
     State(state): State<AppState>,
-    Authenticated(principal): Authenticated,
+    Caller(principal): Caller,
     ApiJson(body): ApiJson<AuthorizeRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let principal_view = serde_json::to_value(PrincipalView::of(&principal)).expect("serializable");

@@ -1,4 +1,7 @@
-//! Handlers: extract, do one thing, render.
+//! Handlers: extract, do one thing, render. Which route needs what is in [`table`] alone.
 
 pub mod authorize;
 pub mod health;
+pub mod identity;
+pub mod service_tokens;
+pub mod table;

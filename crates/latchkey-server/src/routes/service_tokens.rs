@@ -1,0 +1,258 @@
+//! Service tokens, dbt Cloud v3 style: `/api/v3/accounts/{account_id}/service-tokens/…`.
+//! The route table has already checked the caller's account and permission.
+
+use crate::app::AppState;
+use crate::envelope::Envelope;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::table::Caller;
+use crate::wire;
+use axum::extract::Path;
+use axum::extract::State;
+use latchkey_core::{EnvCategories, Grant, Minter, ProjectId, Scope, TokenId, TokenKind};
+use latchkey_store::{Actor, ActorKind, NewServiceToken, State as State_};
+use serde::Deserialize;
+
+/// Largest page.
+pub const MAX_LIMIT: i64 = 1000;
+
+/// `?state=1|2&offset=&limit=`.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    state: Option<i64>,
+    #[serde(default)]
+    offset: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// A grant as sent: `permission_set`, `all_projects` / `project_id`, `writable_environment_categories`.
+#[derive(Deserialize)]
+pub struct GrantBody {
+    permission_set: String,
+    #[serde(default)]
+    all_projects: Option<bool>,
+    #[serde(default)]
+    project_id: Option<i64>,
+    #[serde(default)]
+    writable_environment_categories: Vec<String>,
+}
+
+/// A create request.
+#[derive(Deserialize)]
+pub struct CreateBody {
+    name: String,
+    #[serde(default)]
+    permission_grants: Vec<GrantBody>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// `{account_id}` and `{id}` path parameters.
+#[derive(Deserialize)]
+pub struct TokenPath {
+    #[allow(dead_code)]
+    account_id: i64,
+    id: i64,
+}
+
+fn actor(caller: &Caller) -> Actor {
+    let p = &caller.0;
+    let (kind, name) = match p.kind {
+        TokenKind::Service => (ActorKind::ServiceToken, format!("service token {}", p.id)),
+        TokenKind::Personal => (
+            ActorKind::PersonalToken,
+            format!("personal access token {}", p.id),
+        ),
+    };
+    Actor {
+        kind,
+        id: Some(p.id.0),
+        name,
+        ip: None,
+        source: "api",
+    }
+}
+
+fn parse_grants(body: &[GrantBody]) -> Result<Vec<Grant>, ApiError> {
+    body.iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let field = |f: &str| format!("permission_grants[{i}].{f}");
+            let set = g
+                .permission_set
+                .parse()
+                .map_err(|e: latchkey_core::Error| {
+                    ApiError::field(&field("permission_set"), e.to_string())
+                })?;
+            let scope = match (g.all_projects, g.project_id) {
+                (Some(true), None) | (None, None) => Scope::AllProjects,
+                (Some(false) | None, Some(p)) if p > 0 => Scope::Project(ProjectId(p)),
+                _ => {
+                    return Err(ApiError::field(
+                        &field("project_id"),
+                        "give a positive project_id, or all_projects: true without one",
+                    ))
+                }
+            };
+            let envs =
+                EnvCategories::parse(g.writable_environment_categories.iter().map(String::as_str))
+                    .map_err(|e| {
+                        ApiError::field(&field("writable_environment_categories"), e.to_string())
+                    })?;
+            let grant = Grant::new(set, scope).with_writable_envs(envs);
+            grant.validate().map_err(|e| {
+                ApiError::field(&field("writable_environment_categories"), e.to_string())
+            })?;
+            Ok(grant)
+        })
+        .collect()
+}
+
+/// GET: a page of the account's tokens (never secrets).
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Envelope, ApiError> {
+    let filter = match q.state {
+        None => None,
+        Some(1) => Some(State_::Active),
+        Some(2) => Some(State_::Deleted),
+        Some(_) => {
+            return Err(ApiError::field(
+                "state",
+                "state must be 1 (active) or 2 (deleted)",
+            ))
+        }
+    };
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100);
+    if offset < 0 {
+        return Err(ApiError::field("offset", "offset must be 0 or more"));
+    }
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let (tokens, total) = state
+        .verifier
+        .store()
+        .page_service_tokens(caller.account(), filter, offset, limit)
+        .await?;
+    let items = tokens
+        .iter()
+        .map(|t| wire::service_token(t, None))
+        .collect();
+    Ok(Envelope::page(items, offset, limit, total))
+}
+
+/// POST: creates a token (with its grants) and returns the secret in `token_string`, once.
+/// A personal access token may not (400, as in dbt Cloud); a token may not mint beyond itself (403).
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Envelope, ApiError> {
+    let grants = parse_grants(&body.permission_grants)?;
+    let expires_at = body
+        .expires_at
+        .as_deref()
+        .map(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
+        .transpose()
+        .map_err(|_| {
+            ApiError::field(
+                "expires_at",
+                "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
+            )
+        })?;
+    let minter = match caller.0.kind {
+        TokenKind::Service => Minter::ServiceToken {
+            perms: &caller.0.permissions,
+        },
+        TokenKind::Personal => Minter::PersonalToken,
+    };
+    let new = state
+        .verifier
+        .config()
+        .token_format
+        .generate(TokenKind::Service);
+    let token = state
+        .verifier
+        .store()
+        .create_service_token(
+            &actor(&caller),
+            minter,
+            &NewServiceToken {
+                account_id: caller.account(),
+                name: &body.name,
+                grants: &grants,
+                expires_at,
+                uid: &new.uid,
+                digest: new.digest,
+                hint: &new.hint,
+            },
+        )
+        .await?;
+    Ok(Envelope::created(wire::service_token(
+        &token,
+        Some(&new.secret),
+    )))
+}
+
+async fn owned_token(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<latchkey_store::ServiceToken, ApiError> {
+    state
+        .verifier
+        .store()
+        .service_token(TokenId(id))
+        .await?
+        .filter(|t| t.account_id == caller.account())
+        .ok_or(ApiError::NotFound)
+}
+
+/// GET one token (also when deleted).
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TokenPath>,
+) -> Result<Envelope, ApiError> {
+    let token = owned_token(&state, &caller, path.id).await?;
+    Ok(Envelope::ok(wire::service_token(&token, None)))
+}
+
+/// DELETE: revokes (state 2); the row stays for the audit log.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TokenPath>,
+) -> Result<Envelope, ApiError> {
+    let token = state
+        .verifier
+        .store()
+        .revoke_service_token(&actor(&caller), Some(caller.account()), TokenId(path.id))
+        .await?;
+    Ok(Envelope::ok(wire::service_token(&token, None)))
+}
+
+/// GET a token's grants.
+pub async fn grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TokenPath>,
+) -> Result<Envelope, ApiError> {
+    let token = owned_token(&state, &caller, path.id).await?;
+    let items: Vec<_> = token
+        .grants
+        .iter()
+        .map(|g| wire::grant(g, &token))
+        .collect();
+    let total = items.len() as i64;
+    Ok(Envelope::page(items, 0, total.max(1), total))
+}

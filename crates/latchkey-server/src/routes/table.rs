@@ -1,0 +1,161 @@
+//! The one route table: every route, what it requires, and its handler. The router is built from
+//! this table and nothing else, and one guard enforces each row, so no route can exist without
+//! an entry and no handler checks a permission by itself.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::routes::{authorize, health, identity, service_tokens};
+use crate::verifier::Principal;
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{self, MethodRouter};
+use axum::Router;
+use latchkey_core::{AccountId, Decision, Permission};
+
+/// What a route requires of its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    /// Anyone (health checks).
+    Public,
+    /// Any working token.
+    Authenticated,
+    /// A working token holding this permission (`resource:access`) on the account in the path.
+    Permission(&'static str),
+}
+
+/// One row of the table.
+#[derive(Clone, Debug)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: Method,
+    /// Path pattern; `{account_id}` scopes the route to the caller's account.
+    pub path: &'static str,
+    /// What the caller needs.
+    pub requirement: Requirement,
+}
+
+macro_rules! row {
+    ($method:ident $path:literal, $req:expr, $handler:path) => {
+        (
+            RouteSpec {
+                method: Method::$method,
+                path: $path,
+                requirement: $req,
+            },
+            routing::on(routing::MethodFilter::$method, $handler),
+        )
+    };
+}
+
+use Requirement::{Authenticated, Permission as Needs, Public};
+
+/// Every route. Add a row here to add a route.
+pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
+    vec![
+        row!(GET "/healthz", Public, health::healthz),
+        row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
+        row!(GET "/api/v2/whoami/", Authenticated, identity::whoami),
+        row!(GET "/api/v2/constants/", Authenticated, identity::constants),
+        row!(GET "/api/v3/accounts/{account_id}/service-tokens/", Needs("service_tokens:read"), service_tokens::list),
+        row!(POST "/api/v3/accounts/{account_id}/service-tokens/", Needs("service_tokens:write"), service_tokens::create),
+        row!(GET "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:read"), service_tokens::retrieve),
+        row!(DELETE "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:write"), service_tokens::delete),
+        row!(GET "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:read"), service_tokens::grants),
+    ]
+}
+
+/// The router, built from the table, each route behind the guard for its own row.
+pub fn build(state: AppState) -> Router {
+    let mut router = Router::new();
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for (spec, handler) in table() {
+        let path = spec.path;
+        let guarded = handler.route_layer(axum::middleware::from_fn_with_state(
+            (state.clone(), spec),
+            guard,
+        ));
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(guarded),
+            None => by_path.push((path, guarded)),
+        }
+    }
+    for (path, handler) in by_path {
+        router = router.route(path, handler);
+    }
+    router.with_state(state)
+}
+
+/// Enforces a row: authenticates, hides other accounts (404), checks the permission through the
+/// decision function (403 naming it), and hands the principal to the handler.
+async fn guard(
+    State((state, spec)): State<(AppState, RouteSpec)>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if spec.requirement == Public {
+        return Ok(next.run(request).await);
+    }
+    let secret = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::extract::bearer_secret)
+        .ok_or(ApiError::Unauthenticated)?;
+    let principal: Principal = state.verifier.authenticate(secret).await?;
+    if spec.path.contains("{account_id}") {
+        let (mut parts, body) = request.into_parts();
+        let params = RawPathParams::from_request_parts(&mut parts, &())
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let account = params
+            .iter()
+            .find(|(k, _)| *k == "account_id")
+            .map(|(_, v)| v);
+        // Another account's resources are reported as absent, never as forbidden.
+        if account.and_then(|a| a.parse::<i64>().ok()) != Some(principal.account_id.0) {
+            return Err(ApiError::NotFound);
+        }
+        request = Request::from_parts(parts, body);
+    }
+    if let Needs(permission) = spec.requirement {
+        let permission: Permission = permission
+            .parse()
+            .expect("route table permissions parse (tested)");
+        if let Decision::Deny(reason) = state
+            .verifier
+            .decide(&principal, permission, None, None)
+            .await?
+        {
+            return Err(ApiError::Forbidden(reason.to_string()));
+        }
+    }
+    request.extensions_mut().insert(Caller(principal));
+    Ok(next.run(request).await)
+}
+
+/// The authenticated caller of a guarded route.
+#[derive(Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// The caller's account.
+    pub fn account(&self) -> AccountId {
+        self.0.account_id
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Unauthenticated)
+    }
+}

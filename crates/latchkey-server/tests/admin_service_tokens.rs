@@ -1,0 +1,600 @@
+//! The route table and the v3 service-token endpoints over real HTTP.
+
+use latchkey_core::{
+    catalog, AccountId, Grant, License, Minter, Permission, Plan, ProjectId, TokenFormat, TokenKind,
+};
+use latchkey_server::routes::table::{table, Requirement};
+use latchkey_server::{AppState, ServerConfig};
+use latchkey_store::{Actor, NewServiceToken, NewServiceTokenParts, Store};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+struct App {
+    url: String,
+    store: Store,
+    http: reqwest::Client,
+    account: AccountId,
+    p1: ProjectId,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn spawn_app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .unwrap();
+    let account = store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let p1 = store
+        .create_project(&Actor::operator(), account.id, "one")
+        .await
+        .unwrap()
+        .id;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        change_poll: Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(store.clone(), config);
+    tokio::spawn(async move {
+        latchkey_server::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    App {
+        url,
+        store,
+        http: reqwest::Client::new(),
+        account: account.id,
+        p1,
+        _dir: dir,
+        _shutdown: tx,
+    }
+}
+
+impl App {
+    async fn mint(&self, account: AccountId, grants: &[&str]) -> String {
+        let grants: Vec<Grant> = grants.iter().map(|g| g.parse().unwrap()).collect();
+        let new = TokenFormat::default().generate(TokenKind::Service);
+        self.store
+            .create_service_token(
+                &Actor::operator(),
+                Minter::Operator,
+                &NewServiceToken {
+                    account_id: account,
+                    name: "t",
+                    grants: &grants,
+                    expires_at: None,
+                    uid: &new.uid,
+                    digest: new.digest,
+                    hint: &new.hint,
+                },
+            )
+            .await
+            .unwrap();
+        new.secret.expose().to_owned()
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    fn tokens(&self) -> String {
+        format!("/api/v3/accounts/{}/service-tokens/", self.account)
+    }
+}
+
+fn concrete(path: &str, account: AccountId) -> String {
+    path.replace("{account_id}", &account.to_string())
+        .replace("{id}", "1")
+}
+
+#[test]
+fn every_route_table_permission_names_a_catalog_permission() {
+    for (spec, _) in table() {
+        if let Requirement::Permission(p) = spec.requirement {
+            assert!(
+                p.parse::<Permission>().is_ok(),
+                "{} {}: {p}",
+                spec.method,
+                spec.path
+            );
+        }
+        if spec.path.contains("/accounts/{account_id}/") {
+            assert!(
+                matches!(spec.requirement, Requirement::Permission(_)),
+                "{} {} is account-scoped but checks no permission",
+                spec.method,
+                spec.path
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_but_health_refuses_a_missing_token() {
+    let app = spawn_app().await;
+    for (spec, _) in table() {
+        let method = Method::from_bytes(spec.method.as_str().as_bytes()).unwrap();
+        let (status, body) = app
+            .call(
+                method,
+                &concrete(spec.path, app.account),
+                None,
+                Some(json!({})),
+            )
+            .await;
+        let want = if spec.requirement == Requirement::Public {
+            200
+        } else {
+            401
+        };
+        assert_eq!(status, want, "{} {}: {body}", spec.method, spec.path);
+    }
+}
+
+#[tokio::test]
+async fn each_permission_set_reaches_exactly_the_routes_its_account_permissions_allow() {
+    let app = spawn_app().await;
+    for set in catalog()
+        .plan_sets(Plan::Enterprise)
+        .filter(|s| !s.is_user_only())
+    {
+        let token = app.mint(app.account, &[&format!("{set}:all")]).await;
+        for (spec, _) in table() {
+            let Requirement::Permission(p) = spec.requirement else {
+                continue;
+            };
+            if spec.method != reqwest::Method::GET {
+                continue;
+            }
+            let permission: Permission = p.parse().unwrap();
+            let holds = set.bits() & permission.bit() != 0;
+            let (status, body) = app
+                .call(
+                    Method::GET,
+                    &concrete(spec.path, app.account),
+                    Some(&token),
+                    None,
+                )
+                .await;
+            if holds {
+                assert_ne!(status, 403, "{set} on {}: {body}", spec.path);
+            } else {
+                assert_eq!(status, 403, "{set} on {}: {body}", spec.path);
+                assert!(
+                    body["status"]["user_message"].as_str().unwrap().contains(p),
+                    "{body}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_accounts_routes_are_not_found_even_for_an_account_admin() {
+    let app = spawn_app().await;
+    let other = app
+        .store
+        .create_account(&Actor::operator(), "B", Plan::Enterprise)
+        .await
+        .unwrap();
+    let their_token = app.mint(other.id, &["account_admin:all"]).await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    for (spec, _) in table() {
+        if !spec.path.contains("{account_id}") {
+            continue;
+        }
+        let method = Method::from_bytes(spec.method.as_str().as_bytes()).unwrap();
+        let (status, body) = app
+            .call(
+                method,
+                &concrete(spec.path, other.id),
+                Some(&admin),
+                Some(json!({"name": "x"})),
+            )
+            .await;
+        assert_eq!(status, 404, "{} {}: {body}", spec.method, spec.path);
+        assert!(body["data"].is_null(), "{body}");
+    }
+    // Their own token still sees their account.
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/v3/accounts/{}/service-tokens/", other.id),
+            Some(&their_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn creating_returns_the_secret_once_and_the_new_token_works() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let body = json!({"name": "deploy", "state": 1, "permission_grants": [
+        {"permission_set": "job_admin", "project_id": app.p1.0},
+        {"permission_set": "developer", "all_projects": true, "writable_environment_categories": ["development"]},
+    ]});
+    let (status, created) = app
+        .call(Method::POST, &app.tokens(), Some(&admin), Some(body))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["status"]["is_success"], true);
+    let secret = created["data"]["token_string"].as_str().unwrap().to_owned();
+    let id = created["data"]["id"].as_i64().unwrap();
+    assert_eq!(
+        created["data"]["permission_grants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("{}{id}/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(shown["data"]["token_string"].is_null());
+    let (_, listed) = app
+        .call(Method::GET, &app.tokens(), Some(&admin), None)
+        .await;
+    assert!(!listed.to_string().contains(&secret));
+    assert_eq!(listed["extra"]["pagination"]["total_count"], 2);
+    let (_, grants) = app
+        .call(
+            Method::GET,
+            &format!("{}{id}/permissions/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(grants["data"][0]["permission_set"], "job_admin");
+    assert_eq!(
+        grants["data"][1]["writable_environment_categories"],
+        json!(["development"])
+    );
+
+    let (status, out) = app
+        .call(
+            Method::POST,
+            "/api/v1/authorize",
+            Some(&secret),
+            Some(json!({"permission": "jobs:write", "project_id": app.p1.0})),
+        )
+        .await;
+    assert_eq!((status, out["allowed"].clone()), (200, Value::Bool(true)));
+}
+
+#[tokio::test]
+async fn a_pat_cannot_create_service_tokens() {
+    let app = spawn_app().await;
+    let op = Actor::operator();
+    let user = app
+        .store
+        .create_user(&op, "admin@example.com", None)
+        .await
+        .unwrap();
+    app.store
+        .set_membership(&op, app.account, user.id, License::Developer)
+        .await
+        .unwrap();
+    let group = app
+        .store
+        .create_group(
+            &op,
+            app.account,
+            "Owners",
+            &["account_admin:all".parse().unwrap()],
+        )
+        .await
+        .unwrap();
+    app.store
+        .add_group_member(&op, group, user.id)
+        .await
+        .unwrap();
+    let new = TokenFormat::default().generate(TokenKind::Personal);
+    let parts = NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    app.store
+        .create_personal_token(
+            &op,
+            Minter::Operator,
+            app.account,
+            user.id,
+            "pat",
+            parts,
+            None,
+        )
+        .await
+        .unwrap();
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &app.tokens(),
+            Some(new.secret.expose()),
+            Some(json!({"name": "x", "permission_grants": [{"permission_set": "job_admin"}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["status"]["developer_message"]
+        .as_str()
+        .unwrap()
+        .contains("personal access token"));
+}
+
+#[tokio::test]
+async fn a_token_cannot_create_a_token_stronger_than_itself() {
+    let app = spawn_app().await;
+    let p2 = app
+        .store
+        .create_project(&Actor::operator(), app.account, "two")
+        .await
+        .unwrap()
+        .id;
+    let scoped = app
+        .mint(app.account, &[&format!("account_admin:project={}", app.p1)])
+        .await;
+    let create = |grants: Value| json!({"name": "child", "permission_grants": grants});
+    for grants in [
+        json!([{"permission_set": "job_admin", "all_projects": true}]),
+        json!([{"permission_set": "job_admin", "project_id": p2.0}]),
+    ] {
+        let (status, body) = app
+            .call(
+                Method::POST,
+                &app.tokens(),
+                Some(&scoped),
+                Some(create(grants)),
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+    }
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &app.tokens(),
+            Some(&scoped),
+            Some(create(
+                json!([{"permission_set": "job_admin", "project_id": app.p1.0}]),
+            )),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        app.store
+            .list_service_tokens(app.account, None)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "only the allowed one was made"
+    );
+}
+
+#[tokio::test]
+async fn bad_create_requests_are_400s_naming_the_field_and_change_nothing() {
+    let app = spawn_app().await;
+    let other = app
+        .store
+        .create_account(&Actor::operator(), "B", Plan::Enterprise)
+        .await
+        .unwrap();
+    let theirs = app
+        .store
+        .create_project(&Actor::operator(), other.id, "theirs")
+        .await
+        .unwrap();
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let cases = [
+        (
+            json!({"name": "x", "permission_grants": [{"permission_set": "root"}]}),
+            Some("permission_grants[0].permission_set"),
+        ),
+        (
+            json!({"name": "x", "permission_grants": [{"permission_set": "job_admin", "project_id": -1}]}),
+            Some("permission_grants[0].project_id"),
+        ),
+        (
+            json!({"name": "x", "permission_grants": [{"permission_set": "job_admin", "writable_environment_categories": ["prod"]}]}),
+            Some("permission_grants[0].writable_environment_categories"),
+        ),
+        (
+            json!({"name": "x", "permission_grants": [{"permission_set": "job_admin", "project_id": theirs.id.0}]}),
+            None,
+        ),
+        (
+            json!({"name": "bad\u{0}name", "permission_grants": [{"permission_set": "job_admin"}]}),
+            None,
+        ),
+        (
+            json!({"name": "x", "expires_at": "tomorrow", "permission_grants": [{"permission_set": "job_admin"}]}),
+            Some("expires_at"),
+        ),
+        (json!({"name": 5}), None),
+        (json!({"permission_grants": []}), None),
+    ];
+    for (body, field) in cases {
+        let (status, out) = app
+            .call(
+                Method::POST,
+                &app.tokens(),
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}: {out}");
+        if let Some(field) = field {
+            assert_eq!(out["data"]["field"], field, "{out}");
+        }
+    }
+    for query in [
+        "?state=3",
+        "?limit=0",
+        "?limit=100000",
+        "?offset=-1",
+        "?limit=abc",
+    ] {
+        let (status, out) = app
+            .call(
+                Method::GET,
+                &format!("{}{query}", app.tokens()),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{query}: {out}");
+    }
+    assert_eq!(
+        app.store
+            .list_service_tokens(app.account, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn deleting_revokes_keeps_the_record_and_filters_by_state() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            &app.tokens(),
+            Some(&admin),
+            Some(json!({"name": "old", "permission_grants": [{"permission_set": "job_runner"}]})),
+        )
+        .await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let secret = created["data"]["token_string"].as_str().unwrap().to_owned();
+    let ask = json!({"permission": "runs:write", "project_id": app.p1.0});
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/v1/authorize",
+            Some(&secret),
+            Some(ask.clone())
+        )
+        .await
+        .0,
+        200
+    );
+
+    let (status, deleted) = app
+        .call(
+            Method::DELETE,
+            &format!("{}{id}/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!((status, deleted["data"]["state"].clone()), (200, json!(2)));
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("{}{id}/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(shown["data"]["state"], 2);
+    let (_, active) = app
+        .call(
+            Method::GET,
+            &format!("{}?state=1", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(active["extra"]["pagination"]["total_count"], 1);
+    let (_, page) = app
+        .call(
+            Method::GET,
+            &format!("{}?limit=1&offset=1", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["extra"]["pagination"]["total_count"], 2);
+
+    let start = Instant::now();
+    while app
+        .call(
+            Method::POST,
+            "/api/v1/authorize",
+            Some(&secret),
+            Some(ask.clone()),
+        )
+        .await
+        .0
+        != 401
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "deleted token still works"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("{}999999/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn whoami_and_constants_describe_the_caller_and_the_catalog() {
+    let app = spawn_app().await;
+    let token = app.mint(app.account, &["job_viewer:all"]).await;
+    let (status, me) = app
+        .call(Method::GET, "/api/v2/whoami/", Some(&token), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["data"]["principal"]["account_id"], app.account.0);
+    let (_, constants) = app
+        .call(Method::GET, "/api/v2/constants/", Some(&token), None)
+        .await;
+    let sets = constants["data"]["permissions_sets"].as_object().unwrap();
+    assert_eq!(sets.len(), catalog().sets().len());
+    assert_eq!(sets["job_admin"], "Job Admin");
+}
