@@ -2,7 +2,7 @@
 //! format (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`).
 
 use latchkey_core::{Scope, Secret};
-use latchkey_store::{Project, ServiceToken, StoredGrant};
+use latchkey_store::{Account, AuditEntry, Project, ServiceToken, StoredGrant};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -70,5 +70,34 @@ pub fn project(p: &Project) -> Value {
         "name": p.name,
         "state": p.state as i64,
         "created_at": timestamp(p.created_at),
+    })
+}
+
+/// An account.
+pub fn account(a: &Account) -> Value {
+    json!({
+        "id": a.id.0,
+        "name": a.name,
+        "plan": a.plan.as_str(),
+        "state": a.state as i64,
+        "created_at": timestamp(a.created_at),
+    })
+}
+
+/// An audit-log entry, with dbt Cloud's field names.
+pub fn audit_entry(e: &AuditEntry) -> Value {
+    json!({
+        "id": e.id,
+        "account_id": e.account_id.map(|a| a.0),
+        "actor": e.actor_name,
+        "actor_id": e.actor_id,
+        "actor_ip": e.actor_ip,
+        "actor_type": e.actor_type,
+        "event_type": e.event_type,
+        "event_context": e.event_context,
+        "target_type": e.target_type,
+        "target_id": e.target_id,
+        "source": e.source,
+        "created_at": timestamp(e.created_at),
     })
 }

@@ -598,3 +598,197 @@ async fn whoami_and_constants_describe_the_caller_and_the_catalog() {
     assert_eq!(sets.len(), catalog().sets().len());
     assert_eq!(sets["job_admin"], "Job Admin");
 }
+
+#[tokio::test]
+async fn replacing_grants_takes_effect_at_once_is_audited_and_never_widens_beyond_the_caller() {
+    let app = spawn_app().await;
+    let p2 = app
+        .store
+        .create_project(&Actor::operator(), app.account, "two")
+        .await
+        .unwrap()
+        .id;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (_, created) = app
+        .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
+        .await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let secret = created["data"]["token_string"].as_str().unwrap().to_owned();
+    let on_p2 = json!({"permission": "jobs:write", "project_id": p2.0});
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/v1/authorize",
+            Some(&secret),
+            Some(on_p2.clone())
+        )
+        .await
+        .1["allowed"],
+        false
+    );
+
+    let grants_path = format!("{}{id}/permissions/", app.tokens());
+    let (status, out) = app
+        .call(
+            Method::POST,
+            &grants_path,
+            Some(&admin),
+            Some(json!([{"permission_set": "job_admin", "project_id": p2.0}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["data"].as_array().unwrap().len(), 1);
+    let start = Instant::now();
+    while app
+        .call(
+            Method::POST,
+            "/api/v1/authorize",
+            Some(&secret),
+            Some(on_p2.clone()),
+        )
+        .await
+        .1["allowed"]
+        != true
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "new grant not seen"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v3/accounts/{}/audit-logs/?event_type=permission.added",
+                app.account
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit["extra"]["pagination"]["total_count"], 1, "{audit}");
+    assert_eq!(audit["data"][0]["actor_type"], "service_token");
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v3/accounts/{}/audit-logs/?event_type=permission.removed",
+                app.account
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit["extra"]["pagination"]["total_count"], 1);
+
+    // A token scoped to one project cannot widen another token (or itself) past that project.
+    let scoped = app
+        .mint(app.account, &[&format!("account_admin:project={}", app.p1)])
+        .await;
+    for body in [
+        json!([{"permission_set": "job_admin", "all_projects": true}]),
+        json!([{"permission_set": "account_admin"}]),
+    ] {
+        let (status, out) = app
+            .call(Method::POST, &grants_path, Some(&scoped), Some(body))
+            .await;
+        assert_eq!(status, 403, "{out}");
+    }
+    let (_, still) = app
+        .call(Method::GET, &grants_path, Some(&admin), None)
+        .await;
+    assert_eq!(
+        still["data"][0]["project_id"], p2.0,
+        "refusals changed nothing"
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &grants_path,
+            Some(&admin),
+            Some(json!({"not": "an array"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn updating_renames_or_revokes_and_a_revoked_token_stays_revoked() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            &app.tokens(),
+            Some(&admin),
+            Some(
+                json!({"name": "before", "permission_grants": [{"permission_set": "job_viewer"}]}),
+            ),
+        )
+        .await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let path = format!("{}{id}/", app.tokens());
+    let (status, out) = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&admin),
+            Some(json!({"name": "after", "state": 1})),
+        )
+        .await;
+    assert_eq!((status, out["data"]["name"].clone()), (200, json!("after")));
+    let (status, out) = app
+        .call(Method::POST, &path, Some(&admin), Some(json!({"state": 2})))
+        .await;
+    assert_eq!((status, out["data"]["state"].clone()), (200, json!(2)));
+    let (status, _) = app
+        .call(Method::POST, &path, Some(&admin), Some(json!({"state": 1})))
+        .await;
+    assert_eq!(status, 400, "no reactivation");
+    let (status, _) = app
+        .call(Method::PUT, &path, Some(&admin), Some(json!({"state": 7})))
+        .await;
+    assert_eq!(status, 400);
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            &format!("/api/v3/accounts/{}/audit-logs/", app.account),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let events: Vec<&str> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert!(
+        events.contains(&"service_token.changed") && events.contains(&"service_token.revoked"),
+        "{events:?}"
+    );
+    assert!(
+        !audit
+            .to_string()
+            .contains(created["data"]["token_string"].as_str().unwrap()),
+        "a secret in the audit log"
+    );
+}
+
+#[tokio::test]
+async fn a_token_sees_only_its_own_account_in_the_accounts_list() {
+    let app = spawn_app().await;
+    app.store
+        .create_account(&Actor::operator(), "Someone else", Plan::Team)
+        .await
+        .unwrap();
+    let token = app.mint(app.account, &["job_viewer:all"]).await;
+    for path in ["/api/v2/accounts/", "/api/v3/accounts/"] {
+        let (status, out) = app.call(Method::GET, path, Some(&token), None).await;
+        assert_eq!(status, 200);
+        let accounts = out["data"].as_array().unwrap();
+        assert_eq!(accounts.len(), 1);
+        assert_eq!(accounts[0]["id"], app.account.0);
+    }
+}

@@ -53,6 +53,17 @@ pub struct AuditQuery {
 }
 
 impl Store {
+    /// How many entries match the filters (ignoring offset and limit).
+    pub async fn audit_count(&self, q: &AuditQuery) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR event_type = ?2)",
+        )
+        .bind(q.account_id.map(|a| a.0))
+        .bind(&q.event_type)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Reads audit entries, newest first.
     pub async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(

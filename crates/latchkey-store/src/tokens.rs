@@ -307,47 +307,165 @@ impl Store {
         id: TokenId,
     ) -> Result<ServiceToken, StoreError> {
         let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT account_id, state, token_digest, name, uid FROM service_tokens WHERE id = ?",
-        )
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound("service token"))?;
-        let owner = AccountId(row.try_get("account_id")?);
-        if account_id.is_some_and(|a| a != owner) {
+        let owner: i64 = sqlx::query_scalar("SELECT account_id FROM service_tokens WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
+        if account_id.is_some_and(|a| a.0 != owner) {
             return Err(StoreError::NotFound("service token"));
         }
-        if row.try_get::<i64, _>("state")? == 1 {
+        revoke_in(&mut tx, actor, AccountId(owner), id).await?;
+        let token = load_service_token(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Renames a token and/or revokes it (state 2). A deleted token cannot be brought back:
+    /// revocation is final.
+    pub async fn update_service_token(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        id: TokenId,
+        name: Option<&str>,
+        state: Option<State>,
+    ) -> Result<ServiceToken, StoreError> {
+        if let Some(name) = name {
+            check_token_name(name)?;
+        }
+        let current = self
+            .service_token(id)
+            .await?
+            .filter(|t| t.account_id == account_id);
+        let current = current.ok_or(StoreError::NotFound("service token"))?;
+        if current.state == State::Deleted && state == Some(State::Active) {
+            return Err(StoreError::Invalid(
+                "a deleted token cannot be reactivated; create a new one".into(),
+            ));
+        }
+        let mut tx = self.write().await?;
+        if let Some(name) = name.filter(|n| *n != current.name) {
             let at = now();
-            sqlx::query("UPDATE service_tokens SET state = 2, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE service_tokens SET name = ?, updated_at = ? WHERE id = ?")
+                .bind(name)
                 .bind(at)
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
-            let name: String = row.try_get("name")?;
-            let uid: String = row.try_get("uid")?;
-            let ctx = json!({"name": name, "uid": uid});
+            let ctx = json!({"from": current.name, "to": name});
             record(
                 &mut tx,
                 actor,
-                Some(owner),
-                "service_token.revoked",
+                Some(account_id),
+                "service_token.changed",
                 "service_token",
                 Some(id.0),
                 ctx,
                 at,
             )
             .await?;
-            let digest: Vec<u8> = row.try_get("token_digest")?;
-            append(
+        }
+        if state == Some(State::Deleted) {
+            revoke_in(&mut tx, actor, account_id, id).await?;
+        }
+        let token = load_service_token(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Replaces a token's grants wholesale, after checking inside the transaction that the
+    /// minter may give a token these grants (plan, projects, and never beyond the minter).
+    /// Audited as one `permission.removed` per old grant and one `permission.added` per new one.
+    pub async fn replace_service_token_grants(
+        &self,
+        actor: &Actor,
+        minter: Minter<'_>,
+        account_id: AccountId,
+        id: TokenId,
+        grants: &[Grant],
+    ) -> Result<ServiceToken, StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(
+            "SELECT state, token_digest FROM service_tokens WHERE id = ? AND account_id = ?",
+        )
+        .bind(id.0)
+        .bind(account_id.0)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound("service token"))?;
+        if row.try_get::<i64, _>("state")? != 1 {
+            return Err(StoreError::Invalid(
+                "a deleted token's permissions cannot change".into(),
+            ));
+        }
+        let account = fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        check_projects(&mut tx, account_id, grants).await?;
+        check_may_mint_service_token(minter, account.plan, grants)?;
+        let old = grants_of(&mut tx, id).await?;
+        let at = now();
+        sqlx::query("DELETE FROM service_token_grants WHERE service_token_id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        for g in &old {
+            let ctx = json!({"service_token_id": id.0, "grant": grant_json(&[g.grant])[0]});
+            record(
                 &mut tx,
-                ChangeKind::Token,
-                Some(owner),
-                digest_from(&digest),
+                actor,
+                Some(account_id),
+                "permission.removed",
+                "service_token",
+                Some(id.0),
+                ctx,
+                at,
             )
             .await?;
         }
+        for g in grants {
+            sqlx::query(
+                "INSERT INTO service_token_grants (service_token_id, permission_set, project_id, writable_envs, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id.0)
+            .bind(g.set.slug())
+            .bind(project_of(g))
+            .bind(i64::from(g.writable_envs.bits()))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            let ctx = json!({"service_token_id": id.0, "grant": grant_json(&[*g])[0]});
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "permission.added",
+                "service_token",
+                Some(id.0),
+                ctx,
+                at,
+            )
+            .await?;
+        }
+        sqlx::query("UPDATE service_tokens SET updated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        let digest: Vec<u8> = row.try_get("token_digest")?;
+        append(
+            &mut tx,
+            ChangeKind::Token,
+            Some(account_id),
+            digest_from(&digest),
+        )
+        .await?;
         let token = load_service_token(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound("service token"))?;
@@ -572,6 +690,45 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Sets an active token to state 2 with its audit entry and change row; a deleted one is left
+/// as it is.
+async fn revoke_in(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    owner: AccountId,
+    id: TokenId,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT state, token_digest, name, uid FROM service_tokens WHERE id = ?")
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    if row.try_get::<i64, _>("state")? != 1 {
+        return Ok(());
+    }
+    let at = now();
+    sqlx::query("UPDATE service_tokens SET state = 2, updated_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await?;
+    let name: String = row.try_get("name")?;
+    let uid: String = row.try_get("uid")?;
+    let ctx = json!({"name": name, "uid": uid});
+    record(
+        conn,
+        actor,
+        Some(owner),
+        "service_token.revoked",
+        "service_token",
+        Some(id.0),
+        ctx,
+        at,
+    )
+    .await?;
+    let digest: Vec<u8> = row.try_get("token_digest")?;
+    append(conn, ChangeKind::Token, Some(owner), digest_from(&digest)).await
 }
 
 fn digest_from(bytes: &[u8]) -> Option<TokenDigest> {

@@ -1,8 +1,11 @@
-//! Who am I, and the constants a client needs (`GET /api/v2/whoami/`, `GET /api/v2/constants/`).
+//! Who am I, which accounts can I see, and the constants a client needs.
 
+use crate::app::AppState;
 use crate::envelope::Envelope;
+use crate::error::ApiError;
 use crate::routes::authorize::PrincipalView;
 use crate::routes::table::Caller;
+use axum::extract::State;
 use latchkey_core::catalog;
 use serde_json::{json, Map, Value};
 
@@ -18,4 +21,20 @@ pub async fn constants(_: Caller) -> Envelope {
         .map(|s| (s.slug().to_owned(), Value::String(s.label().to_owned())))
         .collect();
     Envelope::ok(json!({ "permissions_sets": sets }))
+}
+
+/// `GET /api/v2/accounts/` and `/api/v3/accounts/`: a token sees only its own account.
+pub async fn accounts(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+    let account = state
+        .verifier
+        .store()
+        .account(caller.account())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::page(
+        vec![crate::wire::account(&account)],
+        0,
+        1,
+        1,
+    ))
 }

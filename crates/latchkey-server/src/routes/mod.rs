@@ -1,5 +1,6 @@
 //! Handlers: extract, do one thing, render. Which route needs what is in [`table`] alone.
 
+pub mod audit;
 pub mod authorize;
 pub mod health;
 pub mod identity;

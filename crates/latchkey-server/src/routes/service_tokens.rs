@@ -49,6 +49,15 @@ pub struct CreateBody {
     expires_at: Option<String>,
 }
 
+/// An update: `name` and/or `state` (2 revokes); other fields of a full object are ignored.
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    state: Option<i64>,
+}
+
 /// `{account_id}` and `{id}` path parameters.
 #[derive(Deserialize)]
 pub struct TokenPath {
@@ -248,6 +257,72 @@ pub async fn grants(
     Path(path): Path<TokenPath>,
 ) -> Result<Envelope, ApiError> {
     let token = owned_token(&state, &caller, path.id).await?;
+    let items: Vec<_> = token
+        .grants
+        .iter()
+        .map(|g| wire::grant(g, &token))
+        .collect();
+    let total = items.len() as i64;
+    Ok(Envelope::page(items, 0, total.max(1), total))
+}
+
+/// POST/PUT one token: rename, or revoke with `"state": 2`.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TokenPath>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Envelope, ApiError> {
+    let new_state = match body.state {
+        None => None,
+        Some(1) => Some(State_::Active),
+        Some(2) => Some(State_::Deleted),
+        Some(_) => {
+            return Err(ApiError::field(
+                "state",
+                "state must be 1 (active) or 2 (deleted)",
+            ))
+        }
+    };
+    let token = state
+        .verifier
+        .store()
+        .update_service_token(
+            &actor(&caller),
+            caller.account(),
+            TokenId(path.id),
+            body.name.as_deref(),
+            new_state,
+        )
+        .await?;
+    Ok(Envelope::ok(wire::service_token(&token, None)))
+}
+
+/// POST a token's full list of grants, replacing the old ones. Never beyond the caller's own.
+pub async fn replace_grants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TokenPath>,
+    ApiJson(body): ApiJson<Vec<GrantBody>>,
+) -> Result<Envelope, ApiError> {
+    let grants = parse_grants(&body)?;
+    let minter = match caller.0.kind {
+        TokenKind::Service => Minter::ServiceToken {
+            perms: &caller.0.permissions,
+        },
+        TokenKind::Personal => Minter::PersonalToken,
+    };
+    let token = state
+        .verifier
+        .store()
+        .replace_service_token_grants(
+            &actor(&caller),
+            minter,
+            caller.account(),
+            TokenId(path.id),
+            &grants,
+        )
+        .await?;
     let items: Vec<_> = token
         .grants
         .iter()

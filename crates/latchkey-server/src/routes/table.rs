@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::routes::{authorize, health, identity, service_tokens};
+use crate::routes::{audit, authorize, health, identity, service_tokens};
 use crate::verifier::Principal;
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
@@ -58,11 +58,17 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(GET "/api/v2/whoami/", Authenticated, identity::whoami),
         row!(GET "/api/v2/constants/", Authenticated, identity::constants),
+        row!(GET "/api/v2/accounts/", Authenticated, identity::accounts),
+        row!(GET "/api/v3/accounts/", Authenticated, identity::accounts),
         row!(GET "/api/v3/accounts/{account_id}/service-tokens/", Needs("service_tokens:read"), service_tokens::list),
         row!(POST "/api/v3/accounts/{account_id}/service-tokens/", Needs("service_tokens:write"), service_tokens::create),
         row!(GET "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:read"), service_tokens::retrieve),
         row!(DELETE "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:write"), service_tokens::delete),
+        row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:write"), service_tokens::update),
+        row!(PUT "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:write"), service_tokens::update),
         row!(GET "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:read"), service_tokens::grants),
+        row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:write"), service_tokens::replace_grants),
+        row!(GET "/api/v3/accounts/{account_id}/audit-logs/", Needs("audit_logs:read"), audit::list),
     ]
 }
 
