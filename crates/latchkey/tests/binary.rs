@@ -303,6 +303,10 @@ fn free_port() -> u16 {
 }
 
 fn start_server(env: &Env, port: u16) -> (Server, Vec<String>) {
+    start_server_logging(env, port, Stdio::null(), "warn")
+}
+
+fn start_server_logging(env: &Env, port: u16, stderr: Stdio, level: &str) -> (Server, Vec<String>) {
     let mut child = env
         .cmd()
         .args([
@@ -312,8 +316,9 @@ fn start_server(env: &Env, port: u16) -> (Server, Vec<String>) {
             "--change-poll-ms",
             "100",
         ])
+        .env("LATCHKEY_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
@@ -439,5 +444,88 @@ fn serve_bootstraps_once_and_sees_cli_revocations_within_a_second() {
             "revoked token still accepted"
         );
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_logs_even_at_trace_level() {
+    let env = Env::new();
+    let port = free_port();
+    let log_path = env.dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (server, lines) = start_server_logging(&env, port, Stdio::from(log), "trace");
+    let admin = lines
+        .iter()
+        .find(|l| l.starts_with("lksvc_"))
+        .cloned()
+        .expect("bootstrap token");
+    let password = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Admin password, shown once: "))
+        .expect("bootstrap password")
+        .to_owned();
+    let base = format!("http://127.0.0.1:{port}");
+
+    // Mint through the API, use, revoke, and present bad tokens.
+    let (status, body) = http::request(
+        "POST",
+        &format!("{base}/api/v3/accounts/1/service-tokens/"),
+        Some(&admin),
+        r#"{"name":"ci","permission_grants":[{"permission_set":"job_runner"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    let minted = created["data"]["token_string"].as_str().unwrap().to_owned();
+    let authorize = format!("{base}/api/v1/authorize");
+    for token in [&admin, &minted] {
+        let (status, _) = http::request(
+            "POST",
+            &authorize,
+            Some(token),
+            r#"{"permission":"runs:write","project_id":1}"#,
+        )
+        .unwrap();
+        assert_eq!(status, 200);
+    }
+    let id = created["data"]["id"].to_string();
+    let (status, _) = http::request(
+        "DELETE",
+        &format!("{base}/api/v3/accounts/1/service-tokens/{id}/"),
+        Some(&admin),
+        "",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let mut wrong = minted.clone();
+    wrong.pop();
+    wrong.push('x');
+    for token in [&minted, &wrong, &"lksvc_short".to_owned()] {
+        http::request(
+            "POST",
+            &authorize,
+            Some(token),
+            r#"{"permission":"runs:write"}"#,
+        )
+        .unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server);
+
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logged.lines().count() > 5,
+        "trace logging produced almost nothing: {logged}"
+    );
+    for secret in [&admin, &minted, &wrong, &password] {
+        assert!(
+            !logged.contains(secret.as_str()),
+            "a secret reached the log"
+        );
+        // Not even the random part without its prefix.
+        assert!(
+            !logged.contains(&secret[secret.len().saturating_sub(40)..]),
+            "part of a secret reached the log"
+        );
     }
 }
