@@ -1,5 +1,6 @@
 //! Background tasks that keep a node's cache honest: the change-feed poller (evicts what changed,
-//! clears everything if the feed is lost) and the `last_used_at` flusher.
+//! clears everything if the feed is lost, and revokes rotated-out tokens whose overlap ended)
+//! and the `last_used_at` flusher.
 
 use crate::verifier::{now_unix, Verifier};
 use latchkey_store::ChangeKind;
@@ -53,8 +54,17 @@ pub async fn spawn(
             let mut seq = start;
             let mut last_sweep = now_unix();
             let mut tick = tokio::time::interval(verifier.config().change_poll);
+            let mut last_rotation_sweep = now_unix();
             loop {
                 tick.tick().await;
+                // Rotated-out tokens past their overlap are revoked for good, once, by whichever
+                // node gets there first (the verifier already refuses them from revoke_at on).
+                if now_unix() != last_rotation_sweep {
+                    last_rotation_sweep = now_unix();
+                    if let Err(e) = verifier.store().revoke_due().await {
+                        tracing::warn!(error = %e, "could not revoke rotated-out tokens");
+                    }
+                }
                 seq = apply_changes(&verifier, seq).await;
                 let ttl = verifier.config().negative_ttl.as_secs() as i64;
                 let now = now_unix();

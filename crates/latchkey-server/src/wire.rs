@@ -58,6 +58,8 @@ pub fn service_token(t: &ServiceToken, secret: Option<&Secret>) -> Value {
         "updated_at": timestamp(t.updated_at),
         "expires_at": opt_timestamp(t.expires_at),
         "last_used": opt_timestamp(t.last_used_at),
+        "revoke_at": opt_timestamp(t.revoke_at),
+        "rotated_from_id": t.rotated_from.map(|id| id.0),
         "permission_grants": t.grants.iter().map(|g| grant(g, t)).collect::<Vec<_>>(),
     })
 }

@@ -792,3 +792,185 @@ async fn a_token_sees_only_its_own_account_in_the_accounts_list() {
         assert_eq!(accounts[0]["id"], app.account.0);
     }
 }
+
+async fn wait_status(app: &App, token: &str, want: u16, deadline: Duration) {
+    let start = Instant::now();
+    loop {
+        let (status, _) = app
+            .call(
+                Method::POST,
+                "/api/v1/authorize",
+                Some(token),
+                Some(json!({"permission": "jobs:read"})),
+            )
+            .await;
+        if status == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "still {status} after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn rotating_without_overlap_swaps_the_secret_at_once_and_keeps_everything_else() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (_, created) = app
+        .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "deploy", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
+        .await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let old = created["data"]["token_string"].as_str().unwrap().to_owned();
+    wait_status(&app, &old, 200, Duration::from_secs(1)).await;
+
+    let (status, rotated) = app
+        .call(
+            Method::POST,
+            &format!("{}{id}/rotate/", app.tokens()),
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 201, "{rotated}");
+    let new = rotated["data"]["token_string"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(rotated["data"]["name"], "deploy");
+    assert_eq!(rotated["data"]["rotated_from_id"], id);
+    assert_eq!(
+        rotated["data"]["permission_grants"][0]["project_id"],
+        app.p1.0
+    );
+    wait_status(&app, &old, 401, Duration::from_secs(1)).await;
+    let (_, out) = app
+        .call(
+            Method::POST,
+            "/api/v1/authorize",
+            Some(&new),
+            Some(json!({"permission": "jobs:write", "project_id": app.p1.0})),
+        )
+        .await;
+    assert_eq!(out["allowed"], true);
+
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v3/accounts/{}/audit-logs/?event_type=service_token.rotated",
+                app.account
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit["data"][0]["target_id"], id);
+    assert!(!audit.to_string().contains(&new));
+}
+
+#[tokio::test]
+async fn with_an_overlap_the_old_token_works_until_it_ends_then_is_revoked() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (_, created) = app
+        .call(
+            Method::POST,
+            &app.tokens(),
+            Some(&admin),
+            Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_viewer"}]})),
+        )
+        .await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let old = created["data"]["token_string"].as_str().unwrap().to_owned();
+    let (status, rotated) = app
+        .call(
+            Method::POST,
+            &format!("{}{id}/rotate/", app.tokens()),
+            Some(&admin),
+            Some(json!({"overlap_seconds": 2})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let new = rotated["data"]["token_string"].as_str().unwrap().to_owned();
+    wait_status(&app, &old, 200, Duration::from_secs(1)).await;
+    wait_status(&app, &new, 200, Duration::from_secs(1)).await;
+    let (_, shown) = app
+        .call(
+            Method::GET,
+            &format!("{}{id}/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(shown["data"]["revoke_at"].is_string(), "{shown}");
+
+    wait_status(&app, &old, 401, Duration::from_secs(4)).await;
+    let start = Instant::now();
+    while app
+        .call(
+            Method::GET,
+            &format!("{}{id}/", app.tokens()),
+            Some(&admin),
+            None,
+        )
+        .await
+        .1["data"]["state"]
+        != 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the sweeper never revoked the old token"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_status(&app, &new, 200, Duration::from_secs(1)).await;
+
+    // Rotating it again, or with a bad overlap, is refused.
+    for (body, path_id) in [
+        (json!({}), id),
+        (json!({"overlap_seconds": 604_801}), id),
+        (json!({"overlap_seconds": -1}), id),
+        (json!({"overlap": 5}), id),
+    ] {
+        let (status, out) = app
+            .call(
+                Method::POST,
+                &format!("{}{path_id}/rotate/", app.tokens()),
+                Some(&admin),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 400, "{out}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_cannot_rotate_another_into_more_power_than_itself() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (_, created) = app
+        .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "wide", "permission_grants": [{"permission_set": "job_admin", "all_projects": true}]})))
+        .await;
+    let id = created["data"]["id"].as_i64().unwrap();
+    let scoped = app
+        .mint(app.account, &[&format!("account_admin:project={}", app.p1)])
+        .await;
+    let (status, out) = app
+        .call(
+            Method::POST,
+            &format!("{}{id}/rotate/", app.tokens()),
+            Some(&scoped),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 403, "{out}");
+    let (_, listed) = app
+        .call(Method::GET, &app.tokens(), Some(&admin), None)
+        .await;
+    assert_eq!(
+        listed["extra"]["pagination"]["total_count"], 3,
+        "no token was made"
+    );
+}

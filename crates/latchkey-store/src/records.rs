@@ -103,6 +103,10 @@ pub struct ServiceToken {
     pub expires_at: Option<OffsetDateTime>,
     /// Last seen authenticating (flushed in batches).
     pub last_used_at: Option<OffsetDateTime>,
+    /// When a rotated-out token stops working (the end of its overlap).
+    pub revoke_at: Option<OffsetDateTime>,
+    /// The token this one replaced, if it came from a rotation.
+    pub rotated_from: Option<TokenId>,
     /// Its grants.
     pub grants: Vec<StoredGrant>,
 }

@@ -39,7 +39,7 @@ pub(crate) fn grant_from_row(r: &SqliteRow) -> Result<StoredGrant, StoreError> {
 }
 
 const SERVICE_TOKEN_COLUMNS: &str =
-    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at";
+    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at, revoke_at, rotated_from_id";
 
 fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
     Ok(ServiceToken {
@@ -53,6 +53,8 @@ fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
         updated_at: r.try_get("updated_at")?,
         expires_at: r.try_get("expires_at")?,
         last_used_at: r.try_get("last_used_at")?,
+        revoke_at: r.try_get("revoke_at")?,
+        rotated_from: r.try_get::<Option<i64>, _>("rotated_from_id")?.map(TokenId),
         grants: Vec::new(),
     })
 }
@@ -473,6 +475,114 @@ impl Store {
         Ok(token)
     }
 
+    /// Rotates a token: a new token with the same name, grants and expiry (the minter must be
+    /// allowed to give them), and the old one revoked now (`overlap` zero) or at the end of the
+    /// overlap. Both are audited; the new token records what it replaced.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rotate_service_token(
+        &self,
+        actor: &Actor,
+        minter: Minter<'_>,
+        account_id: AccountId,
+        id: TokenId,
+        overlap: time::Duration,
+        parts: NewServiceTokenParts<'_>,
+    ) -> Result<(ServiceToken, ServiceToken), StoreError> {
+        let mut tx = self.write().await?;
+        let old = load_service_token(&mut tx, id)
+            .await?
+            .filter(|t| t.account_id == account_id)
+            .ok_or(StoreError::NotFound("service token"))?;
+        if old.state != State::Active {
+            return Err(StoreError::Invalid(
+                "a deleted token cannot be rotated".into(),
+            ));
+        }
+        if old.revoke_at.is_some() {
+            return Err(StoreError::Invalid(
+                "this token was already rotated; rotate its successor".into(),
+            ));
+        }
+        let account = fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        let grants: Vec<Grant> = old.grants.iter().map(|g| g.grant).collect();
+        check_may_mint_service_token(minter, account.plan, &grants)?;
+        let new = NewServiceToken {
+            account_id,
+            name: &old.name,
+            grants: &grants,
+            expires_at: old.expires_at,
+            uid: parts.uid,
+            digest: parts.digest,
+            hint: parts.hint,
+        };
+        let new_id = insert_service_token(&mut tx, actor, &new).await?;
+        let at = now();
+        sqlx::query("UPDATE service_tokens SET rotated_from_id = ? WHERE id = ?")
+            .bind(id.0)
+            .bind(new_id.0)
+            .execute(&mut *tx)
+            .await?;
+        let revoke_at = at + overlap;
+        let ctx = json!({"new_token_id": new_id.0, "overlap_seconds": overlap.whole_seconds()});
+        record(
+            &mut tx,
+            actor,
+            Some(account_id),
+            "service_token.rotated",
+            "service_token",
+            Some(id.0),
+            ctx,
+            at,
+        )
+        .await?;
+        if overlap.is_zero() {
+            revoke_in(&mut tx, actor, account_id, id).await?;
+        } else {
+            sqlx::query("UPDATE service_tokens SET revoke_at = ?, updated_at = ? WHERE id = ?")
+                .bind(revoke_at)
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let digest = self::digest_of(&mut tx, id).await?;
+            append(&mut tx, ChangeKind::Token, Some(account_id), digest).await?;
+        }
+        let new_token = load_service_token(&mut tx, new_id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
+        let old_token = load_service_token(&mut tx, id)
+            .await?
+            .ok_or(StoreError::NotFound("service token"))?;
+        tx.commit().await?;
+        Ok((new_token, old_token))
+    }
+
+    /// Revokes every rotated-out token whose overlap has ended; returns how many. Safe to run
+    /// on every node at once: each token is revoked (and audited) only once.
+    pub async fn revoke_due(&self) -> Result<usize, StoreError> {
+        let due: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT id, account_id FROM service_tokens WHERE state = 1 AND revoke_at IS NOT NULL AND revoke_at <= ?",
+        )
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        let system = Actor {
+            kind: crate::records::ActorKind::System,
+            id: None,
+            name: "rotation overlap ended".into(),
+            ip: None,
+            source: "api",
+        };
+        for (id, account) in &due {
+            let mut tx = self.write().await?;
+            revoke_in(&mut tx, &system, AccountId(*account), TokenId(*id)).await?;
+            tx.commit().await?;
+        }
+        Ok(due.len())
+    }
+
     /// Creates a personal access token for a user with an active seat in the account.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_personal_token(
@@ -612,7 +722,7 @@ impl Store {
         match kind {
             TokenKind::Service => {
                 let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.state, t.expires_at, a.plan, a.state AS account_state
+                    "SELECT t.id, t.account_id, t.state, t.expires_at, t.revoke_at, a.plan, a.state AS account_state
                      FROM service_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
                 )
                 .bind(&digest.0[..])
@@ -626,13 +736,20 @@ impl Store {
                     .into_iter()
                     .map(|g| g.grant)
                     .collect();
+                // A rotated-out token stops at the end of its overlap, whichever comes first.
+                let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
+                let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
+                let expires_at = match (expires_at, revoke_at) {
+                    (Some(e), Some(r)) => Some(e.min(r)),
+                    (e, r) => e.or(r),
+                };
                 Ok(Some(Credential {
                     id,
                     account_id: AccountId(row.try_get("account_id")?),
                     user_id: None,
                     active: row.try_get::<i64, _>("state")? == 1
                         && row.try_get::<i64, _>("account_state")? == 1,
-                    expires_at: row.try_get("expires_at")?,
+                    expires_at,
                     permissions: EffectivePermissions::for_service_token(&grants, plan.parse()?),
                 }))
             }
@@ -729,6 +846,17 @@ async fn revoke_in(
     .await?;
     let digest: Vec<u8> = row.try_get("token_digest")?;
     append(conn, ChangeKind::Token, Some(owner), digest_from(&digest)).await
+}
+
+async fn digest_of(
+    conn: &mut SqliteConnection,
+    id: TokenId,
+) -> Result<Option<TokenDigest>, StoreError> {
+    let bytes: Vec<u8> = sqlx::query_scalar("SELECT token_digest FROM service_tokens WHERE id = ?")
+        .bind(id.0)
+        .fetch_one(conn)
+        .await?;
+    Ok(digest_from(&bytes))
 }
 
 fn digest_from(bytes: &[u8]) -> Option<TokenDigest> {

@@ -702,3 +702,73 @@ async fn a_token_cannot_be_created_already_expired() {
         .unwrap();
     assert!(made.expires_at.is_some());
 }
+
+#[tokio::test]
+async fn a_rotated_out_token_is_revoked_after_its_overlap_even_across_a_restart() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let (old, old_secret) = mint(
+        &db.store,
+        Minter::Operator,
+        account.id,
+        &[grant("job_admin:all")],
+    )
+    .await
+    .unwrap();
+    let new = TokenFormat::default().generate(TokenKind::Service);
+    let parts = NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    let (successor, before) = db
+        .store
+        .rotate_service_token(
+            &Actor::operator(),
+            Minter::Operator,
+            account.id,
+            old.id,
+            time::Duration::seconds(1),
+            parts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(successor.rotated_from, Some(old.id));
+    assert_eq!(before.state, State::Active);
+    let cred = db
+        .store
+        .find_credential(TokenKind::Service, &old_secret.digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        cred.active && cred.expires_at.is_some(),
+        "the overlap end acts as an expiry at once"
+    );
+
+    // "Restart": a new handle on the same file, after the overlap.
+    db.store.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reopened = Store::open(&format!("sqlite://{}/store.db", db.dir.path().display()))
+        .await
+        .unwrap();
+    assert_eq!(reopened.revoke_due().await.unwrap(), 1);
+    assert_eq!(reopened.revoke_due().await.unwrap(), 0, "revoked once");
+    assert_eq!(
+        reopened.service_token(old.id).await.unwrap().unwrap().state,
+        State::Deleted
+    );
+    assert_eq!(
+        reopened
+            .service_token(successor.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        State::Active
+    );
+}

@@ -58,6 +58,17 @@ pub struct UpdateBody {
     state: Option<i64>,
 }
 
+/// A rotation: how long the old token keeps working (0 to 7 days, default 0).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    #[serde(default)]
+    overlap_seconds: i64,
+}
+
+/// Longest rotation overlap: 7 days.
+pub const MAX_OVERLAP_SECONDS: i64 = 604_800;
+
 /// `{account_id}` and `{id}` path parameters.
 #[derive(Deserialize)]
 pub struct TokenPath {
@@ -330,4 +341,52 @@ pub async fn replace_grants(
         .collect();
     let total = items.len() as i64;
     Ok(Envelope::page(items, 0, total.max(1), total))
+}
+
+/// POST …/rotate/: a new token with the same name, grants and expiry (secret shown once); the
+/// old one works until the overlap ends, then is revoked automatically.
+pub async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TokenPath>,
+    ApiJson(body): ApiJson<RotateBody>,
+) -> Result<Envelope, ApiError> {
+    if !(0..=MAX_OVERLAP_SECONDS).contains(&body.overlap_seconds) {
+        return Err(ApiError::field(
+            "overlap_seconds",
+            format!("overlap_seconds must be 0 to {MAX_OVERLAP_SECONDS}"),
+        ));
+    }
+    let minter = match caller.0.kind {
+        TokenKind::Service => Minter::ServiceToken {
+            perms: &caller.0.permissions,
+        },
+        TokenKind::Personal => Minter::PersonalToken,
+    };
+    let new = state
+        .verifier
+        .config()
+        .token_format
+        .generate(TokenKind::Service);
+    let parts = latchkey_store::NewServiceTokenParts {
+        uid: &new.uid,
+        digest: new.digest,
+        hint: &new.hint,
+    };
+    let (token, _old) = state
+        .verifier
+        .store()
+        .rotate_service_token(
+            &actor(&caller),
+            minter,
+            caller.account(),
+            TokenId(path.id),
+            time::Duration::seconds(body.overlap_seconds),
+            parts,
+        )
+        .await?;
+    Ok(Envelope::created(wire::service_token(
+        &token,
+        Some(&new.secret),
+    )))
 }

@@ -68,6 +68,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(PUT "/api/v3/accounts/{account_id}/service-tokens/{id}/", Needs("service_tokens:write"), service_tokens::update),
         row!(GET "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:read"), service_tokens::grants),
         row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:write"), service_tokens::replace_grants),
+        row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/rotate/", Needs("service_tokens:write"), service_tokens::rotate),
         row!(GET "/api/v3/accounts/{account_id}/audit-logs/", Needs("audit_logs:read"), audit::list),
     ]
 }
