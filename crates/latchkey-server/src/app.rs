@@ -46,7 +46,8 @@ pub async fn serve(
         .await
         .map_err(std::io::Error::other)?;
     let verifier = state.verifier.clone();
-    let result = axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     for t in tasks {

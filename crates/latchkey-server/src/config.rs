@@ -20,7 +20,14 @@ pub struct ServerConfig {
     pub usage_flush: Duration,
     /// Largest request body accepted.
     pub body_limit: usize,
+    /// Tokens created before this are flagged `needs_rotation` (dbt Cloud's cutoff was
+    /// 2023-07-18; move it to "now" after an incident to flag every existing token).
+    pub legacy_cutoff: time::OffsetDateTime,
 }
+
+/// dbt Cloud's legacy-token cutoff, 2023-07-18T00:00:00Z.
+pub const DEFAULT_LEGACY_CUTOFF: time::OffsetDateTime =
+    time::macros::datetime!(2023-07-18 00:00 UTC);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -32,6 +39,7 @@ impl Default for ServerConfig {
             negative_capacity: 100_000,
             usage_flush: Duration::from_secs(5),
             body_limit: 64 * 1024,
+            legacy_cutoff: DEFAULT_LEGACY_CUTOFF,
         }
     }
 }

@@ -44,8 +44,13 @@ pub fn grant(g: &StoredGrant, token: &ServiceToken) -> Value {
     })
 }
 
-/// A service token as dbt Cloud's `ServiceToken`; `token_string` is the secret on creation only.
-pub fn service_token(t: &ServiceToken, secret: Option<&Secret>) -> Value {
+/// A service token as dbt Cloud's `ServiceToken`; `token_string` is the secret on creation only,
+/// and `needs_rotation` flags tokens created before the deployment's legacy cutoff.
+pub fn service_token(
+    t: &ServiceToken,
+    secret: Option<&Secret>,
+    legacy_cutoff: OffsetDateTime,
+) -> Value {
     json!({
         "id": t.id.0,
         "account_id": t.account_id.0,
@@ -59,6 +64,7 @@ pub fn service_token(t: &ServiceToken, secret: Option<&Secret>) -> Value {
         "expires_at": opt_timestamp(t.expires_at),
         "last_used": opt_timestamp(t.last_used_at),
         "revoke_at": opt_timestamp(t.revoke_at),
+        "needs_rotation": t.created_at < legacy_cutoff,
         "rotated_from_id": t.rotated_from.map(|id| id.0),
         "permission_grants": t.grants.iter().map(|g| grant(g, t)).collect::<Vec<_>>(),
     })

@@ -21,6 +21,10 @@ struct App {
 }
 
 async fn spawn_app() -> App {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+async fn spawn_app_with(config: ServerConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
         .await
@@ -39,7 +43,7 @@ async fn spawn_app() -> App {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let config = ServerConfig {
         change_poll: Duration::from_millis(50),
-        ..ServerConfig::default()
+        ..config
     };
     let state = AppState::new(store.clone(), config);
     tokio::spawn(async move {
@@ -972,5 +976,59 @@ async fn a_token_cannot_rotate_another_into_more_power_than_itself() {
     assert_eq!(
         listed["extra"]["pagination"]["total_count"], 3,
         "no token was made"
+    );
+}
+
+#[tokio::test]
+async fn audit_entries_record_the_client_address_and_the_actor() {
+    let app = spawn_app().await;
+    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &app.tokens(),
+            Some(&admin),
+            Some(json!({"name": "x", "permission_grants": [{"permission_set": "job_viewer"}]})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v3/accounts/{}/audit-logs/?event_type=service_token.created&limit=1",
+                app.account
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let entry = &audit["data"][0];
+    assert_eq!(entry["actor_ip"], "127.0.0.1", "{entry}");
+    assert_eq!(entry["actor_type"], "service_token");
+    assert_eq!(entry["source"], "api");
+}
+
+#[tokio::test]
+async fn tokens_created_before_the_legacy_cutoff_are_flagged_for_rotation() {
+    let flagged = spawn_app_with(ServerConfig {
+        legacy_cutoff: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        ..ServerConfig::default()
+    })
+    .await;
+    let admin = flagged.mint(flagged.account, &["account_admin:all"]).await;
+    let (_, listed) = flagged
+        .call(Method::GET, &flagged.tokens(), Some(&admin), None)
+        .await;
+    assert_eq!(listed["data"][0]["needs_rotation"], true);
+
+    let fresh = spawn_app().await;
+    let admin = fresh.mint(fresh.account, &["account_admin:all"]).await;
+    let (_, listed) = fresh
+        .call(Method::GET, &fresh.tokens(), Some(&admin), None)
+        .await;
+    assert_eq!(
+        listed["data"][0]["needs_rotation"], false,
+        "the default cutoff (2023-07-18) flags no new token"
     );
 }

@@ -27,6 +27,9 @@ pub struct Cli {
         default_value = "lkpat"
     )]
     pub personal_token_prefix: String,
+    /// Tokens created before this time are flagged needs_rotation (RFC 3339).
+    #[arg(long, global = true, env = "LATCHKEY_LEGACY_CUTOFF", value_parser = parse_time, default_value = "2023-07-18T00:00:00Z")]
+    pub legacy_cutoff: time::OffsetDateTime,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

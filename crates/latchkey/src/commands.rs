@@ -19,7 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot open the database")?;
     match cli.command {
-        Command::Serve(args) => serve(store, format, args).await,
+        Command::Serve(args) => serve(store, format, args, cli.legacy_cutoff).await,
         Command::Init(args) => init(store, format, args).await,
         Command::Migrate => {
             eprintln!("migrations applied");
@@ -43,7 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token(cmd) => token(store, format, cmd).await,
+        Command::Token(cmd) => token(store, format, cmd, cli.legacy_cutoff).await,
         Command::Check(args) => check(store, format, args).await,
     }
 }
@@ -68,7 +68,12 @@ async fn bootstrap(
     Ok((made, password, token.secret))
 }
 
-async fn serve(store: Store, format: TokenFormat, args: ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(
+    store: Store,
+    format: TokenFormat,
+    args: ServeArgs,
+    legacy_cutoff: time::OffsetDateTime,
+) -> anyhow::Result<ExitCode> {
     if store.is_empty().await? {
         let (made, password, token) =
             bootstrap(&store, &format, "Demo", Plan::Enterprise, &args.admin_email).await?;
@@ -84,6 +89,7 @@ async fn serve(store: Store, format: TokenFormat, args: ServeArgs) -> anyhow::Re
     let config = ServerConfig {
         token_format: format,
         change_poll: Duration::from_millis(args.change_poll_ms.max(10)),
+        legacy_cutoff,
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -145,7 +151,12 @@ async fn init(store: Store, format: TokenFormat, args: InitArgs) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+async fn token(
+    store: Store,
+    format: TokenFormat,
+    cmd: TokenCommand,
+    cutoff: time::OffsetDateTime,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         TokenCommand::Create {
             account,
@@ -171,7 +182,10 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
                 )
                 .await?;
             if json {
-                println!("{}", wire::service_token(&created, Some(&new.secret)));
+                println!(
+                    "{}",
+                    wire::service_token(&created, Some(&new.secret), cutoff)
+                );
             } else {
                 println!("{}", new.secret.expose());
             }
@@ -186,7 +200,7 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
             if json {
                 let list: Vec<_> = tokens
                     .iter()
-                    .map(|t| wire::service_token(t, None))
+                    .map(|t| wire::service_token(t, None, cutoff))
                     .collect();
                 println!("{}", serde_json::Value::from(list));
             } else {
@@ -201,7 +215,7 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
                 .await?
                 .ok_or_else(|| anyhow!("service token {id} not found"))?;
             if json {
-                println!("{}", wire::service_token(&t, None));
+                println!("{}", wire::service_token(&t, None, cutoff));
             } else {
                 print_token_line(&t);
             }
@@ -211,7 +225,7 @@ async fn token(store: Store, format: TokenFormat, cmd: TokenCommand) -> anyhow::
                 .revoke_service_token(&Actor::operator(), None, TokenId(id))
                 .await?;
             if json {
-                println!("{}", wire::service_token(&t, None));
+                println!("{}", wire::service_token(&t, None, cutoff));
             } else {
                 println!("revoked service token {} ({})", t.id, t.name);
             }

@@ -149,7 +149,7 @@ async fn run(
 /// The handler.
 pub async fn authorize(
     State(state): State<AppState>,
-    Caller(principal): Caller,
+    Caller(principal, _): Caller,
     ApiJson(body): ApiJson<AuthorizeRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let principal_view = serde_json::to_value(PrincipalView::of(&principal)).expect("serializable");

@@ -10,7 +10,7 @@ use latchkey_core::catalog;
 use serde_json::{json, Map, Value};
 
 /// The calling principal.
-pub async fn whoami(Caller(principal): Caller) -> Envelope {
+pub async fn whoami(Caller(principal, _): Caller) -> Envelope {
     Envelope::ok(json!({ "principal": PrincipalView::of(&principal) }))
 }
 

@@ -10,7 +10,7 @@ use crate::wire;
 use axum::extract::Path;
 use axum::extract::State;
 use latchkey_core::{EnvCategories, Grant, Minter, ProjectId, Scope, TokenId, TokenKind};
-use latchkey_store::{Actor, ActorKind, NewServiceToken, State as State_};
+use latchkey_store::{NewServiceToken, State as State_};
 use serde::Deserialize;
 
 /// Largest page.
@@ -75,24 +75,6 @@ pub struct TokenPath {
     #[allow(dead_code)]
     account_id: i64,
     id: i64,
-}
-
-fn actor(caller: &Caller) -> Actor {
-    let p = &caller.0;
-    let (kind, name) = match p.kind {
-        TokenKind::Service => (ActorKind::ServiceToken, format!("service token {}", p.id)),
-        TokenKind::Personal => (
-            ActorKind::PersonalToken,
-            format!("personal access token {}", p.id),
-        ),
-    };
-    Actor {
-        kind,
-        id: Some(p.id.0),
-        name,
-        ip: None,
-        source: "api",
-    }
 }
 
 fn parse_grants(body: &[GrantBody]) -> Result<Vec<Grant>, ApiError> {
@@ -165,7 +147,7 @@ pub async fn list(
         .await?;
     let items = tokens
         .iter()
-        .map(|t| wire::service_token(t, None))
+        .map(|t| wire::service_token(t, None, state.verifier.config().legacy_cutoff))
         .collect();
     Ok(Envelope::page(items, offset, limit, total))
 }
@@ -204,7 +186,7 @@ pub async fn create(
         .verifier
         .store()
         .create_service_token(
-            &actor(&caller),
+            &caller.actor(),
             minter,
             &NewServiceToken {
                 account_id: caller.account(),
@@ -220,6 +202,7 @@ pub async fn create(
     Ok(Envelope::created(wire::service_token(
         &token,
         Some(&new.secret),
+        state.verifier.config().legacy_cutoff,
     )))
 }
 
@@ -244,7 +227,11 @@ pub async fn retrieve(
     Path(path): Path<TokenPath>,
 ) -> Result<Envelope, ApiError> {
     let token = owned_token(&state, &caller, path.id).await?;
-    Ok(Envelope::ok(wire::service_token(&token, None)))
+    Ok(Envelope::ok(wire::service_token(
+        &token,
+        None,
+        state.verifier.config().legacy_cutoff,
+    )))
 }
 
 /// DELETE: revokes (state 2); the row stays for the audit log.
@@ -256,9 +243,13 @@ pub async fn delete(
     let token = state
         .verifier
         .store()
-        .revoke_service_token(&actor(&caller), Some(caller.account()), TokenId(path.id))
+        .revoke_service_token(&caller.actor(), Some(caller.account()), TokenId(path.id))
         .await?;
-    Ok(Envelope::ok(wire::service_token(&token, None)))
+    Ok(Envelope::ok(wire::service_token(
+        &token,
+        None,
+        state.verifier.config().legacy_cutoff,
+    )))
 }
 
 /// GET a token's grants.
@@ -299,14 +290,18 @@ pub async fn update(
         .verifier
         .store()
         .update_service_token(
-            &actor(&caller),
+            &caller.actor(),
             caller.account(),
             TokenId(path.id),
             body.name.as_deref(),
             new_state,
         )
         .await?;
-    Ok(Envelope::ok(wire::service_token(&token, None)))
+    Ok(Envelope::ok(wire::service_token(
+        &token,
+        None,
+        state.verifier.config().legacy_cutoff,
+    )))
 }
 
 /// POST a token's full list of grants, replacing the old ones. Never beyond the caller's own.
@@ -327,7 +322,7 @@ pub async fn replace_grants(
         .verifier
         .store()
         .replace_service_token_grants(
-            &actor(&caller),
+            &caller.actor(),
             minter,
             caller.account(),
             TokenId(path.id),
@@ -377,7 +372,7 @@ pub async fn rotate(
         .verifier
         .store()
         .rotate_service_token(
-            &actor(&caller),
+            &caller.actor(),
             minter,
             caller.account(),
             TokenId(path.id),
@@ -388,5 +383,6 @@ pub async fn rotate(
     Ok(Envelope::created(wire::service_token(
         &token,
         Some(&new.secret),
+        state.verifier.config().legacy_cutoff,
     )))
 }

@@ -6,13 +6,15 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::{audit, authorize, health, identity, service_tokens};
 use crate::verifier::Principal;
-use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
-use latchkey_core::{AccountId, Decision, Permission};
+use latchkey_core::{AccountId, Decision, Permission, TokenKind};
+use latchkey_store::{Actor, ActorKind};
+use std::net::{IpAddr, SocketAddr};
 
 /// What a route requires of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,18 +140,41 @@ async fn guard(
             return Err(ApiError::Forbidden(reason.to_string()));
         }
     }
-    request.extensions_mut().insert(Caller(principal));
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    request.extensions_mut().insert(Caller(principal, ip));
     Ok(next.run(request).await)
 }
 
-/// The authenticated caller of a guarded route.
+/// The authenticated caller of a guarded route, and the client address it came from.
 #[derive(Clone)]
-pub struct Caller(pub Principal);
+pub struct Caller(pub Principal, pub Option<IpAddr>);
 
 impl Caller {
     /// The caller's account.
     pub fn account(&self) -> AccountId {
         self.0.account_id
+    }
+
+    /// The caller as the audit log records it.
+    pub fn actor(&self) -> Actor {
+        let p = &self.0;
+        let (kind, name) = match p.kind {
+            TokenKind::Service => (ActorKind::ServiceToken, format!("service token {}", p.id)),
+            TokenKind::Personal => (
+                ActorKind::PersonalToken,
+                format!("personal access token {}", p.id),
+            ),
+        };
+        Actor {
+            kind,
+            id: Some(p.id.0),
+            name,
+            ip: self.1.map(|ip| ip.to_string()),
+            source: "api",
+        }
     }
 }
 
