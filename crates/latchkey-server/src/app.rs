@@ -2,6 +2,7 @@
 
 use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::limiter::Limiter;
 use crate::routes;
 use crate::verifier::Verifier;
 use axum::extract::DefaultBodyLimit;
@@ -14,14 +15,23 @@ use tokio::net::TcpListener;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The node's verifier (and through it, the store).
+    /// The node's verifier (and through it, the store and the configuration).
     pub verifier: Arc<Verifier>,
+    /// Failed authentications per client address.
+    pub auth_failures: Arc<Limiter>,
+    /// Leaked-credential reports per client address.
+    pub leak_reports: Arc<Limiter>,
 }
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         AppState {
+            auth_failures: Arc::new(Limiter::new(
+                config.failed_auth_limit,
+                config.failed_auth_window_secs,
+            )),
+            leak_reports: Arc::new(Limiter::new(config.leak_reports_per_hour, 3600)),
             verifier: Arc::new(Verifier::new(store, config)),
         }
     }

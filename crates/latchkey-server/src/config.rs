@@ -20,6 +20,12 @@ pub struct ServerConfig {
     pub usage_flush: Duration,
     /// Largest request body accepted.
     pub body_limit: usize,
+    /// Failed authentications allowed per client address per window before it gets 429.
+    pub failed_auth_limit: u32,
+    /// The failed-authentication window, in seconds.
+    pub failed_auth_window_secs: i64,
+    /// Leaked-credential reports allowed per client address per hour (GitHub allows 60).
+    pub leak_reports_per_hour: u32,
     /// Tokens created before this are flagged `needs_rotation` (dbt Cloud's cutoff was
     /// 2023-07-18; move it to "now" after an incident to flag every existing token).
     pub legacy_cutoff: time::OffsetDateTime,
@@ -40,6 +46,9 @@ impl Default for ServerConfig {
             usage_flush: Duration::from_secs(5),
             body_limit: 64 * 1024,
             legacy_cutoff: DEFAULT_LEGACY_CUTOFF,
+            failed_auth_limit: 30,
+            failed_auth_window_secs: 60,
+            leak_reports_per_hour: 60,
         }
     }
 }

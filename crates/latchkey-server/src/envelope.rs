@@ -31,6 +31,15 @@ impl Envelope {
         }
     }
 
+    /// 202 with data.
+    pub fn accepted(data: Value) -> Envelope {
+        Envelope {
+            status: StatusCode::ACCEPTED,
+            data,
+            extra: None,
+        }
+    }
+
     /// 200 with a page of a list and `extra.pagination`.
     pub fn page(items: Vec<Value>, offset: i64, limit: i64, total: i64) -> Envelope {
         let count = items.len();

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Nothing here (also for other accounts' things).
     #[error("Not found.")]
     NotFound,
+    /// Too many requests from this client; retry after this many seconds.
+    #[error("Too many requests; retry later.")]
+    TooManyRequests(u64),
     /// Something failed on our side; the detail goes to the log, not to the caller.
     #[error("Internal error.")]
     Internal(String),
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +114,11 @@ impl IntoResponse for ApiError {
             }
         });
         let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::TooManyRequests(secs) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

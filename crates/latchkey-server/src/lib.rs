@@ -14,6 +14,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod limiter;
 pub mod routes;
 pub mod verifier;
 pub mod wire;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod credentials;
 pub mod health;
 pub mod identity;
 pub mod service_tokens;

@@ -4,9 +4,9 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::routes::{audit, authorize, health, identity, service_tokens};
-use crate::verifier::Principal;
-use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams, Request, State};
+use crate::routes::{audit, authorize, credentials, health, identity, service_tokens};
+use crate::verifier::{AuthError, Principal};
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,7 +14,7 @@ use axum::routing::{self, MethodRouter};
 use axum::Router;
 use latchkey_core::{AccountId, Decision, Permission, TokenKind};
 use latchkey_store::{Actor, ActorKind};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// What a route requires of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +58,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     vec![
         row!(GET "/healthz", Public, health::healthz),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
+        row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),
         row!(GET "/api/v2/whoami/", Authenticated, identity::whoami),
         row!(GET "/api/v2/constants/", Authenticated, identity::constants),
         row!(GET "/api/v2/accounts/", Authenticated, identity::accounts),
@@ -106,13 +107,34 @@ async fn guard(
     if spec.requirement == Public {
         return Ok(next.run(request).await);
     }
+    let ip = crate::extract::ClientIp::of(request.extensions()).0;
+    let now = crate::verifier::now_unix();
+    if let Some(ip) = ip {
+        state
+            .auth_failures
+            .check(ip, now)
+            .map_err(ApiError::TooManyRequests)?;
+    }
     let secret = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::extract::bearer_secret)
-        .ok_or(ApiError::Unauthenticated)?;
-    let principal: Principal = state.verifier.authenticate(secret).await?;
+        .and_then(crate::extract::bearer_secret);
+    let authenticated = match secret {
+        Some(secret) => state.verifier.authenticate(secret).await,
+        None => Err(AuthError::Unauthenticated),
+    };
+    let principal: Principal = match authenticated {
+        Ok(p) => p,
+        Err(AuthError::Unauthenticated) => {
+            // Token guessing from one address earns a 429 after a burst.
+            if let Some(ip) = ip {
+                let _ = state.auth_failures.hit(ip, now);
+            }
+            return Err(ApiError::Unauthenticated);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if spec.path.contains("{account_id}") {
         let (mut parts, body) = request.into_parts();
         let params = RawPathParams::from_request_parts(&mut parts, &())
@@ -140,10 +162,6 @@ async fn guard(
             return Err(ApiError::Forbidden(reason.to_string()));
         }
     }
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
     request.extensions_mut().insert(Caller(principal, ip));
     Ok(next.run(request).await)
 }
