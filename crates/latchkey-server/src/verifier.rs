@@ -83,6 +83,16 @@ impl Verifier {
         token: &str,
         now: i64,
     ) -> Result<Option<Principal>, AuthError> {
+        let found = self.lookup_cached(token, now)?;
+        if let Some(p) = &found {
+            self.note_usage(p, now);
+        }
+        Ok(found)
+    }
+
+    /// [`Verifier::authenticate_cached`] without noting usage.
+    #[inline]
+    fn lookup_cached(&self, token: &str, now: i64) -> Result<Option<Principal>, AuthError> {
         let parsed = self
             .config
             .token_format
@@ -99,13 +109,21 @@ impl Verifier {
         if now - entry.loaded_at > max_age {
             return Ok(None);
         }
-        self.admit(entry, now).map(Some)
+        Self::live(entry, now).map(Some)
     }
 
-    /// Authenticates a token: from the cache, or from the store on a miss.
+    /// Authenticates a token (cache, or store on a miss) and notes its use for `last_used_at`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        let principal = self.lookup(token).await?;
+        self.note_usage(&principal, now_unix());
+        Ok(principal)
+    }
+
+    /// Looks a token up like [`Verifier::authenticate`] without counting it as used (for
+    /// introspection by someone else).
+    pub async fn lookup(&self, token: &str) -> Result<Principal, AuthError> {
         let now = now_unix();
-        if let Some(principal) = self.authenticate_cached(token, now)? {
+        if let Some(principal) = self.lookup_cached(token, now)? {
             return Ok(principal);
         }
         // A miss: the token parsed, so this cannot fail.
@@ -148,15 +166,15 @@ impl Verifier {
         let entry = self
             .cache
             .insert(parsed.digest, entry, epoch, self.config.negative_capacity);
-        self.admit(entry, now)
+        Self::live(entry, now)
     }
 
+    /// The entry if its token works now: active, and not expired.
     #[inline]
-    fn admit(&self, entry: Principal, now: i64) -> Result<Principal, AuthError> {
+    fn live(entry: Principal, now: i64) -> Result<Principal, AuthError> {
         if !entry.active || entry.expires_at.is_some_and(|e| e <= now) {
             return Err(AuthError::Unauthenticated);
         }
-        self.note_usage(&entry, now);
         Ok(entry)
     }
 

@@ -1210,3 +1210,140 @@ async fn leak_reports_are_rate_limited_per_address() {
     }
     assert_eq!(statuses, [202, 202, 429]);
 }
+
+impl App {
+    async fn introspect(&self, caller: &str, form: &str, content_type: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/oauth/introspect", self.url))
+            .header("Authorization", format!("Bearer {caller}"))
+            .header("Content-Type", content_type)
+            .body(form.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+#[tokio::test]
+async fn introspection_describes_active_tokens_of_the_callers_account_only() {
+    let app = spawn_app_with(ServerConfig {
+        usage_flush: Duration::from_millis(50),
+        ..ServerConfig::default()
+    })
+    .await;
+    let gateway = app.mint(app.account, &["security_admin:all"]).await;
+    let (_, created) = app
+        .call(Method::POST, &app.tokens(), Some(&app.mint(app.account, &["account_admin:all"]).await), Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
+        .await;
+    let inspected = created["data"]["token_string"].as_str().unwrap().to_owned();
+    let form = format!("token={inspected}&token_type_hint=access_token");
+    let (status, out) = app
+        .introspect(&gateway, &form, "application/x-www-form-urlencoded")
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["active"], true);
+    assert_eq!(out["scope"], format!("job_admin:project={}", app.p1));
+    assert_eq!(out["token_type"], "service_token");
+    assert_eq!(
+        out["sub"],
+        format!("service_token:{}", created["data"]["id"])
+    );
+    assert_eq!(out["client_id"], created["data"]["uid"]);
+    assert!(out["iat"].as_i64().unwrap() > 1_700_000_000);
+    assert_eq!(out["latchkey"]["account_id"], app.account.0);
+    assert!(
+        !out.to_string().contains(&inspected[10..]),
+        "the secret came back"
+    );
+
+    // Inactive: unknown, malformed, another account's, revoked.
+    let other = app
+        .store
+        .create_account(&Actor::operator(), "B", Plan::Enterprise)
+        .await
+        .unwrap();
+    let theirs = app.mint(other.id, &["job_admin:all"]).await;
+    let unknown = TokenFormat::default()
+        .generate(TokenKind::Service)
+        .secret
+        .expose()
+        .to_owned();
+    for token in [unknown.as_str(), "garbage", theirs.as_str()] {
+        let (status, out) = app
+            .introspect(
+                &gateway,
+                &format!("token={token}"),
+                "application/x-www-form-urlencoded",
+            )
+            .await;
+        assert_eq!((status, out), (200, json!({"active": false})), "{token}");
+    }
+    let id = created["data"]["id"].as_i64().unwrap();
+    app.store
+        .revoke_service_token(&Actor::operator(), None, latchkey_core::TokenId(id))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while app
+        .introspect(&gateway, &form, "application/x-www-form-urlencoded")
+        .await
+        .1["active"]
+        != false
+    {
+        assert!(start.elapsed() < Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Introspecting is not using: the inspected token was never used itself.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(app
+        .store
+        .service_token(latchkey_core::TokenId(id))
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+        .is_none());
+}
+
+#[tokio::test]
+async fn introspection_needs_service_tokens_read_and_a_form_body() {
+    let app = spawn_app().await;
+    let job_admin = app.mint(app.account, &["job_admin:all"]).await;
+    let viewer = app.mint(app.account, &["account_viewer:all"]).await;
+    let form = format!("token={job_admin}");
+    let (status, out) = app
+        .introspect(&job_admin, &form, "application/x-www-form-urlencoded")
+        .await;
+    assert_eq!(status, 403, "{out}");
+    assert!(out["status"]["user_message"]
+        .as_str()
+        .unwrap()
+        .contains("service_tokens:read"));
+    assert_eq!(
+        app.introspect(&viewer, &form, "application/x-www-form-urlencoded")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.introspect(
+            &viewer,
+            &json!({"token": job_admin}).to_string(),
+            "application/json"
+        )
+        .await
+        .0,
+        415
+    );
+    assert_eq!(
+        app.introspect(&viewer, "nothing=here", "application/x-www-form-urlencoded")
+            .await
+            .0,
+        400
+    );
+}

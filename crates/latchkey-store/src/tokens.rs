@@ -769,6 +769,15 @@ impl Store {
         Ok(())
     }
 
+    /// One personal access token (also when deleted).
+    pub async fn personal_token(&self, id: TokenId) -> Result<Option<PersonalToken>, StoreError> {
+        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(personal_token_from_row).transpose()
+    }
+
     /// A user's personal access tokens in an account, newest first.
     pub async fn list_personal_tokens(
         &self,

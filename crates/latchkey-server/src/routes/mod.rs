@@ -5,5 +5,6 @@ pub mod authorize;
 pub mod credentials;
 pub mod health;
 pub mod identity;
+pub mod introspect;
 pub mod service_tokens;
 pub mod table;

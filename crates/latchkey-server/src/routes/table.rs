@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::routes::{audit, authorize, credentials, health, identity, service_tokens};
+use crate::routes::{audit, authorize, credentials, health, identity, introspect, service_tokens};
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
@@ -59,6 +59,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(GET "/healthz", Public, health::healthz),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),
+        row!(POST "/oauth/introspect", Needs("service_tokens:read"), introspect::introspect),
         row!(GET "/api/v2/whoami/", Authenticated, identity::whoami),
         row!(GET "/api/v2/constants/", Authenticated, identity::constants),
         row!(GET "/api/v2/accounts/", Authenticated, identity::accounts),

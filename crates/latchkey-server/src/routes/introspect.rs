@@ -1,0 +1,93 @@
+//! `POST /oauth/introspect` (RFC 7662): gateways ask whether a token is active and what it may
+//! do. The caller must hold `service_tokens:read` (see the route table), so nobody can use the
+//! endpoint to fish for tokens; a token of another account is simply inactive to it.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiForm;
+use crate::routes::table::Caller;
+use axum::extract::State;
+use axum::Json;
+use latchkey_core::TokenKind;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// `token=…&token_type_hint=…` (the hint is accepted and not needed: prefixes say the kind).
+#[derive(Deserialize)]
+pub struct IntrospectForm {
+    token: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+fn inactive() -> Json<Value> {
+    Json(json!({ "active": false }))
+}
+
+/// The RFC 7662 answer, with Latchkey's grants under `latchkey`.
+pub async fn introspect(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiForm(form): ApiForm<IntrospectForm>,
+) -> Result<Json<Value>, ApiError> {
+    let Ok(principal) = state.verifier.lookup(form.token.trim()).await else {
+        return Ok(inactive());
+    };
+    if principal.account_id != caller.account() {
+        return Ok(inactive());
+    }
+    let store = state.verifier.store();
+    let (iat, client_id, sub, scope, grants) = match principal.kind {
+        TokenKind::Service => {
+            let Some(t) = store.service_token(principal.id).await? else {
+                return Ok(inactive());
+            };
+            let scope: Vec<String> = t.grants.iter().map(|g| g.grant.to_string()).collect();
+            let grants: Vec<Value> = t.grants.iter().map(|g| crate::wire::grant(g, &t)).collect();
+            (
+                t.created_at,
+                t.uid,
+                format!("service_token:{}", t.id),
+                scope,
+                grants,
+            )
+        }
+        TokenKind::Personal => {
+            let Some(t) = store.personal_token(principal.id).await? else {
+                return Ok(inactive());
+            };
+            let Some(m) = store.membership(t.account_id, t.user_id).await? else {
+                return Ok(inactive());
+            };
+            let mut scope = vec![format!("license:{}", m.license)];
+            scope.extend(m.access.group_grants.iter().map(|g| g.to_string()));
+            (
+                t.created_at,
+                t.uid,
+                format!("user:{}", t.user_id),
+                scope,
+                Vec::new(),
+            )
+        }
+    };
+    let token_type = match principal.kind {
+        TokenKind::Service => "service_token",
+        TokenKind::Personal => "personal_access_token",
+    };
+    Ok(Json(json!({
+        "active": true,
+        "scope": scope.join(" "),
+        "client_id": client_id,
+        "sub": sub,
+        "token_type": token_type,
+        "iat": iat.unix_timestamp(),
+        "exp": principal.expires_at,
+        "latchkey": {
+            "account_id": principal.account_id.0,
+            "token_id": principal.id.0,
+            "user_id": principal.user_id.map(|u| u.0),
+            "permission_grants": grants,
+        },
+    })))
+}
