@@ -1,4 +1,5 @@
-//! `GET /healthz`: the process serves and its database answers.
+//! `GET /healthz`: the process serves and its database answers; `GET /livez`: the process
+//! serves (no I/O at all, for liveness probes and as the trivial baseline in load tests).
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -10,4 +11,9 @@ use serde_json::{json, Value};
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.verifier.store().latest_change().await?;
     Ok(Json(json!({"status": "ok"})))
+}
+
+/// 200 `{"status": "ok"}` without touching anything.
+pub async fn livez() -> Json<Value> {
+    Json(json!({"status": "ok"}))
 }

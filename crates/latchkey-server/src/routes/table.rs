@@ -57,6 +57,7 @@ use Requirement::{Authenticated, Permission as Needs, Public};
 pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     vec![
         row!(GET "/healthz", Public, health::healthz),
+        row!(GET "/livez", Public, health::livez),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),
         row!(POST "/oauth/introspect", Needs("service_tokens:read"), introspect::introspect),
