@@ -159,8 +159,14 @@ pub fn catalog() -> &'static Catalog {
 }
 
 impl Catalog {
-    /// Compiles a catalog document. Fails with a message naming the first inconsistency.
-    pub fn compile(json: &str) -> Result<Catalog, String> {
+    /// Checks a catalog document without installing it: `Err` names the first inconsistency.
+    /// (Latchkey has one catalog, the embedded one; [`PermissionSet`] and [`Resource`] handles
+    /// always refer to it, so a second compiled catalog is never handed out.)
+    pub fn validate(json: &str) -> Result<(), String> {
+        Catalog::compile(json).map(|_| ())
+    }
+
+    fn compile(json: &str) -> Result<Catalog, String> {
         let raw: RawCatalog = serde_json::from_str(json).map_err(|e| e.to_string())?;
         let mut resources = Vec::new();
         for (list, level) in [

@@ -44,7 +44,6 @@ pub fn check_may_mint_service_token(
     plan: Plan,
     grants: &[Grant],
 ) -> Result<EffectivePermissions, Error> {
-    check_grants(plan, grants)?;
     let write_tokens = Permission::new(catalog().service_tokens, Access::Write).bit();
     let minter_perms = match minter {
         Minter::Operator => None,
@@ -63,6 +62,8 @@ pub fn check_may_mint_service_token(
             Some(perms)
         }
     };
+    // Who asks is settled before what is asked, so a PAT always hears "PATs cannot".
+    check_grants(plan, grants)?;
     let new = EffectivePermissions::for_service_token(grants, plan);
     if let Some(mine) = minter_perms {
         if let Some((permission, scope)) = mine.first_not_covered(&new) {

@@ -51,7 +51,7 @@ impl FromStr for Plan {
 pub enum License {
     /// Permissions come from the user's groups; may create service tokens (with write on them).
     Developer,
-    /// Read on every project resource, whatever the groups say; may create PATs only.
+    /// The `readonly` set on all projects, whatever the groups say; may create PATs only.
     ReadOnly,
     /// Fixed: Security Admin + Billing Admin + write on connections; may create PATs only.
     It,

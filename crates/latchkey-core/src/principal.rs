@@ -47,6 +47,13 @@ pub fn owner_set(plan: Plan) -> PermissionSet {
     catalog().set(slug).expect("owner sets are in the catalog")
 }
 
+/// Whether a group on this plan may hold the set: the plan's list, plus the owner set (every
+/// plan has an owner); on Enterprise any set at all (dbt Cloud: "any permission set, for groups
+/// and service tokens", and its Member group holds `member`).
+pub fn group_may_hold(plan: Plan, set: PermissionSet) -> bool {
+    plan == Plan::Enterprise || catalog().plan_allows(plan, set) || set == owner_set(plan)
+}
+
 /// What a user holds in one account: a license and the grants of the groups they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserAccess {
@@ -58,7 +65,7 @@ pub struct UserAccess {
 
 impl UserAccess {
     /// Compiles the user's permissions. The license decides:
-    /// - Developer: the union of the group grants the plan offers;
+    /// - Developer: the union of the group grants the plan allows groups ([`group_may_hold`]);
     /// - Read-only: the `readonly` set on all projects, whatever the groups say;
     /// - IT: `security_admin` and `billing_admin` on all projects plus write on connections.
     pub fn permissions(&self, plan: Plan) -> EffectivePermissions {
@@ -71,10 +78,7 @@ impl UserAccess {
         };
         match self.license {
             License::Developer => {
-                let owner = owner_set(plan);
-                EffectivePermissions::compile(&self.group_grants, |g| {
-                    cat.plan_allows(plan, g.set) || g.set == owner
-                })
+                EffectivePermissions::compile(&self.group_grants, |g| group_may_hold(plan, g.set))
             }
             License::ReadOnly => EffectivePermissions::compile(&[fixed("readonly")], |_| true),
             License::It => {

@@ -114,15 +114,23 @@ impl Verifier {
 
     /// Authenticates a token (cache, or store on a miss) and notes its use for `last_used_at`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
-        let principal = self.lookup(token).await?;
-        self.note_usage(&principal, now_unix());
+        self.authenticate_at(token, now_unix()).await
+    }
+
+    /// [`Verifier::authenticate`] at a time the caller already read (Unix seconds).
+    pub async fn authenticate_at(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        let principal = self.lookup_at(token, now).await?;
+        self.note_usage(&principal, now);
         Ok(principal)
     }
 
     /// Looks a token up like [`Verifier::authenticate`] without counting it as used (for
     /// introspection by someone else).
     pub async fn lookup(&self, token: &str) -> Result<Principal, AuthError> {
-        let now = now_unix();
+        self.lookup_at(token, now_unix()).await
+    }
+
+    async fn lookup_at(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
         if let Some(principal) = self.lookup_cached(token, now)? {
             return Ok(principal);
         }

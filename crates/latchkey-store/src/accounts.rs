@@ -7,7 +7,7 @@ use crate::tokens::{insert_service_token, load_service_token};
 use crate::{now, Store, StoreError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
-use latchkey_core::principal::owner_set;
+use latchkey_core::principal::{group_may_hold, owner_set};
 use latchkey_core::{
     catalog, AccountId, Grant, GroupId, License, Plan, ProjectId, Scope, Secret, UserAccess, UserId,
 };
@@ -272,7 +272,7 @@ impl Store {
             .ok_or(StoreError::NotFound("account"))?;
         for g in grants {
             g.validate()?;
-            if !catalog().plan_allows(account.plan, g.set) && g.set != owner_set(account.plan) {
+            if !group_may_hold(account.plan, g.set) {
                 return Err(latchkey_core::Error::SetNotOnPlan {
                     set: g.set.slug().into(),
                     plan: account.plan.to_string(),

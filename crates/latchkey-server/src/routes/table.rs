@@ -123,7 +123,7 @@ async fn guard(
         .and_then(|v| v.to_str().ok())
         .and_then(crate::extract::bearer_secret);
     let authenticated = match secret {
-        Some(secret) => state.verifier.authenticate(secret).await,
+        Some(secret) => state.verifier.authenticate_at(secret, now).await,
         None => Err(AuthError::Unauthenticated),
     };
     let principal: Principal = match authenticated {
