@@ -6,6 +6,27 @@ use latchkey_core::AccountId;
 use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 
+/// The WHERE clause shared by reading and counting; parameters ?1-?8 in `bind_all!` order.
+const FILTERS: &str = "(?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR event_type = ?2)
+     AND (?3 IS NULL OR actor_type = ?3) AND (?4 IS NULL OR actor_id = ?4)
+     AND (?5 IS NULL OR target_type = ?5) AND (?6 IS NULL OR target_id = ?6)
+     AND (?7 IS NULL OR created_at >= ?7) AND (?8 IS NULL OR created_at < ?8)";
+
+/// Binds the filters of [`FILTERS`], in order; works for both `query` and `query_scalar`.
+macro_rules! bind_all {
+    ($query:expr, $q:expr) => {
+        $query
+            .bind($q.account_id.map(|a| a.0))
+            .bind(&$q.event_type)
+            .bind(&$q.actor_type)
+            .bind($q.actor_id)
+            .bind(&$q.target_type)
+            .bind($q.target_id)
+            .bind($q.since)
+            .bind($q.until)
+    };
+}
+
 /// Appends one audit entry on the command's own connection/transaction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record(
@@ -46,6 +67,18 @@ pub struct AuditQuery {
     pub account_id: Option<AccountId>,
     /// Only this event type.
     pub event_type: Option<String>,
+    /// Only this kind of actor (`service_token`, `operator`, …).
+    pub actor_type: Option<String>,
+    /// Only this actor id.
+    pub actor_id: Option<i64>,
+    /// Only this kind of target (`service_token`, `group`, …).
+    pub target_type: Option<String>,
+    /// Only this target id.
+    pub target_id: Option<i64>,
+    /// Only entries at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only entries before this time.
+    pub until: Option<OffsetDateTime>,
     /// Skip this many (newest first).
     pub offset: i64,
     /// At most this many.
@@ -55,30 +88,24 @@ pub struct AuditQuery {
 impl Store {
     /// How many entries match the filters (ignoring offset and limit).
     pub async fn audit_count(&self, q: &AuditQuery) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR event_type = ?2)",
-        )
-        .bind(q.account_id.map(|a| a.0))
-        .bind(&q.event_type)
-        .fetch_one(&self.pool)
-        .await?)
+        let sql = format!("SELECT COUNT(*) FROM audit_log WHERE {FILTERS}");
+        Ok(bind_all!(sqlx::query_scalar(&sql), q)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Reads audit entries, newest first.
     pub async fn audit_entries(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id, account_id, actor_type, actor_id, actor_name, actor_ip, event_type, target_type,
                     target_id, event_context, source, created_at
-             FROM audit_log
-             WHERE (?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR event_type = ?2)
-             ORDER BY id DESC LIMIT ?3 OFFSET ?4",
-        )
-        .bind(q.account_id.map(|a| a.0))
-        .bind(&q.event_type)
-        .bind(if q.limit > 0 { q.limit } else { 100 })
-        .bind(q.offset.max(0))
-        .fetch_all(&self.pool)
-        .await?;
+             FROM audit_log WHERE {FILTERS} ORDER BY id DESC LIMIT ?9 OFFSET ?10"
+        );
+        let rows = bind_all!(sqlx::query(&sql), q)
+            .bind(if q.limit > 0 { q.limit } else { 100 })
+            .bind(q.offset.max(0))
+            .fetch_all(&self.pool)
+            .await?;
         rows.into_iter()
             .map(|r| {
                 let context: String = r.try_get("event_context")?;

@@ -1,4 +1,6 @@
-//! `GET /api/v3/accounts/{account_id}/audit-logs/`: the account's audit log, newest first.
+//! `GET /api/v3/accounts/{account_id}/audit-logs/`: the account's audit log, newest first,
+//! filtered by event, actor, target and time (`logged_at_start` / `logged_at_end`, as dbt Cloud),
+//! as the JSON envelope or, with `?format=csv`, as a CSV export.
 
 use crate::app::AppState;
 use crate::envelope::Envelope;
@@ -7,47 +9,194 @@ use crate::extract::ApiQuery;
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
-use latchkey_store::AuditQuery;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use latchkey_store::{AuditEntry, AuditQuery};
 use serde::Deserialize;
+use time::OffsetDateTime;
 
-/// `?event_type=&offset=&limit=`.
+/// Largest JSON page.
+pub const MAX_PAGE: i64 = 1000;
+/// Largest CSV export.
+pub const MAX_EXPORT: i64 = 100_000;
+
+/// The query string.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(default)]
     event_type: Option<String>,
+    #[serde(default)]
+    actor_type: Option<String>,
+    #[serde(default)]
+    actor_id: Option<i64>,
+    #[serde(default)]
+    target_type: Option<String>,
+    #[serde(default)]
+    target_id: Option<i64>,
+    /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
+    #[serde(default)]
+    logged_at_start: Option<String>,
+    /// `YYYY-MM-DD` (through the end of that day, UTC) or RFC 3339 (exclusive).
+    #[serde(default)]
+    logged_at_end: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
     #[serde(default)]
     offset: Option<i64>,
     #[serde(default)]
     limit: Option<i64>,
 }
 
-/// A page of entries.
+/// Parses a day or an instant; a day given as an end means the end of that day.
+fn parse_time(field: &str, text: &str, end_of_day: bool) -> Result<OffsetDateTime, ApiError> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t);
+    }
+    let day = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        ApiError::field(
+            field,
+            format!("{field} must be YYYY-MM-DD or an RFC 3339 time"),
+        )
+    })?;
+    let day = if end_of_day {
+        day.next_day().unwrap_or(day)
+    } else {
+        day
+    };
+    Ok(day.midnight().assume_utc())
+}
+
+/// The entries, as JSON or CSV.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Envelope, ApiError> {
+) -> Result<Response, ApiError> {
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::field("format", "format must be json or csv")),
+    };
+    let (default_limit, max) = if csv {
+        (10_000, MAX_EXPORT)
+    } else {
+        (100, MAX_PAGE)
+    };
     let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100);
+    let limit = q.limit.unwrap_or(default_limit);
     if offset < 0 {
         return Err(ApiError::field("offset", "offset must be 0 or more"));
     }
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::field("limit", "limit must be 1 to 1000"));
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("limit must be 1 to {max}"),
+        ));
     }
     let query = AuditQuery {
         account_id: Some(caller.account()),
         event_type: q.event_type,
+        actor_type: q.actor_type,
+        actor_id: q.actor_id,
+        target_type: q.target_type,
+        target_id: q.target_id,
+        since: q
+            .logged_at_start
+            .as_deref()
+            .map(|t| parse_time("logged_at_start", t, false))
+            .transpose()?,
+        until: q
+            .logged_at_end
+            .as_deref()
+            .map(|t| parse_time("logged_at_end", t, true))
+            .transpose()?,
         offset,
         limit,
     };
     let store = state.verifier.store();
     let entries = store.audit_entries(&query).await?;
+    if csv {
+        let body = to_csv(&entries);
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"audit-log.csv\"",
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
     let total = store.audit_count(&query).await?;
     Ok(Envelope::page(
         entries.iter().map(wire::audit_entry).collect(),
         offset,
         limit,
         total,
-    ))
+    )
+    .into_response())
+}
+
+/// One CSV cell: quoted when it must be, and never read as a formula by a spreadsheet.
+fn cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn to_csv(entries: &[AuditEntry]) -> String {
+    let mut out = String::from(
+        "id,created_at,account_id,actor_type,actor_id,actor,actor_ip,event_type,target_type,target_id,source,event_context\n",
+    );
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for e in entries {
+        let row = [
+            e.id.to_string(),
+            wire::timestamp(e.created_at),
+            opt(e.account_id.map(|a| a.0)),
+            e.actor_type.clone(),
+            opt(e.actor_id),
+            e.actor_name.clone(),
+            e.actor_ip.clone().unwrap_or_default(),
+            e.event_type.clone(),
+            e.target_type.clone(),
+            opt(e.target_id),
+            e.source.clone(),
+            e.event_context.to_string(),
+        ];
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("line\nbreak"), "\"line\nbreak\"");
+    }
 }
