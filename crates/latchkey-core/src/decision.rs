@@ -128,3 +128,22 @@ pub fn decide(
         project,
     })
 }
+
+/// Which of a token's grants cover a check: each grant compiled alone under the plan and asked
+/// the same question, so the explanation can never disagree with [`decide`]. Grants the plan
+/// no longer offers (or user-only sets) cover nothing and are reported as such.
+pub fn explain(
+    grants: &[crate::grant::Grant],
+    plan: crate::plan::Plan,
+    permission: Permission,
+    project: Option<ProjectId>,
+    env: Option<EnvCategory>,
+) -> Vec<(crate::grant::Grant, bool)> {
+    grants
+        .iter()
+        .map(|g| {
+            let alone = EffectivePermissions::for_service_token(std::slice::from_ref(g), plan);
+            (*g, decide(&alone, permission, project, env).is_allowed())
+        })
+        .collect()
+}

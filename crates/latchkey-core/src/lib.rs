@@ -27,7 +27,7 @@ pub mod principal;
 pub mod token;
 
 pub use catalog::{catalog, Catalog, PermissionSet};
-pub use decision::{decide, Decision, DenyReason};
+pub use decision::{decide, explain, Decision, DenyReason};
 pub use effective::{EffectivePermissions, ScopeBits};
 pub use error::Error;
 pub use grant::{EnvCategories, EnvCategory, Grant, Scope};

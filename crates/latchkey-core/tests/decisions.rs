@@ -573,3 +573,56 @@ fn many_single_project_grants_are_each_found_on_their_own_project() {
     }
     check_many_projects(os_seed());
 }
+
+#[test]
+fn explain_names_exactly_the_grants_that_cover_a_check_and_agrees_with_decide() {
+    use latchkey_core::{explain, Grant, Plan};
+    let grants: Vec<Grant> = [
+        "job_viewer:all",
+        "job_admin:project=7",
+        "developer:project=9:envs=production",
+        "job_runner:project=7",
+    ]
+    .iter()
+    .map(|g| g.parse().unwrap())
+    .collect();
+    for permission in latchkey_core::Permission::all() {
+        for project in [
+            None,
+            Some(latchkey_core::ProjectId(7)),
+            Some(latchkey_core::ProjectId(9)),
+        ] {
+            let why = explain(&grants, Plan::Enterprise, permission, project, None);
+            let perms =
+                latchkey_core::EffectivePermissions::for_service_token(&grants, Plan::Enterprise);
+            let allowed = latchkey_core::decide(&perms, permission, project, None).is_allowed();
+            assert_eq!(
+                why.iter().any(|(_, covers)| *covers),
+                allowed,
+                "{permission} {project:?}"
+            );
+        }
+    }
+    let why = explain(
+        &grants,
+        Plan::Enterprise,
+        "jobs:write".parse().unwrap(),
+        Some(latchkey_core::ProjectId(7)),
+        None,
+    );
+    let covering: Vec<String> = why
+        .iter()
+        .filter(|(_, c)| *c)
+        .map(|(g, _)| g.to_string())
+        .collect();
+    assert_eq!(covering, ["job_admin:project=7"]);
+    // On the team plan job_admin still covers; developer (not offered) covers nothing.
+    let why = explain(
+        &grants,
+        Plan::Team,
+        "jobs:write".parse().unwrap(),
+        Some(latchkey_core::ProjectId(9)),
+        Some(latchkey_core::EnvCategory::Production),
+    );
+    assert!(why.iter().all(|(_, c)| !c));
+}

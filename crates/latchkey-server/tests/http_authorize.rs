@@ -655,3 +655,56 @@ async fn last_used_is_flushed_in_the_background() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn explain_names_the_deciding_grants_for_callers_that_may_read_tokens() {
+    let app = spawn_app().await;
+    let (_, token) = app
+        .mint(&[
+            grant(&format!("account_admin:project={}", app.p1)),
+            grant("job_viewer:all"),
+        ])
+        .await;
+    let (status, out) = app
+        .authorize(
+            &token,
+            json!({"permission": "jobs:write", "project_id": app.p1.0, "explain": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["allowed"], true);
+    assert_eq!(
+        out["explanation"]["grants"],
+        json!([
+            {"grant": format!("account_admin:project={}", app.p1), "covers": true},
+            {"grant": "job_viewer:all", "covers": false},
+        ])
+    );
+    let (_, out) = app
+        .authorize(&token, json!({"explain": true, "checks": [{"permission": "jobs:write", "project_id": app.p2.0}, {"permission": "jobs:read", "project_id": app.p2.0}]}))
+        .await;
+    assert_eq!(out["results"][0]["allowed"], false);
+    assert!(out["results"][0]["explanation"]["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["covers"] == false));
+    assert_eq!(
+        out["results"][1]["explanation"]["grants"][1]["covers"],
+        true
+    );
+
+    // Without the flag nothing is explained; without service_tokens:read it is refused.
+    let (_, plain) = app
+        .authorize(&token, json!({"permission": "jobs:read"}))
+        .await;
+    assert!(plain.get("explanation").is_none());
+    let (_, job_admin) = app.mint(&[grant("job_admin:all")]).await;
+    let (status, out) = app
+        .authorize(
+            &job_admin,
+            json!({"permission": "jobs:read", "explain": true}),
+        )
+        .await;
+    assert_eq!(status, 403, "{out}");
+}

@@ -1,7 +1,8 @@
 //! `POST /api/v1/authorize`: may the presented token do this?
 //!
 //! Body: `{"permission": "jobs:write", "project_id": 7, "environment": "production"}` (project and
-//! environment optional), or `{"checks": [ … up to 100 of those … ]}`.
+//! environment optional), or `{"checks": [ … up to 100 of those … ]}`. With `"explain": true` a
+//! caller that may read service tokens also learns which of its grants decided each check.
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -26,6 +27,8 @@ pub struct CheckRequest {
     project_id: Option<i64>,
     #[serde(default)]
     environment: Option<String>,
+    #[serde(default)]
+    explain: bool,
 }
 
 /// A single check or a batch.
@@ -36,6 +39,9 @@ pub enum AuthorizeRequest {
     Batch {
         /// The checks.
         checks: Vec<CheckRequest>,
+        /// Explain every check.
+        #[serde(default)]
+        explain: bool,
     },
     /// One check.
     Single(CheckRequest),
@@ -81,6 +87,8 @@ pub struct CheckResult {
     project_id: Option<i64>,
     allowed: bool,
     reason: Option<ReasonView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<Value>,
 }
 
 struct Check {
@@ -143,7 +151,59 @@ async fn run(
         project_id: check.project.map(|p| p.0),
         allowed: decision.is_allowed(),
         reason,
+        explanation: None,
     })
+}
+
+/// A service token's grants and plan, for explanations; only for callers that may read tokens.
+async fn grants_for_explaining(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<(Vec<latchkey_core::Grant>, latchkey_core::Plan), ApiError> {
+    let read_tokens: Permission = "service_tokens:read".parse().expect("catalog permission");
+    if let Decision::Deny(_) = state
+        .verifier
+        .decide(principal, read_tokens, None, None)
+        .await?
+    {
+        return Err(ApiError::Forbidden(
+            "explain needs service_tokens:read".into(),
+        ));
+    }
+    if principal.kind != latchkey_core::TokenKind::Service {
+        return Err(ApiError::field(
+            "explain",
+            "explanations are for service tokens; a personal access token acts with its user's license and groups",
+        ));
+    }
+    let store = state.verifier.store();
+    let token = store
+        .service_token(principal.id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let account = store
+        .account(principal.account_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    Ok((
+        token.grants.into_iter().map(|g| g.grant).collect(),
+        account.plan,
+    ))
+}
+
+fn explanation(grants: &(Vec<latchkey_core::Grant>, latchkey_core::Plan), check: &Check) -> Value {
+    let why = latchkey_core::explain(
+        &grants.0,
+        grants.1,
+        check.permission,
+        check.project,
+        check.env,
+    );
+    let rows: Vec<Value> = why
+        .into_iter()
+        .map(|(g, covers)| serde_json::json!({"grant": g.to_string(), "covers": covers}))
+        .collect();
+    serde_json::json!({ "grants": rows })
 }
 
 /// The handler.
@@ -155,12 +215,21 @@ pub async fn authorize(
     let principal_view = serde_json::to_value(PrincipalView::of(&principal)).expect("serializable");
     match body {
         AuthorizeRequest::Single(c) => {
-            let result = run(&state, &principal, parse_check(c, "")?).await?;
+            let explain = c.explain;
+            let check = parse_check(c, "")?;
+            let grants = if explain {
+                Some(grants_for_explaining(&state, &principal).await?)
+            } else {
+                None
+            };
+            let why = grants.as_ref().map(|g| explanation(g, &check));
+            let mut result = run(&state, &principal, check).await?;
+            result.explanation = why;
             let mut out = serde_json::to_value(result).expect("serializable");
             out["principal"] = principal_view;
             Ok(Json(out))
         }
-        AuthorizeRequest::Batch { checks } => {
+        AuthorizeRequest::Batch { checks, explain } => {
             if checks.is_empty() || checks.len() > MAX_CHECKS {
                 return Err(ApiError::field(
                     "checks",
@@ -172,9 +241,17 @@ pub async fn authorize(
                 .enumerate()
                 .map(|(i, c)| parse_check(c, &format!("checks[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
+            let grants = if explain {
+                Some(grants_for_explaining(&state, &principal).await?)
+            } else {
+                None
+            };
             let mut results = Vec::with_capacity(parsed.len());
             for check in parsed {
-                results.push(run(&state, &principal, check).await?);
+                let why = grants.as_ref().map(|g| explanation(g, &check));
+                let mut result = run(&state, &principal, check).await?;
+                result.explanation = why;
+                results.push(result);
             }
             let allowed = results.iter().all(|r| r.allowed);
             Ok(Json(serde_json::json!({
