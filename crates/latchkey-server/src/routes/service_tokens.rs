@@ -9,7 +9,7 @@ use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::Path;
 use axum::extract::State;
-use latchkey_core::{EnvCategories, Grant, Minter, ProjectId, Scope, TokenId, TokenKind};
+use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
 use latchkey_store::{NewServiceToken, State as State_};
 use serde::Deserialize;
 
@@ -171,12 +171,6 @@ pub async fn create(
                 "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
             )
         })?;
-    let minter = match caller.0.kind {
-        TokenKind::Service => Minter::ServiceToken {
-            perms: &caller.0.permissions,
-        },
-        TokenKind::Personal => Minter::PersonalToken,
-    };
     let new = state
         .verifier
         .config()
@@ -187,7 +181,7 @@ pub async fn create(
         .store()
         .create_service_token(
             &caller.actor(),
-            minter,
+            caller.minter(),
             &NewServiceToken {
                 account_id: caller.account(),
                 name: &body.name,
@@ -312,18 +306,12 @@ pub async fn replace_grants(
     ApiJson(body): ApiJson<Vec<GrantBody>>,
 ) -> Result<Envelope, ApiError> {
     let grants = parse_grants(&body)?;
-    let minter = match caller.0.kind {
-        TokenKind::Service => Minter::ServiceToken {
-            perms: &caller.0.permissions,
-        },
-        TokenKind::Personal => Minter::PersonalToken,
-    };
     let token = state
         .verifier
         .store()
         .replace_service_token_grants(
             &caller.actor(),
-            minter,
+            caller.minter(),
             caller.account(),
             TokenId(path.id),
             &grants,
@@ -352,12 +340,6 @@ pub async fn rotate(
             format!("overlap_seconds must be 0 to {MAX_OVERLAP_SECONDS}"),
         ));
     }
-    let minter = match caller.0.kind {
-        TokenKind::Service => Minter::ServiceToken {
-            perms: &caller.0.permissions,
-        },
-        TokenKind::Personal => Minter::PersonalToken,
-    };
     let new = state
         .verifier
         .config()
@@ -373,7 +355,7 @@ pub async fn rotate(
         .store()
         .rotate_service_token(
             &caller.actor(),
-            minter,
+            caller.minter(),
             caller.account(),
             TokenId(path.id),
             time::Duration::seconds(body.overlap_seconds),

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
-use latchkey_core::{AccountId, Decision, Permission, TokenKind};
+use latchkey_core::{AccountId, Decision, Minter, Permission, TokenKind};
 use latchkey_store::{Actor, ActorKind};
 use std::net::IpAddr;
 
@@ -176,6 +176,16 @@ impl Caller {
     /// The caller's account.
     pub fn account(&self) -> AccountId {
         self.0.account_id
+    }
+
+    /// The caller as a minter of tokens (a PAT never mints service tokens).
+    pub fn minter(&self) -> Minter<'_> {
+        match self.0.kind {
+            TokenKind::Service => Minter::ServiceToken {
+                perms: &self.0.permissions,
+            },
+            TokenKind::Personal => Minter::PersonalToken,
+        }
     }
 
     /// The caller as the audit log records it.
