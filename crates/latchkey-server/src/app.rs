@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.verifier.config().body_limit;
     routes::table::build(state)
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
 }
 

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Nothing here (also for other accounts' things).
     #[error("Not found.")]
     NotFound,
+    /// The path exists, the method does not.
+    #[error("Method not allowed.")]
+    MethodNotAllowed,
     /// Too many requests from this client; retry after this many seconds.
     #[error("Too many requests; retry later.")]
     TooManyRequests(u64),
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -708,3 +708,39 @@ async fn explain_names_the_deciding_grants_for_callers_that_may_read_tokens() {
         .await;
     assert_eq!(status, 403, "{out}");
 }
+
+#[tokio::test]
+async fn an_unknown_field_beside_a_batchs_checks_is_refused() {
+    let app = spawn_app().await;
+    let (_, token) = app.mint(&[grant("job_viewer:all")]).await;
+    for body in [
+        json!({"checks": [{"permission": "jobs:read"}], "explian": true}),
+        json!({"checks": [{"permission": "jobs:read"}], "permission": "jobs:write"}),
+        json!({"checks": [{"permission": "jobs:read", "explain": true}]}),
+    ] {
+        let (status, out) = app.authorize(&token, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {out}");
+        assert_eq!(out["status"]["is_success"], false);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_a_known_route_answers_405_in_the_envelope() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/v1/authorize"),
+        (reqwest::Method::PUT, "/api/v1/authorize"),
+        (reqwest::Method::DELETE, "/api/v1/authorize"),
+        (reqwest::Method::POST, "/healthz"),
+    ] {
+        let resp = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(body["status"]["code"], 405, "{method} {path}: {body}");
+    }
+}

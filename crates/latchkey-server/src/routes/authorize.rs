@@ -31,18 +31,22 @@ pub struct CheckRequest {
     explain: bool,
 }
 
+/// `{"checks": [...], "explain"?}`; any other field beside them is refused (serde cannot
+/// put `deny_unknown_fields` on an untagged variant, hence this struct).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    checks: Vec<CheckRequest>,
+    #[serde(default)]
+    explain: bool,
+}
+
 /// A single check or a batch.
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub enum AuthorizeRequest {
     /// `{"checks": [...]}`.
-    Batch {
-        /// The checks.
-        checks: Vec<CheckRequest>,
-        /// Explain every check.
-        #[serde(default)]
-        explain: bool,
-    },
+    Batch(BatchRequest),
     /// One check.
     Single(CheckRequest),
 }
@@ -229,7 +233,13 @@ pub async fn authorize(
             out["principal"] = principal_view;
             Ok(Json(out))
         }
-        AuthorizeRequest::Batch { checks, explain } => {
+        AuthorizeRequest::Batch(BatchRequest { checks, explain }) => {
+            if let Some(i) = checks.iter().position(|c| c.explain) {
+                return Err(ApiError::field(
+                    &format!("checks[{i}].explain"),
+                    "in a batch, explain goes beside checks, not inside one",
+                ));
+            }
             if checks.is_empty() || checks.len() > MAX_CHECKS {
                 return Err(ApiError::field(
                     "checks",
