@@ -137,6 +137,27 @@ fn grant_json(grants: &[Grant]) -> serde_json::Value {
         .collect()
 }
 
+/// Inserts one grant row of a service token.
+async fn insert_grant(
+    conn: &mut SqliteConnection,
+    token: TokenId,
+    g: &Grant,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO service_token_grants (service_token_id, permission_set, project_id, writable_envs, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token.0)
+    .bind(g.set.slug())
+    .bind(project_of(g))
+    .bind(i64::from(g.writable_envs.bits()))
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Inserts a service token, its grants, its audit entry and its change row. The caller checked
 /// who may mint it.
 pub(crate) async fn insert_service_token(
@@ -161,17 +182,7 @@ pub(crate) async fn insert_service_token(
     .fetch_one(&mut *conn)
     .await?;
     for g in new.grants {
-        sqlx::query(
-            "INSERT INTO service_token_grants (service_token_id, permission_set, project_id, writable_envs, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(g.set.slug())
-        .bind(project_of(g))
-        .bind(i64::from(g.writable_envs.bits()))
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+        insert_grant(conn, TokenId(id), g, at).await?;
     }
     let ctx = json!({
         "name": new.name,
@@ -431,17 +442,7 @@ impl Store {
             .await?;
         }
         for g in grants {
-            sqlx::query(
-                "INSERT INTO service_token_grants (service_token_id, permission_set, project_id, writable_envs, created_at)
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(id.0)
-            .bind(g.set.slug())
-            .bind(project_of(g))
-            .bind(i64::from(g.writable_envs.bits()))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            insert_grant(&mut tx, id, g, at).await?;
             let ctx = json!({"service_token_id": id.0, "grant": grant_json(&[*g])[0]});
             record(
                 &mut tx,

@@ -77,6 +77,26 @@ pub struct TokenPath {
     id: i64,
 }
 
+/// `state` as sent: 1 active, 2 deleted.
+fn parse_state(state: Option<i64>) -> Result<Option<State_>, ApiError> {
+    match state {
+        None => Ok(None),
+        Some(1) => Ok(Some(State_::Active)),
+        Some(2) => Ok(Some(State_::Deleted)),
+        Some(_) => Err(ApiError::field(
+            "state",
+            "state must be 1 (active) or 2 (deleted)",
+        )),
+    }
+}
+
+/// A token's grants as a (single) page.
+fn grants_page(token: &latchkey_store::ServiceToken) -> Envelope {
+    let items: Vec<_> = token.grants.iter().map(|g| wire::grant(g, token)).collect();
+    let total = items.len() as i64;
+    Envelope::page(items, 0, total.max(1), total)
+}
+
 fn parse_grants(body: &[GrantBody]) -> Result<Vec<Grant>, ApiError> {
     body.iter()
         .enumerate()
@@ -118,17 +138,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Envelope, ApiError> {
-    let filter = match q.state {
-        None => None,
-        Some(1) => Some(State_::Active),
-        Some(2) => Some(State_::Deleted),
-        Some(_) => {
-            return Err(ApiError::field(
-                "state",
-                "state must be 1 (active) or 2 (deleted)",
-            ))
-        }
-    };
+    let filter = parse_state(q.state)?;
     let offset = q.offset.unwrap_or(0);
     let limit = q.limit.unwrap_or(100);
     if offset < 0 {
@@ -253,13 +263,7 @@ pub async fn grants(
     Path(path): Path<TokenPath>,
 ) -> Result<Envelope, ApiError> {
     let token = owned_token(&state, &caller, path.id).await?;
-    let items: Vec<_> = token
-        .grants
-        .iter()
-        .map(|g| wire::grant(g, &token))
-        .collect();
-    let total = items.len() as i64;
-    Ok(Envelope::page(items, 0, total.max(1), total))
+    Ok(grants_page(&token))
 }
 
 /// POST/PUT one token: rename, or revoke with `"state": 2`.
@@ -269,17 +273,7 @@ pub async fn update(
     Path(path): Path<TokenPath>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Envelope, ApiError> {
-    let new_state = match body.state {
-        None => None,
-        Some(1) => Some(State_::Active),
-        Some(2) => Some(State_::Deleted),
-        Some(_) => {
-            return Err(ApiError::field(
-                "state",
-                "state must be 1 (active) or 2 (deleted)",
-            ))
-        }
-    };
+    let new_state = parse_state(body.state)?;
     let token = state
         .verifier
         .store()
@@ -317,13 +311,7 @@ pub async fn replace_grants(
             &grants,
         )
         .await?;
-    let items: Vec<_> = token
-        .grants
-        .iter()
-        .map(|g| wire::grant(g, &token))
-        .collect();
-    let total = items.len() as i64;
-    Ok(Envelope::page(items, 0, total.max(1), total))
+    Ok(grants_page(&token))
 }
 
 /// POST …/rotate/: a new token with the same name, grants and expiry (secret shown once); the
