@@ -1,117 +1,17 @@
 //! The route table and the v3 service-token endpoints over real HTTP.
 
 use latchkey_core::{
-    catalog, AccountId, Grant, License, Minter, Permission, Plan, ProjectId, TokenFormat, TokenKind,
+    catalog, AccountId, License, Minter, Permission, Plan, TokenFormat, TokenKind,
 };
 use latchkey_server::routes::table::{table, Requirement};
-use latchkey_server::{AppState, ServerConfig};
-use latchkey_store::{Actor, NewServiceToken, NewServiceTokenParts, Store};
+use latchkey_server::ServerConfig;
+use latchkey_store::{Actor, NewServiceTokenParts};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-struct App {
-    url: String,
-    store: Store,
-    http: reqwest::Client,
-    account: AccountId,
-    p1: ProjectId,
-    _dir: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn spawn_app() -> App {
-    spawn_app_with(ServerConfig::default()).await
-}
-
-async fn spawn_app_with(config: ServerConfig) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .unwrap();
-    let account = store
-        .create_account(&Actor::operator(), "A", Plan::Enterprise)
-        .await
-        .unwrap();
-    let p1 = store
-        .create_project(&Actor::operator(), account.id, "one")
-        .await
-        .unwrap()
-        .id;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let config = ServerConfig {
-        change_poll: Duration::from_millis(50),
-        ..config
-    };
-    let state = AppState::new(store.clone(), config);
-    tokio::spawn(async move {
-        latchkey_server::serve(listener, state, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    App {
-        url,
-        store,
-        http: reqwest::Client::new(),
-        account: account.id,
-        p1,
-        _dir: dir,
-        _shutdown: tx,
-    }
-}
-
-impl App {
-    async fn mint(&self, account: AccountId, grants: &[&str]) -> String {
-        let grants: Vec<Grant> = grants.iter().map(|g| g.parse().unwrap()).collect();
-        let new = TokenFormat::default().generate(TokenKind::Service);
-        self.store
-            .create_service_token(
-                &Actor::operator(),
-                Minter::Operator,
-                &NewServiceToken {
-                    account_id: account,
-                    name: "t",
-                    grants: &grants,
-                    expires_at: None,
-                    uid: &new.uid,
-                    digest: new.digest,
-                    hint: &new.hint,
-                },
-            )
-            .await
-            .unwrap();
-        new.secret.expose().to_owned()
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url));
-        if let Some(t) = token {
-            req = req.header("Authorization", format!("Token {t}"));
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    fn tokens(&self) -> String {
-        format!("/api/v3/accounts/{}/service-tokens/", self.account)
-    }
-}
+mod common;
+use common::{spawn_app, spawn_app_with, App};
 
 fn concrete(path: &str, account: AccountId) -> String {
     path.replace("{account_id}", &account.to_string())
@@ -168,7 +68,7 @@ async fn each_permission_set_reaches_exactly_the_routes_its_account_permissions_
         .plan_sets(Plan::Enterprise)
         .filter(|s| !s.is_user_only())
     {
-        let token = app.mint(app.account, &[&format!("{set}:all")]).await;
+        let token = app.token(app.account, &[&format!("{set}:all")]).await;
         for (spec, _) in table() {
             let Requirement::Permission(p) = spec.requirement else {
                 continue;
@@ -207,8 +107,8 @@ async fn another_accounts_routes_are_not_found_even_for_an_account_admin() {
         .create_account(&Actor::operator(), "B", Plan::Enterprise)
         .await
         .unwrap();
-    let their_token = app.mint(other.id, &["account_admin:all"]).await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let their_token = app.token(other.id, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     for (spec, _) in table() {
         if !spec.path.contains("{account_id}") {
             continue;
@@ -240,7 +140,7 @@ async fn another_accounts_routes_are_not_found_even_for_an_account_admin() {
 #[tokio::test]
 async fn creating_returns_the_secret_once_and_the_new_token_works() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let body = json!({"name": "deploy", "state": 1, "permission_grants": [
         {"permission_set": "job_admin", "project_id": app.p1.0},
         {"permission_set": "developer", "all_projects": true, "writable_environment_categories": ["development"]},
@@ -369,7 +269,7 @@ async fn a_token_cannot_create_a_token_stronger_than_itself() {
         .unwrap()
         .id;
     let scoped = app
-        .mint(app.account, &[&format!("account_admin:project={}", app.p1)])
+        .token(app.account, &[&format!("account_admin:project={}", app.p1)])
         .await;
     let create = |grants: Value| json!({"name": "child", "permission_grants": grants});
     for grants in [
@@ -421,7 +321,7 @@ async fn bad_create_requests_are_400s_naming_the_field_and_change_nothing() {
         .create_project(&Actor::operator(), other.id, "theirs")
         .await
         .unwrap();
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let cases = [
         (
             json!({"name": "x", "permission_grants": [{"permission_set": "root"}]}),
@@ -494,7 +394,7 @@ async fn bad_create_requests_are_400s_naming_the_field_and_change_nothing() {
 #[tokio::test]
 async fn deleting_revokes_keeps_the_record_and_filters_by_state() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(
             Method::POST,
@@ -588,7 +488,7 @@ async fn deleting_revokes_keeps_the_record_and_filters_by_state() {
 #[tokio::test]
 async fn whoami_and_constants_describe_the_caller_and_the_catalog() {
     let app = spawn_app().await;
-    let token = app.mint(app.account, &["job_viewer:all"]).await;
+    let token = app.token(app.account, &["job_viewer:all"]).await;
     let (status, me) = app
         .call(Method::GET, "/api/v2/whoami/", Some(&token), None)
         .await;
@@ -611,7 +511,7 @@ async fn replacing_grants_takes_effect_at_once_is_audited_and_never_widens_beyon
         .await
         .unwrap()
         .id;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
         .await;
@@ -687,7 +587,7 @@ async fn replacing_grants_takes_effect_at_once_is_audited_and_never_widens_beyon
 
     // A token scoped to one project cannot widen another token (or itself) past that project.
     let scoped = app
-        .mint(app.account, &[&format!("account_admin:project={}", app.p1)])
+        .token(app.account, &[&format!("account_admin:project={}", app.p1)])
         .await;
     for body in [
         json!([{"permission_set": "job_admin", "all_projects": true}]),
@@ -719,7 +619,7 @@ async fn replacing_grants_takes_effect_at_once_is_audited_and_never_widens_beyon
 #[tokio::test]
 async fn updating_renames_or_revokes_and_a_revoked_token_stays_revoked() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(
             Method::POST,
@@ -786,7 +686,7 @@ async fn a_token_sees_only_its_own_account_in_the_accounts_list() {
         .create_account(&Actor::operator(), "Someone else", Plan::Team)
         .await
         .unwrap();
-    let token = app.mint(app.account, &["job_viewer:all"]).await;
+    let token = app.token(app.account, &["job_viewer:all"]).await;
     for path in ["/api/v2/accounts/", "/api/v3/accounts/"] {
         let (status, out) = app.call(Method::GET, path, Some(&token), None).await;
         assert_eq!(status, 200);
@@ -822,7 +722,7 @@ async fn wait_status(app: &App, token: &str, want: u16, deadline: Duration) {
 #[tokio::test]
 async fn rotating_without_overlap_swaps_the_secret_at_once_and_keeps_everything_else() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "deploy", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
         .await;
@@ -876,7 +776,7 @@ async fn rotating_without_overlap_swaps_the_secret_at_once_and_keeps_everything_
 #[tokio::test]
 async fn with_an_overlap_the_old_token_works_until_it_ends_then_is_revoked() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(
             Method::POST,
@@ -952,13 +852,13 @@ async fn with_an_overlap_the_old_token_works_until_it_ends_then_is_revoked() {
 #[tokio::test]
 async fn a_token_cannot_rotate_another_into_more_power_than_itself() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "wide", "permission_grants": [{"permission_set": "job_admin", "all_projects": true}]})))
         .await;
     let id = created["data"]["id"].as_i64().unwrap();
     let scoped = app
-        .mint(app.account, &[&format!("account_admin:project={}", app.p1)])
+        .token(app.account, &[&format!("account_admin:project={}", app.p1)])
         .await;
     let (status, out) = app
         .call(
@@ -981,7 +881,7 @@ async fn a_token_cannot_rotate_another_into_more_power_than_itself() {
 #[tokio::test]
 async fn audit_entries_record_the_client_address_and_the_actor() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (status, _) = app
         .call(
             Method::POST,
@@ -1015,14 +915,14 @@ async fn tokens_created_before_the_legacy_cutoff_are_flagged_for_rotation() {
         ..ServerConfig::default()
     })
     .await;
-    let admin = flagged.mint(flagged.account, &["account_admin:all"]).await;
+    let admin = flagged.token(flagged.account, &["account_admin:all"]).await;
     let (_, listed) = flagged
         .call(Method::GET, &flagged.tokens(), Some(&admin), None)
         .await;
     assert_eq!(listed["data"][0]["needs_rotation"], true);
 
     let fresh = spawn_app().await;
-    let admin = fresh.mint(fresh.account, &["account_admin:all"]).await;
+    let admin = fresh.token(fresh.account, &["account_admin:all"]).await;
     let (_, listed) = fresh
         .call(Method::GET, &fresh.tokens(), Some(&admin), None)
         .await;
@@ -1039,7 +939,7 @@ async fn token_guessing_from_one_address_gets_429_after_a_burst() {
         ..ServerConfig::default()
     })
     .await;
-    let good = app.mint(app.account, &["job_viewer:all"]).await;
+    let good = app.token(app.account, &["job_viewer:all"]).await;
     let mut statuses = Vec::new();
     for _ in 0..7 {
         let guess = TokenFormat::default().generate(TokenKind::Service);
@@ -1083,8 +983,8 @@ async fn token_guessing_from_one_address_gets_429_after_a_burst() {
 #[tokio::test]
 async fn a_leak_report_revokes_real_tokens_without_saying_which_were_real() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
-    let leaked = app.mint(app.account, &["job_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
+    let leaked = app.token(app.account, &["job_admin:all"]).await;
     let op = Actor::operator();
     let user = app
         .store
@@ -1236,9 +1136,9 @@ async fn introspection_describes_active_tokens_of_the_callers_account_only() {
         ..ServerConfig::default()
     })
     .await;
-    let gateway = app.mint(app.account, &["security_admin:all"]).await;
+    let gateway = app.token(app.account, &["security_admin:all"]).await;
     let (_, created) = app
-        .call(Method::POST, &app.tokens(), Some(&app.mint(app.account, &["account_admin:all"]).await), Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
+        .call(Method::POST, &app.tokens(), Some(&app.token(app.account, &["account_admin:all"]).await), Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
         .await;
     let inspected = created["data"]["token_string"].as_str().unwrap().to_owned();
     let form = format!("token={inspected}&token_type_hint=access_token");
@@ -1267,7 +1167,7 @@ async fn introspection_describes_active_tokens_of_the_callers_account_only() {
         .create_account(&Actor::operator(), "B", Plan::Enterprise)
         .await
         .unwrap();
-    let theirs = app.mint(other.id, &["job_admin:all"]).await;
+    let theirs = app.token(other.id, &["job_admin:all"]).await;
     let unknown = TokenFormat::default()
         .generate(TokenKind::Service)
         .secret
@@ -1313,8 +1213,8 @@ async fn introspection_describes_active_tokens_of_the_callers_account_only() {
 #[tokio::test]
 async fn introspection_needs_service_tokens_read_and_a_form_body() {
     let app = spawn_app().await;
-    let job_admin = app.mint(app.account, &["job_admin:all"]).await;
-    let viewer = app.mint(app.account, &["account_viewer:all"]).await;
+    let job_admin = app.token(app.account, &["job_admin:all"]).await;
+    let viewer = app.token(app.account, &["account_viewer:all"]).await;
     let form = format!("token={job_admin}");
     let (status, out) = app
         .introspect(&job_admin, &form, "application/x-www-form-urlencoded")
@@ -1351,7 +1251,7 @@ async fn introspection_needs_service_tokens_read_and_a_form_body() {
 #[tokio::test]
 async fn the_audit_log_filters_by_actor_target_and_time_and_exports_csv() {
     let app = spawn_app().await;
-    let admin = app.mint(app.account, &["account_admin:all"]).await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
     let (_, created) = app
         .call(Method::POST, &app.tokens(), Some(&admin), Some(json!({"name": "=cmd|' /C calc'!A0", "permission_grants": [{"permission_set": "job_viewer"}]})))
         .await;

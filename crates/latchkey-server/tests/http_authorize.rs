@@ -2,142 +2,15 @@
 //! real SQLite file.
 
 use latchkey_core::{
-    catalog, decide, AccountId, EffectivePermissions, Grant, License, Minter, Permission, Plan,
-    ProjectId, Scope, TokenFormat, TokenKind,
+    catalog, decide, EffectivePermissions, Grant, License, Minter, Permission, Plan, Scope,
+    TokenFormat, TokenKind,
 };
-use latchkey_server::{AppState, ServerConfig};
-use latchkey_store::{Actor, NewServiceToken, NewServiceTokenParts, Store};
+use latchkey_store::{Actor, NewServiceTokenParts};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-struct App {
-    url: String,
-    store: Store,
-    http: reqwest::Client,
-    account: AccountId,
-    p1: ProjectId,
-    p2: ProjectId,
-    _dir: tempfile::TempDir,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn spawn_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .unwrap();
-    let op = Actor::operator();
-    let account = store
-        .create_account(&op, "A", Plan::Enterprise)
-        .await
-        .unwrap();
-    let p1 = store
-        .create_project(&op, account.id, "one")
-        .await
-        .unwrap()
-        .id;
-    let p2 = store
-        .create_project(&op, account.id, "two")
-        .await
-        .unwrap()
-        .id;
-    let config = ServerConfig {
-        change_poll: Duration::from_millis(50),
-        usage_flush: Duration::from_millis(100),
-        ..ServerConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(store.clone(), config);
-    tokio::spawn(async move {
-        latchkey_server::serve(listener, state, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    App {
-        url,
-        store,
-        http: reqwest::Client::new(),
-        account: account.id,
-        p1,
-        p2,
-        _dir: dir,
-        _shutdown: tx,
-    }
-}
-
-impl App {
-    async fn mint_in(
-        &self,
-        account: AccountId,
-        grants: &[Grant],
-        expires: Option<time::OffsetDateTime>,
-    ) -> (latchkey_core::TokenId, String) {
-        let new = TokenFormat::default().generate(TokenKind::Service);
-        let t = self
-            .store
-            .create_service_token(
-                &Actor::operator(),
-                Minter::Operator,
-                &NewServiceToken {
-                    account_id: account,
-                    name: "test",
-                    grants,
-                    expires_at: expires,
-                    uid: &new.uid,
-                    digest: new.digest,
-                    hint: &new.hint,
-                },
-            )
-            .await
-            .unwrap();
-        (t.id, new.secret.expose().to_owned())
-    }
-
-    async fn mint(&self, grants: &[Grant]) -> (latchkey_core::TokenId, String) {
-        self.mint_in(self.account, grants, None).await
-    }
-
-    async fn authorize(&self, token: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/authorize", self.url))
-            .header("Authorization", format!("Token {token}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn raw(
-        &self,
-        token: Option<&str>,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> (u16, String) {
-        let mut req = self
-            .http
-            .post(format!("{}/api/v1/authorize", self.url))
-            .body(body);
-        if let Some(t) = token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        if let Some(ct) = content_type {
-            req = req.header("Content-Type", ct);
-        }
-        let resp = req.send().await.unwrap();
-        (resp.status().as_u16(), resp.text().await.unwrap())
-    }
-}
-
-fn grant(spec: &str) -> Grant {
-    spec.parse().unwrap()
-}
+mod common;
+use common::{grant, spawn_app, App};
 
 #[tokio::test]
 async fn every_set_and_scope_decides_over_http_as_the_matrix_says() {

@@ -1,0 +1,184 @@
+//! The one test harness for the server's HTTP suites: a real router on a loopback socket over a
+//! real SQLite file in a temporary directory, with an Enterprise account and two projects.
+#![allow(dead_code)]
+
+use latchkey_core::{AccountId, Grant, Minter, ProjectId, TokenFormat, TokenId, TokenKind};
+use latchkey_server::{AppState, ServerConfig};
+use latchkey_store::{Actor, NewServiceToken, Store};
+use reqwest::Method;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A running server and the store behind it.
+pub struct App {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The store the server runs on (tests may write to it directly as the operator).
+    pub store: Store,
+    /// A client.
+    pub http: reqwest::Client,
+    /// The Enterprise account made at start.
+    pub account: AccountId,
+    /// Its first project.
+    pub p1: ProjectId,
+    /// Its second project.
+    pub p2: ProjectId,
+    /// The database file's directory.
+    pub dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A server with the default configuration (fast change polling and usage flushing).
+pub async fn spawn_app() -> App {
+    spawn_app_with(ServerConfig::default()).await
+}
+
+/// A server with `config`; change polling and usage flushing are sped up for tests.
+pub async fn spawn_app_with(config: ServerConfig) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .unwrap();
+    let op = Actor::operator();
+    let account = store
+        .create_account(&op, "A", latchkey_core::Plan::Enterprise)
+        .await
+        .unwrap();
+    let p1 = store
+        .create_project(&op, account.id, "one")
+        .await
+        .unwrap()
+        .id;
+    let p2 = store
+        .create_project(&op, account.id, "two")
+        .await
+        .unwrap()
+        .id;
+    let config = ServerConfig {
+        change_poll: Duration::from_millis(50),
+        usage_flush: Duration::from_millis(100),
+        ..config
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(store.clone(), config);
+    tokio::spawn(async move {
+        latchkey_server::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    App {
+        url,
+        store,
+        http: reqwest::Client::new(),
+        account: account.id,
+        p1,
+        p2,
+        dir,
+        _shutdown: tx,
+    }
+}
+
+/// A grant from its compact form (`SET[:all|:project=ID][:envs=a,b]`).
+pub fn grant(spec: &str) -> Grant {
+    spec.parse().unwrap()
+}
+
+impl App {
+    /// Mints a service token in `account` as the operator; returns its id and secret.
+    pub async fn mint_in(
+        &self,
+        account: AccountId,
+        grants: &[Grant],
+        expires: Option<time::OffsetDateTime>,
+    ) -> (TokenId, String) {
+        let new = TokenFormat::default().generate(TokenKind::Service);
+        let t = self
+            .store
+            .create_service_token(
+                &Actor::operator(),
+                Minter::Operator,
+                &NewServiceToken {
+                    account_id: account,
+                    name: "test",
+                    grants,
+                    expires_at: expires,
+                    uid: &new.uid,
+                    digest: new.digest,
+                    hint: &new.hint,
+                },
+            )
+            .await
+            .unwrap();
+        (t.id, new.secret.expose().to_owned())
+    }
+
+    /// Mints a service token in the test account.
+    pub async fn mint(&self, grants: &[Grant]) -> (TokenId, String) {
+        self.mint_in(self.account, grants, None).await
+    }
+
+    /// Mints a service token in `account` from compact grant specs; returns the secret.
+    pub async fn token(&self, account: AccountId, specs: &[&str]) -> String {
+        let grants: Vec<Grant> = specs.iter().map(|g| grant(g)).collect();
+        self.mint_in(account, &grants, None).await.1
+    }
+
+    /// Calls `path` with an optional `Token` header and JSON body; the status and the JSON
+    /// answer (`Null` when the body is not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// `POST /api/v1/authorize` with `body`.
+    pub async fn authorize(&self, token: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, "/api/v1/authorize", Some(token), Some(body))
+            .await
+    }
+
+    /// Sends raw bytes to `POST /api/v1/authorize` with a `Bearer` header and content type.
+    pub async fn raw(
+        &self,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1/authorize", self.url))
+            .body(body);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// The account's service-token collection path.
+    pub fn tokens(&self) -> String {
+        format!("/api/v3/accounts/{}/service-tokens/", self.account)
+    }
+}
