@@ -85,6 +85,7 @@ fn fixture(cached: usize) -> Fixture {
             expires_at: None,
             loaded_at: now,
             permissions: perms.clone(),
+            network: None,
             last_used: Default::default(),
             usage_pending: Default::default(),
         };

@@ -40,10 +40,16 @@ impl AppState {
 /// The router.
 pub fn router(state: AppState) -> Router {
     let limit = state.verifier.config().body_limit;
+    let trusted: Arc<[latchkey_core::Cidr]> =
+        state.verifier.config().trusted_proxies.clone().into();
     routes::table::build(state)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            crate::extract::resolve_client_ip,
+        ))
 }
 
 /// Serves until `shutdown` resolves, with the change-feed poller and the usage flusher running;

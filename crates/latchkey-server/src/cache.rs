@@ -6,7 +6,9 @@
 //! Identical permission sets are interned, so a million tokens with the same grants share one
 //! compiled copy.
 
-use latchkey_core::{AccountId, EffectivePermissions, TokenDigest, TokenId, TokenKind, UserId};
+use latchkey_core::{
+    AccountId, EffectivePermissions, NetworkPolicy, TokenDigest, TokenId, TokenKind, UserId,
+};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -56,16 +58,35 @@ pub struct CachedPrincipal {
     pub loaded_at: i64,
     /// Compiled permissions, shared between tokens that hold the same.
     pub permissions: Arc<EffectivePermissions>,
+    /// IP fences (account rules, token allowlist); `None` when there are none. Shared like
+    /// the permissions, so an account's rules are held once however many tokens it has.
+    pub network: Option<Arc<NetworkPolicy>>,
     /// Last second this token authenticated (for the batched `last_used_at`).
     pub last_used: AtomicI64,
     /// Whether this entry waits in the usage batch.
     pub usage_pending: AtomicBool,
 }
 
+/// The one shared copy of `value` (bounded: unshared copies are dropped past 100,000).
+fn intern<T: Clone + Eq + std::hash::Hash>(
+    table: &Mutex<HashMap<T, Arc<T>>>,
+    value: &Arc<T>,
+) -> Arc<T> {
+    let mut interned = table.lock().expect("intern lock");
+    if interned.len() > 100_000 {
+        interned.retain(|_, v| Arc::strong_count(v) > 1);
+    }
+    interned
+        .entry((**value).clone())
+        .or_insert_with(|| value.clone())
+        .clone()
+}
+
 /// The cache. See the module docs.
 pub struct TokenCache {
     shards: Box<[Shard]>,
     interned: Mutex<HashMap<EffectivePermissions, Arc<EffectivePermissions>>>,
+    interned_networks: Mutex<HashMap<NetworkPolicy, Arc<NetworkPolicy>>>,
     negative: AtomicI64,
     /// Bumped on every eviction, so a load that raced an eviction is not cached.
     epoch: AtomicU64,
@@ -76,6 +97,7 @@ impl Default for TokenCache {
         TokenCache {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             interned: Mutex::default(),
+            interned_networks: Mutex::default(),
             negative: AtomicI64::new(0),
             epoch: AtomicU64::new(0),
         }
@@ -130,7 +152,11 @@ impl TokenCache {
         negative_capacity: usize,
     ) -> Arc<CachedPrincipal> {
         let entry = Arc::new(CachedPrincipal {
-            permissions: self.intern(&entry.permissions),
+            permissions: intern(&self.interned, &entry.permissions),
+            network: entry
+                .network
+                .as_ref()
+                .map(|n| intern(&self.interned_networks, n)),
             ..entry
         });
         let unknown = entry.id.0 == 0;
@@ -150,17 +176,6 @@ impl TokenCache {
             self.negative.fetch_add(1, Ordering::Relaxed);
         }
         entry
-    }
-
-    fn intern(&self, perms: &Arc<EffectivePermissions>) -> Arc<EffectivePermissions> {
-        let mut interned = self.interned.lock().expect("intern lock");
-        if interned.len() > 100_000 {
-            interned.retain(|_, v| Arc::strong_count(v) > 1);
-        }
-        interned
-            .entry((**perms).clone())
-            .or_insert_with(|| perms.clone())
-            .clone()
     }
 
     /// Drops one digest.

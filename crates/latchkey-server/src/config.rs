@@ -1,6 +1,6 @@
 //! The server's typed configuration, built once at start-up.
 
-use latchkey_core::TokenFormat;
+use latchkey_core::{Cidr, TokenFormat};
 use std::time::Duration;
 
 /// How a node runs. Defaults suit one node on SQLite.
@@ -29,6 +29,12 @@ pub struct ServerConfig {
     /// Tokens created before this are flagged `needs_rotation` (dbt Cloud's cutoff was
     /// 2023-07-18; move it to "now" after an incident to flag every existing token).
     pub legacy_cutoff: time::OffsetDateTime,
+    /// Proxies whose `X-Forwarded-For` is believed; from anyone else the header is ignored and
+    /// the client is the connection's peer.
+    pub trusted_proxies: Vec<Cidr>,
+    /// Requests one account may make per minute, over every token (dbt Cloud allows 5,000 on
+    /// its Admin API); 0 turns the budget off.
+    pub account_requests_per_minute: u32,
 }
 
 /// dbt Cloud's legacy-token cutoff, 2023-07-18T00:00:00Z.
@@ -49,6 +55,8 @@ impl Default for ServerConfig {
             failed_auth_limit: 30,
             failed_auth_window_secs: 60,
             leak_reports_per_hour: 60,
+            trusted_proxies: Vec::new(),
+            account_requests_per_minute: 5000,
         }
     }
 }

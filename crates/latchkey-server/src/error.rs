@@ -28,6 +28,22 @@ pub enum ApiError {
     /// The caller lacks a permission; the message names it.
     #[error("Forbidden: {0}")]
     Forbidden(String),
+    /// The caller's address is fenced out by the account's IP rules or the token's allowlist;
+    /// the body carries dbt Cloud's fields.
+    #[error("Forbidden: Access denied")]
+    IpDenied {
+        /// The token's account.
+        account_id: i64,
+        /// For PATs, the user.
+        user_id: Option<i64>,
+        /// Whether a service token made the call.
+        is_service_token: bool,
+        /// True when the account's rules refused it (false: the token's own allowlist).
+        account_access_denied: bool,
+    },
+    /// The request conflicts with the current state (a range on both lists, a lockout).
+    #[error("{0}")]
+    Conflict(String),
     /// Nothing here (also for other accounts' things).
     #[error("Not found.")]
     NotFound,
@@ -57,7 +73,8 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::IpDenied { .. } => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -80,7 +97,8 @@ impl From<latchkey_store::StoreError> for ApiError {
         use latchkey_store::StoreError as E;
         match e {
             E::NotFound(_) => ApiError::NotFound,
-            E::Invalid(m) | E::Conflict(m) => ApiError::BadRequest {
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Invalid(m) => ApiError::BadRequest {
                 field: None,
                 message: m,
             },
@@ -106,6 +124,20 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest { field, message } => {
                 (json!({ "field": field }), Some(message.clone()))
             }
+            ApiError::IpDenied {
+                account_id,
+                user_id,
+                is_service_token,
+                account_access_denied,
+            } => (
+                json!({
+                    "account_id": account_id,
+                    "user_id": user_id,
+                    "is_service_token": is_service_token,
+                    "account_access_denied": account_access_denied,
+                }),
+                None,
+            ),
             _ => (serde_json::Value::Null, None),
         };
         let body = json!({

@@ -67,19 +67,73 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
     }
 }
 
-/// The client's address: the peer of the connection, when the server knows it.
+/// The client's address, resolved once per request by [`resolve_client_ip`]: the connection's
+/// peer, or — when the peer is a trusted proxy — the nearest untrusted hop of
+/// `X-Forwarded-For`. `None` when it cannot be told (then IP fences refuse the request).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
 impl ClientIp {
-    /// Reads it from a request's extensions.
+    /// Reads it from a request's extensions (the peer, if the resolver did not run).
     pub fn of(extensions: &axum::http::Extensions) -> ClientIp {
-        ClientIp(
-            extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
-        )
+        extensions.get::<ClientIp>().copied().unwrap_or_else(|| {
+            ClientIp(
+                extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip()),
+            )
+        })
     }
+
+    /// The client behind `peer`, believing `X-Forwarded-For` only from a trusted proxy: hops
+    /// are read right to left, skipping trusted proxies; the first other address is the client.
+    /// An unreadable hop makes the client unknown.
+    pub fn resolve(
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+        trusted: &[latchkey_core::Cidr],
+    ) -> ClientIp {
+        let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
+        let Some(peer) = peer else {
+            return ClientIp(None);
+        };
+        if !is_trusted(peer) {
+            return ClientIp(Some(peer));
+        }
+        let mut hops: Vec<&str> = Vec::new();
+        for value in headers.get_all("x-forwarded-for") {
+            let Ok(value) = value.to_str() else {
+                return ClientIp(None);
+            };
+            hops.extend(value.split(',').map(str::trim));
+        }
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.parse::<std::net::IpAddr>() else {
+                return ClientIp(None);
+            };
+            client = ip;
+            if !is_trusted(ip) {
+                break;
+            }
+        }
+        ClientIp(Some(client))
+    }
+}
+
+/// Middleware: resolves the client address once and leaves it in the request's extensions.
+pub async fn resolve_client_ip(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<[latchkey_core::Cidr]>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = ClientIp::resolve(peer, request.headers(), &trusted);
+    request.extensions_mut().insert(ip);
+    next.run(request).await
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {

@@ -66,6 +66,7 @@ pub fn service_token(
         "revoke_at": opt_timestamp(t.revoke_at),
         "needs_rotation": t.created_at < legacy_cutoff,
         "rotated_from_id": t.rotated_from.map(|id| id.0),
+        "allowed_cidrs": t.allowed_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
         "permission_grants": t.grants.iter().map(|g| grant(g, t)).collect::<Vec<_>>(),
     })
 }
@@ -107,5 +108,59 @@ pub fn audit_entry(e: &AuditEntry) -> Value {
         "target_id": e.target_id,
         "source": e.source,
         "created_at": timestamp(e.created_at),
+    })
+}
+
+/// An IP rule as dbt Cloud's `IpRestrictionRule`, with its ranges as `IpRestrictionCidr`s.
+pub fn ip_rule(r: &latchkey_store::IpRule, rule_set_enabled: bool) -> Value {
+    let cidrs: Vec<Value> = r
+        .cidrs
+        .iter()
+        .map(|c| {
+            let text = c.cidr.to_string();
+            let (v4, v6) = if c.cidr.is_v6() {
+                (Value::Null, Value::String(text))
+            } else {
+                (Value::String(text), Value::Null)
+            };
+            json!({
+                "id": c.id,
+                "ip_restriction_rule_id": r.id,
+                "cidr": v4,
+                "cidr_ipv6": v6,
+                "state": r.state as i64,
+                "enabled": true,
+                "created_at": timestamp(c.created_at),
+                "updated_at": timestamp(c.updated_at),
+            })
+        })
+        .collect();
+    json!({
+        "id": r.id,
+        "ip_restriction_rule_set_id": r.account_id.0,
+        "account_id": r.account_id.0,
+        "name": r.name,
+        "type": r.rule_type.code(),
+        "description": r.description,
+        "cidrs": cidrs,
+        "rule_set_enabled": rule_set_enabled,
+        "enabled_for_service_tokens": true,
+        "state": r.state as i64,
+        "created_by_id": r.created_by_id,
+        "created_at": timestamp(r.created_at),
+        "updated_at": timestamp(r.updated_at),
+    })
+}
+
+/// The account's rule set: the switch and the number of active rules.
+pub fn ip_rule_set(
+    account: latchkey_core::AccountId,
+    set: &latchkey_store::IpRestrictions,
+) -> Value {
+    json!({
+        "id": account.0,
+        "account_id": account.0,
+        "enabled": set.enabled,
+        "rule_count": set.rules.len(),
     })
 }

@@ -47,6 +47,7 @@ fn create_service_token(bencher: divan::Bencher) {
                     name: "bench",
                     grants: &grants,
                     expires_at: None,
+                    allowed_cidrs: &[],
                     uid: &new.uid,
                     digest: new.digest,
                     hint: &new.hint,

@@ -22,7 +22,7 @@ fn hash_password(password: &Secret) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
 }
 
-fn check_name(what: &'static str, name: &str) -> Result<(), StoreError> {
+pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), StoreError> {
     let trimmed = name.trim();
     if trimmed.is_empty() || name.chars().count() > 255 || name.chars().any(|c| c.is_control()) {
         return Err(StoreError::Invalid(format!(
@@ -77,6 +77,7 @@ impl Store {
             name: "Bootstrap admin token",
             grants: &grants,
             expires_at: None,
+            allowed_cidrs: &[],
             uid: token.uid,
             digest: token.digest,
             hint: token.hint,

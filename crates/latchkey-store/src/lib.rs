@@ -10,12 +10,16 @@ mod accounts;
 mod audit;
 mod changes;
 mod error;
+mod ip_rules;
 mod records;
 mod tokens;
 
 pub use audit::AuditQuery;
 pub use changes::{Change, ChangeKind};
 pub use error::StoreError;
+pub use ip_rules::{
+    IpRestrictions, IpRule, IpRuleCidr, IpRuleInput, MAX_CIDRS_PER_RULE, MAX_RULES_PER_ACCOUNT,
+};
 pub use records::*;
 
 use sqlx::sqlite::{

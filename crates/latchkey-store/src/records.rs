@@ -107,6 +107,8 @@ pub struct ServiceToken {
     pub revoke_at: Option<OffsetDateTime>,
     /// The token this one replaced, if it came from a rotation.
     pub rotated_from: Option<TokenId>,
+    /// The token's own allowlist of client ranges (empty: none).
+    pub allowed_cidrs: Vec<latchkey_core::Cidr>,
     /// Its grants.
     pub grants: Vec<StoredGrant>,
 }
@@ -153,6 +155,8 @@ pub struct Credential {
     pub expires_at: Option<OffsetDateTime>,
     /// Compiled permissions, plan and license applied.
     pub permissions: EffectivePermissions,
+    /// The account's IP rules (when enabled) and the token's own allowlist.
+    pub network: latchkey_core::NetworkPolicy,
 }
 
 /// Who does a command, for the audit log.
@@ -250,6 +254,8 @@ pub struct NewServiceToken<'a> {
     pub grants: &'a [Grant],
     /// Optional expiry.
     pub expires_at: Option<OffsetDateTime>,
+    /// The token's own allowlist of client ranges (empty: none).
+    pub allowed_cidrs: &'a [latchkey_core::Cidr],
     /// Public handle.
     pub uid: &'a str,
     /// SHA-256 of the whole token.

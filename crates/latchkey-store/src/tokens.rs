@@ -4,6 +4,7 @@
 use crate::accounts::{check_projects, fetch_account, fetch_membership};
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
+use crate::ip_rules::{format_allowlist, network_policy, parse_allowlist};
 use crate::records::*;
 use crate::{now, Store, StoreError};
 use latchkey_core::mint::{check_may_mint_personal_token, check_may_mint_service_token};
@@ -39,7 +40,7 @@ pub(crate) fn grant_from_row(r: &SqliteRow) -> Result<StoredGrant, StoreError> {
 }
 
 const SERVICE_TOKEN_COLUMNS: &str =
-    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at, revoke_at, rotated_from_id";
+    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at, revoke_at, rotated_from_id, allowed_cidrs";
 
 fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
     Ok(ServiceToken {
@@ -55,6 +56,7 @@ fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
         last_used_at: r.try_get("last_used_at")?,
         revoke_at: r.try_get("revoke_at")?,
         rotated_from: r.try_get::<Option<i64>, _>("rotated_from_id")?.map(TokenId),
+        allowed_cidrs: parse_allowlist(r.try_get("allowed_cidrs")?)?,
         grants: Vec::new(),
     })
 }
@@ -168,8 +170,8 @@ pub(crate) async fn insert_service_token(
     check_token_name(new.name)?;
     let at = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO service_tokens (account_id, uid, name, token_digest, hint, created_at, updated_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO service_tokens (account_id, uid, name, token_digest, hint, created_at, updated_at, expires_at, allowed_cidrs)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(new.account_id.0)
     .bind(new.uid)
@@ -179,6 +181,7 @@ pub(crate) async fn insert_service_token(
     .bind(at)
     .bind(at)
     .bind(new.expires_at)
+    .bind(format_allowlist(new.allowed_cidrs)?)
     .fetch_one(&mut *conn)
     .await?;
     for g in new.grants {
@@ -189,6 +192,7 @@ pub(crate) async fn insert_service_token(
         "uid": new.uid,
         "permission_grants": grant_json(new.grants),
         "expires_at": new.expires_at.map(|t| t.unix_timestamp()),
+        "allowed_cidrs": new.allowed_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
     });
     record(
         conn,
@@ -345,10 +349,12 @@ impl Store {
         id: TokenId,
         name: Option<&str>,
         state: Option<State>,
+        allowed_cidrs: Option<&[latchkey_core::Cidr]>,
     ) -> Result<ServiceToken, StoreError> {
         if let Some(name) = name {
             check_token_name(name)?;
         }
+        let allowlist = allowed_cidrs.map(format_allowlist).transpose()?;
         let current = self
             .service_token(id)
             .await?
@@ -380,6 +386,36 @@ impl Store {
                 at,
             )
             .await?;
+        }
+        if let Some(cidrs) = allowed_cidrs.filter(|c| *c != current.allowed_cidrs.as_slice()) {
+            if current.state != State::Active {
+                return Err(StoreError::Invalid(
+                    "a deleted token's allowed_cidrs cannot change".into(),
+                ));
+            }
+            let at = now();
+            sqlx::query("UPDATE service_tokens SET allowed_cidrs = ?, updated_at = ? WHERE id = ?")
+                .bind(allowlist.as_deref().unwrap_or_default())
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let names =
+                |c: &[latchkey_core::Cidr]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+            let ctx = json!({"allowed_cidrs": {"from": names(&current.allowed_cidrs), "to": names(cidrs)}});
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "service_token.changed",
+                "service_token",
+                Some(id.0),
+                ctx,
+                at,
+            )
+            .await?;
+            let digest = digest_of(&mut tx, id).await?;
+            append(&mut tx, ChangeKind::Token, Some(account_id), digest).await?;
         }
         if state == Some(State::Deleted) {
             revoke_in(&mut tx, actor, account_id, id).await?;
@@ -514,6 +550,7 @@ impl Store {
             name: &old.name,
             grants: &grants,
             expires_at: old.expires_at,
+            allowed_cidrs: &old.allowed_cidrs,
             uid: parts.uid,
             digest: parts.digest,
             hint: parts.hint,
@@ -806,7 +843,8 @@ impl Store {
         match kind {
             TokenKind::Service => {
                 let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.state, t.expires_at, t.revoke_at, a.plan, a.state AS account_state
+                    "SELECT t.id, t.account_id, t.state, t.expires_at, t.revoke_at, t.allowed_cidrs, a.plan,
+                            a.state AS account_state, a.ip_restrictions_enabled
                      FROM service_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
                 )
                 .bind(&digest.0[..])
@@ -827,19 +865,29 @@ impl Store {
                     (Some(e), Some(r)) => Some(e.min(r)),
                     (e, r) => e.or(r),
                 };
+                let account_id = AccountId(row.try_get("account_id")?);
+                let network = network_policy(
+                    &mut conn,
+                    account_id,
+                    row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
+                    row.try_get("allowed_cidrs")?,
+                )
+                .await?;
                 Ok(Some(Credential {
                     id,
-                    account_id: AccountId(row.try_get("account_id")?),
+                    account_id,
                     user_id: None,
                     active: row.try_get::<i64, _>("state")? == 1
                         && row.try_get::<i64, _>("account_state")? == 1,
                     expires_at,
                     permissions: EffectivePermissions::for_service_token(&grants, plan.parse()?),
+                    network,
                 }))
             }
             TokenKind::Personal => {
                 let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, a.plan, a.state AS account_state
+                    "SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, a.plan, a.state AS account_state,
+                            a.ip_restrictions_enabled
                      FROM personal_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
                 )
                 .bind(&digest.0[..])
@@ -853,6 +901,13 @@ impl Store {
                 let active = row.try_get::<i64, _>("state")? == 1
                     && row.try_get::<i64, _>("account_state")? == 1
                     && membership.is_some();
+                let network = network_policy(
+                    &mut conn,
+                    account_id,
+                    row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
+                    "",
+                )
+                .await?;
                 Ok(Some(Credential {
                     id: TokenId(row.try_get("id")?),
                     account_id,
@@ -862,6 +917,7 @@ impl Store {
                     permissions: membership
                         .map(|m| m.access.permissions(plan))
                         .unwrap_or_default(),
+                    network,
                 }))
             }
         }

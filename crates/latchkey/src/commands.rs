@@ -175,6 +175,7 @@ async fn token(
                         name: &name,
                         grants: &grants,
                         expires_at,
+                        allowed_cidrs: &[],
                         uid: &new.uid,
                         digest: new.digest,
                         hint: &new.hint,

@@ -6,5 +6,6 @@ pub mod credentials;
 pub mod health;
 pub mod identity;
 pub mod introspect;
+pub mod ip_restrictions;
 pub mod service_tokens;
 pub mod table;

@@ -5,6 +5,7 @@ use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::ip_restrictions::parse_cidrs;
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::Path;
@@ -47,6 +48,9 @@ pub struct CreateBody {
     permission_grants: Vec<GrantBody>,
     #[serde(default)]
     expires_at: Option<String>,
+    /// The token's own allowlist of client ranges (beyond dbt Cloud).
+    #[serde(default)]
+    allowed_cidrs: Vec<String>,
 }
 
 /// An update: `name` and/or `state` (2 revokes); other fields of a full object are ignored.
@@ -56,6 +60,9 @@ pub struct UpdateBody {
     name: Option<String>,
     #[serde(default)]
     state: Option<i64>,
+    /// Replaces the token's own allowlist (`[]` removes it).
+    #[serde(default)]
+    allowed_cidrs: Option<Vec<String>>,
 }
 
 /// A rotation: how long the old token keeps working (0 to 7 days, default 0).
@@ -170,6 +177,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Envelope, ApiError> {
     let grants = parse_grants(&body.permission_grants)?;
+    let allowed_cidrs = parse_cidrs("allowed_cidrs", &body.allowed_cidrs)?;
     let expires_at = body
         .expires_at
         .as_deref()
@@ -197,6 +205,7 @@ pub async fn create(
                 name: &body.name,
                 grants: &grants,
                 expires_at,
+                allowed_cidrs: &allowed_cidrs,
                 uid: &new.uid,
                 digest: new.digest,
                 hint: &new.hint,
@@ -274,6 +283,11 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Envelope, ApiError> {
     let new_state = parse_state(body.state)?;
+    let allowed_cidrs = body
+        .allowed_cidrs
+        .as_deref()
+        .map(|c| parse_cidrs("allowed_cidrs", c))
+        .transpose()?;
     let token = state
         .verifier
         .store()
@@ -283,6 +297,7 @@ pub async fn update(
             TokenId(path.id),
             body.name.as_deref(),
             new_state,
+            allowed_cidrs.as_deref(),
         )
         .await?;
     Ok(Envelope::ok(wire::service_token(

@@ -4,7 +4,9 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::routes::{audit, authorize, credentials, health, identity, introspect, service_tokens};
+use crate::routes::{
+    audit, authorize, credentials, health, identity, introspect, ip_restrictions, service_tokens,
+};
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
@@ -75,6 +77,14 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:write"), service_tokens::replace_grants),
         row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/rotate/", Needs("service_tokens:write"), service_tokens::rotate),
         row!(GET "/api/v3/accounts/{account_id}/audit-logs/", Needs("audit_logs:read"), audit::list),
+        row!(GET "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:read"), ip_restrictions::list),
+        row!(POST "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:write"), ip_restrictions::create),
+        row!(GET "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/", Needs("ip_restrictions:read"), ip_restrictions::rule_set),
+        row!(PUT "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/", Needs("ip_restrictions:write"), ip_restrictions::set_rule_set),
+        row!(GET "/api/v3/accounts/{account_id}/ip-restrictions/{id}/", Needs("ip_restrictions:read"), ip_restrictions::retrieve),
+        row!(PUT "/api/v3/accounts/{account_id}/ip-restrictions/{id}/", Needs("ip_restrictions:write"), ip_restrictions::update),
+        row!(POST "/api/v3/accounts/{account_id}/ip-restrictions/{id}/", Needs("ip_restrictions:write"), ip_restrictions::update),
+        row!(DELETE "/api/v3/accounts/{account_id}/ip-restrictions/{id}/", Needs("ip_restrictions:write"), ip_restrictions::delete),
     ]
 }
 
@@ -137,6 +147,7 @@ async fn guard(
         }
         Err(e) => return Err(e.into()),
     };
+    check_network(&principal, ip)?;
     if spec.path.contains("{account_id}") {
         let (mut parts, body) = request.into_parts();
         let params = RawPathParams::from_request_parts(&mut parts, &())
@@ -166,6 +177,20 @@ async fn guard(
     }
     request.extensions_mut().insert(Caller(principal, ip));
     Ok(next.run(request).await)
+}
+
+/// Refuses a caller whose address the account's IP rules or the token's allowlist fence out,
+/// with dbt Cloud's 403 body.
+pub fn check_network(principal: &Principal, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    let Some(policy) = &principal.network else {
+        return Ok(());
+    };
+    policy.check(ip).map_err(|denial| ApiError::IpDenied {
+        account_id: principal.account_id.0,
+        user_id: principal.user_id.map(|u| u.0),
+        is_service_token: principal.kind == TokenKind::Service,
+        account_access_denied: denial == latchkey_core::NetworkDenial::Account,
+    })
 }
 
 /// The authenticated caller of a guarded route, and the client address it came from.

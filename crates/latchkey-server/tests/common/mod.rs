@@ -106,6 +106,7 @@ impl App {
                     name: "test",
                     grants,
                     expires_at: expires,
+                    allowed_cidrs: &[],
                     uid: &new.uid,
                     digest: new.digest,
                     hint: &new.hint,
@@ -148,6 +149,76 @@ impl App {
             resp.status().as_u16(),
             resp.json().await.unwrap_or(Value::Null),
         )
+    }
+
+    /// [`App::call`] as if relayed by a proxy for `forwarded_for` (an `X-Forwarded-For` value).
+    pub async fn call_via(
+        &self,
+        forwarded_for: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("X-Forwarded-For", forwarded_for);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// A user with `license` in the test account, in a group holding `grants`, and a personal
+    /// access token of theirs; returns the user and the secret.
+    pub async fn user_with_pat(
+        &self,
+        email: &str,
+        license: latchkey_core::License,
+        grants: &[&str],
+    ) -> (latchkey_core::UserId, String) {
+        let op = Actor::operator();
+        let user = self.store.create_user(&op, email, None).await.unwrap();
+        self.store
+            .set_membership(&op, self.account, user.id, license)
+            .await
+            .unwrap();
+        let grants: Vec<Grant> = grants.iter().map(|g| grant(g)).collect();
+        let group = self
+            .store
+            .create_group(&op, self.account, &format!("{email} group"), &grants)
+            .await
+            .unwrap();
+        self.store
+            .add_group_member(&op, group, user.id)
+            .await
+            .unwrap();
+        let new = TokenFormat::default().generate(TokenKind::Personal);
+        self.store
+            .create_personal_token(
+                &op,
+                Minter::Operator,
+                self.account,
+                user.id,
+                "pat",
+                latchkey_store::NewServiceTokenParts {
+                    uid: &new.uid,
+                    digest: new.digest,
+                    hint: &new.hint,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        (user.id, new.secret.expose().to_owned())
     }
 
     /// `POST /api/v1/authorize` with `body`.
