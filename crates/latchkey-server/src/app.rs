@@ -21,6 +21,8 @@ pub struct AppState {
     pub auth_failures: Arc<Limiter>,
     /// Leaked-credential reports per client address.
     pub leak_reports: Arc<Limiter>,
+    /// Admin API requests per account (`None`: no budget).
+    pub account_budget: Option<Arc<Limiter<latchkey_core::AccountId>>>,
 }
 
 impl AppState {
@@ -32,6 +34,8 @@ impl AppState {
                 config.failed_auth_window_secs,
             )),
             leak_reports: Arc::new(Limiter::new(config.leak_reports_per_hour, 3600)),
+            account_budget: (config.account_requests_per_minute > 0)
+                .then(|| Arc::new(Limiter::new(config.account_requests_per_minute, 60))),
             verifier: Arc::new(Verifier::new(store, config)),
         }
     }

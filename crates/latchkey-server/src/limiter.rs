@@ -1,10 +1,12 @@
-//! Fixed-window counters per client address: failed-authentication throttling and the
-//! leaked-credential report's budget.
+//! Fixed-window counters per key: failed-authentication throttling and the leaked-credential
+//! report's budget (per client address), and the Admin API budget (per account).
 //!
-//! On the hot path a check is one atomic load while no address is blocked; the map is only
-//! read when some address is over its limit.
+//! On the hot path a check is one atomic load while no key is blocked; the map is only read
+//! when some key is over its limit.
 
+use latchkey_core::AccountId;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -13,19 +15,40 @@ const SHARDS: usize = 16;
 /// Entries per shard before old windows are swept.
 const SHARD_CAPACITY: usize = 4096;
 
-/// Counts events per address in windows of `window` seconds. [`Limiter::hit`] refuses the event
-/// past `limit`; [`Limiter::check`] refuses an address that has used its `limit` already.
-pub struct Limiter {
+/// What a limiter counts by; picks the key's shard cheaply.
+pub trait LimitKey: Copy + Eq + Hash {
+    /// A byte that spreads keys over shards.
+    fn shard_byte(&self) -> u8;
+}
+
+impl LimitKey for IpAddr {
+    fn shard_byte(&self) -> u8 {
+        match self {
+            IpAddr::V4(v4) => v4.octets()[3],
+            IpAddr::V6(v6) => v6.octets()[15],
+        }
+    }
+}
+
+impl LimitKey for AccountId {
+    fn shard_byte(&self) -> u8 {
+        self.0 as u8
+    }
+}
+
+/// Counts events per key in windows of `window` seconds. [`Limiter::hit`] refuses the event
+/// past `limit`; [`Limiter::check`] refuses a key that has used its `limit` already.
+pub struct Limiter<K: LimitKey = IpAddr> {
     limit: u32,
     window: i64,
-    shards: Vec<Mutex<HashMap<IpAddr, (i64, u32)>>>,
+    shards: Vec<Mutex<HashMap<K, (i64, u32)>>>,
     /// The latest time until which any address is blocked; before it, checks consult the map.
     blocked_until: AtomicI64,
 }
 
-impl Limiter {
+impl<K: LimitKey> Limiter<K> {
     /// `limit` events per `window_secs` seconds.
-    pub fn new(limit: u32, window_secs: i64) -> Limiter {
+    pub fn new(limit: u32, window_secs: i64) -> Limiter<K> {
         Limiter {
             limit,
             window: window_secs.max(1),
@@ -34,17 +57,13 @@ impl Limiter {
         }
     }
 
-    fn shard(&self, ip: &IpAddr) -> &Mutex<HashMap<IpAddr, (i64, u32)>> {
-        let byte = match ip {
-            IpAddr::V4(v4) => v4.octets()[3],
-            IpAddr::V6(v6) => v6.octets()[15],
-        };
-        &self.shards[byte as usize % SHARDS]
+    fn shard(&self, key: &K) -> &Mutex<HashMap<K, (i64, u32)>> {
+        &self.shards[key.shard_byte() as usize % SHARDS]
     }
 
-    /// `Err(seconds until allowed)` if the address is over its limit now.
+    /// `Err(seconds until allowed)` if the key is over its limit now.
     #[inline]
-    pub fn check(&self, ip: IpAddr, now: i64) -> Result<(), u64> {
+    pub fn check(&self, ip: K, now: i64) -> Result<(), u64> {
         if now >= self.blocked_until.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -58,7 +77,7 @@ impl Limiter {
     }
 
     /// Counts one event; `Err(seconds until allowed)` if this event is over the limit.
-    pub fn hit(&self, ip: IpAddr, now: i64) -> Result<(), u64> {
+    pub fn hit(&self, ip: K, now: i64) -> Result<(), u64> {
         let mut shard = self.shard(&ip).lock().expect("limiter lock");
         if shard.len() >= SHARD_CAPACITY {
             let window = self.window;
@@ -86,7 +105,7 @@ mod tests {
 
     #[test]
     fn an_address_is_blocked_past_its_limit_until_the_window_ends() {
-        let l = Limiter::new(3, 60);
+        let l: Limiter = Limiter::new(3, 60);
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..2 {

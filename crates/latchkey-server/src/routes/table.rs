@@ -148,6 +148,15 @@ async fn guard(
         Err(e) => return Err(e.into()),
     };
     check_network(&principal, ip)?;
+    // The Admin API (v2/v3) has a per-account budget, like dbt Cloud's; the decision endpoints
+    // other services call on every request do not.
+    if let Some(budget) = &state.account_budget {
+        if spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/") {
+            budget
+                .hit(principal.account_id, now)
+                .map_err(ApiError::TooManyRequests)?;
+        }
+    }
     if spec.path.contains("{account_id}") {
         let (mut parts, body) = request.into_parts();
         let params = RawPathParams::from_request_parts(&mut parts, &())
