@@ -21,6 +21,8 @@ pub struct AppState {
     pub auth_failures: Arc<Limiter>,
     /// Leaked-credential reports per client address.
     pub leak_reports: Arc<Limiter>,
+    /// The forward-auth route map.
+    pub route_map: Arc<crate::route_map::RouteMap>,
     /// Admin API requests per account (`None`: no budget).
     pub account_budget: Option<Arc<Limiter<latchkey_core::AccountId>>>,
 }
@@ -34,6 +36,12 @@ impl AppState {
                 config.failed_auth_window_secs,
             )),
             leak_reports: Arc::new(Limiter::new(config.leak_reports_per_hour, 3600)),
+            route_map: Arc::new(
+                config
+                    .route_map
+                    .clone()
+                    .unwrap_or_else(crate::route_map::RouteMap::builtin),
+            ),
             account_budget: (config.account_requests_per_minute > 0)
                 .then(|| Arc::new(Limiter::new(config.account_requests_per_minute, 60))),
             verifier: Arc::new(Verifier::new(store, config)),

@@ -35,6 +35,8 @@ pub struct ServerConfig {
     /// Requests one account may make per minute, over every token (dbt Cloud allows 5,000 on
     /// its Admin API); 0 turns the budget off.
     pub account_requests_per_minute: u32,
+    /// The forward-auth route map; `None` uses the built-in map for dbt Cloud's APIs.
+    pub route_map: Option<crate::route_map::RouteMap>,
 }
 
 /// dbt Cloud's legacy-token cutoff, 2023-07-18T00:00:00Z.
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
             leak_reports_per_hour: 60,
             trusted_proxies: Vec::new(),
             account_requests_per_minute: 5000,
+            route_map: None,
         }
     }
 }

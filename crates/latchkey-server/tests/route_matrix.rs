@@ -656,6 +656,13 @@ const WITHOUT_PERMISSION: &[(&str, &str, Requirement)] = &[
     ("GET", "/api/v2/constants/", Requirement::Authenticated),
     ("GET", "/api/v2/accounts/", Requirement::Authenticated),
     ("GET", "/api/v3/accounts/", Requirement::Authenticated),
+    // Forward-auth: the permission comes from the route map entry for the proxied request, and
+    // the handler asks the decision function for it (tested against nginx in forward_auth.rs).
+    ("GET", "/auth/forward", Requirement::Authenticated),
+    ("POST", "/auth/forward", Requirement::Authenticated),
+    ("PUT", "/auth/forward", Requirement::Authenticated),
+    ("PATCH", "/auth/forward", Requirement::Authenticated),
+    ("DELETE", "/auth/forward", Requirement::Authenticated),
 ];
 
 #[tokio::test]

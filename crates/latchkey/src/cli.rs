@@ -68,6 +68,23 @@ pub struct ServeArgs {
     /// How often to poll the change feed, in milliseconds (revocation delay on this node).
     #[arg(long, env = "LATCHKEY_CHANGE_POLL_MS", default_value_t = 250)]
     pub change_poll_ms: u64,
+    /// A proxy whose X-Forwarded-For is believed (CIDR; repeat or comma-separate).
+    #[arg(
+        long = "trusted-proxy",
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<latchkey_core::Cidr>,
+    /// Forward-auth route map (JSON file); the built-in map covers dbt Cloud's APIs.
+    #[arg(long, env = "LATCHKEY_ROUTE_MAP")]
+    pub route_map: Option<std::path::PathBuf>,
+    /// Admin API requests one account may make per minute (0: unlimited).
+    #[arg(
+        long,
+        env = "LATCHKEY_ACCOUNT_REQUESTS_PER_MINUTE",
+        default_value_t = 5000
+    )]
+    pub account_requests_per_minute: u32,
 }
 
 /// `init`.

@@ -86,10 +86,24 @@ async fn serve(
         println!("Account Admin service token, shown once:");
         println!("{}", token.expose());
     }
+    let route_map = match &args.route_map {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read route map {}", path.display()))?;
+            Some(
+                latchkey_server::route_map::RouteMap::from_json(&text)
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+        None => None,
+    };
     let config = ServerConfig {
         token_format: format,
         change_poll: Duration::from_millis(args.change_poll_ms.max(10)),
         legacy_cutoff,
+        trusted_proxies: args.trusted_proxies.clone(),
+        account_requests_per_minute: args.account_requests_per_minute,
+        route_map,
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

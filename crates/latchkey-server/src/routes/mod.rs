@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod authorize;
 pub mod credentials;
+pub mod forward;
 pub mod health;
 pub mod identity;
 pub mod introspect;

@@ -5,7 +5,8 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::{
-    audit, authorize, credentials, health, identity, introspect, ip_restrictions, service_tokens,
+    audit, authorize, credentials, forward, health, identity, introspect, ip_restrictions,
+    service_tokens,
 };
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
@@ -62,6 +63,11 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(GET "/livez", Public, health::livez),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),
+        row!(GET "/auth/forward", Authenticated, forward::forward),
+        row!(POST "/auth/forward", Authenticated, forward::forward),
+        row!(PUT "/auth/forward", Authenticated, forward::forward),
+        row!(PATCH "/auth/forward", Authenticated, forward::forward),
+        row!(DELETE "/auth/forward", Authenticated, forward::forward),
         row!(POST "/oauth/introspect", Needs("service_tokens:read"), introspect::introspect),
         row!(GET "/api/v2/whoami/", Authenticated, identity::whoami),
         row!(GET "/api/v2/constants/", Authenticated, identity::constants),
