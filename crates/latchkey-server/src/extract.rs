@@ -15,35 +15,103 @@ pub fn bearer_secret(value: &str) -> Option<&str> {
         .then(|| secret.trim())
 }
 
-/// A JSON body; malformed JSON, wrong types, a wrong content type and oversized bodies become
-/// 400, 400, 415 and 413 in the envelope.
+/// A JSON object body; malformed JSON, wrong types, a body that is not an object, a wrong
+/// content type and oversized bodies become 400, 400, 400, 415 and 413 in the envelope.
+///
+/// The body must be an object: serde would otherwise take `["name", 2]` for a struct's fields
+/// in order, so a request could change things without naming a single field.
 pub struct ApiJson<T>(pub T);
+
+/// A JSON array body (e.g. a token's full list of grants), under the same rules.
+pub struct ApiJsonList<T>(pub Vec<T>);
+
+fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || (essence.len() > 5
+            && essence[..essence.len() - 5].contains('/')
+            && essence[essence.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// Reads a JSON body whose first significant byte must be `open` (`{` or `[`).
+async fn json_body<T: DeserializeOwned, S: Send + Sync>(
+    req: Request,
+    state: &S,
+    open: u8,
+) -> Result<T, ApiError> {
+    if !is_json_content_type(req.headers()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest {
+                    field: None,
+                    message: rejection.body_text(),
+                }
+            }
+        })?;
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&open) {
+        let what = if open == b'{' { "object" } else { "array" };
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: format!("the request body must be a JSON {what}"),
+        });
+    }
+    match axum::Json::<T>::from_bytes(&bytes) {
+        Ok(axum::Json(v)) => Ok(v),
+        Err(JsonRejection::JsonDataError(e)) => Err(ApiError::BadRequest {
+            field: None,
+            message: format!("invalid request body: {}", e.body_text()),
+        }),
+        Err(_) => Err(ApiError::BadRequest {
+            field: None,
+            message: "malformed JSON in request body".into(),
+        }),
+    }
+}
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-                JsonRejection::JsonDataError(e) => ApiError::BadRequest {
-                    field: None,
-                    message: format!("invalid request body: {}", e.body_text()),
-                },
-                JsonRejection::JsonSyntaxError(_) => ApiError::BadRequest {
-                    field: None,
-                    message: "malformed JSON in request body".into(),
-                },
-                other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::PayloadTooLarge
-                }
-                other => ApiError::BadRequest {
-                    field: None,
-                    message: other.body_text(),
-                },
-            }),
-        }
+        json_body(req, state, b'{').await.map(ApiJson)
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJsonList<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        json_body(req, state, b'[').await.map(ApiJsonList)
+    }
+}
+
+/// Path parameters; a value of the wrong type (`/service-tokens/abc/`) is a 404 in the
+/// envelope, like an id that does not exist.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|_| ApiError::NotFound)
     }
 }
 

@@ -108,12 +108,7 @@ pub(crate) async fn load_service_token(
 }
 
 fn check_token_name(name: &str) -> Result<(), StoreError> {
-    if name.trim().is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(StoreError::Invalid(
-            "token name must be 1 to 255 characters with no control characters".into(),
-        ));
-    }
-    Ok(())
+    crate::accounts::check_name("token name", name)
 }
 
 fn check_expiry(expires_at: Option<OffsetDateTime>) -> Result<(), StoreError> {

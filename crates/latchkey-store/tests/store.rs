@@ -656,12 +656,24 @@ async fn names_with_control_characters_or_sql_are_handled_as_data() {
         .await
         .unwrap();
     assert_eq!(p.name, sql);
+    // A right-to-left override would show "exe.png" for "\u{202e}gnp.exe": refused, like every
+    // invisible character that reorders or hides text. Emoji joiners are kept.
     let rtl = "\u{202e}gnp.exe";
-    assert!(db
-        .store
-        .create_project(&Actor::operator(), account.id, rtl)
-        .await
-        .is_ok());
+    assert!(matches!(
+        db.store
+            .create_project(&Actor::operator(), account.id, rtl)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let family = "team 👩\u{200d}👩\u{200d}👧";
+    assert_eq!(
+        db.store
+            .create_project(&Actor::operator(), account.id, family)
+            .await
+            .unwrap()
+            .name,
+        family
+    );
     assert!(db
         .store
         .list_service_tokens(account.id, None)

@@ -5,10 +5,10 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiPath};
 use crate::routes::table::Caller;
 use crate::wire;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use latchkey_core::{Cidr, RuleType};
 use latchkey_store::{IpRuleInput, State as RowState};
 use serde::Deserialize;
@@ -173,7 +173,7 @@ pub async fn create(
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RulePath>,
+    ApiPath(path): ApiPath<RulePath>,
 ) -> Result<Envelope, ApiError> {
     let store = state.verifier.store();
     let rule = store
@@ -188,7 +188,7 @@ pub async fn retrieve(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RulePath>,
+    ApiPath(path): ApiPath<RulePath>,
     ApiJson(body): ApiJson<RuleBody>,
 ) -> Result<Envelope, ApiError> {
     check_service_tokens_flag(&body)?;
@@ -229,7 +229,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<RulePath>,
+    ApiPath(path): ApiPath<RulePath>,
 ) -> Result<Envelope, ApiError> {
     let store = state.verifier.store();
     let rule = store

@@ -4,11 +4,10 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiJsonList, ApiPath, ApiQuery};
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::routes::table::Caller;
 use crate::wire;
-use axum::extract::Path;
 use axum::extract::State;
 use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
 use latchkey_store::{NewServiceToken, State as State_};
@@ -237,7 +236,7 @@ async fn owned_token(
 pub async fn retrieve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<TokenPath>,
+    ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
     let token = owned_token(&state, &caller, path.id).await?;
     Ok(Envelope::ok(wire::service_token(
@@ -251,7 +250,7 @@ pub async fn retrieve(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<TokenPath>,
+    ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
     let token = state
         .verifier
@@ -269,7 +268,7 @@ pub async fn delete(
 pub async fn grants(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<TokenPath>,
+    ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
     let token = owned_token(&state, &caller, path.id).await?;
     Ok(grants_page(&token))
@@ -279,7 +278,7 @@ pub async fn grants(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<TokenPath>,
+    ApiPath(path): ApiPath<TokenPath>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Envelope, ApiError> {
     let new_state = parse_state(body.state)?;
@@ -311,8 +310,8 @@ pub async fn update(
 pub async fn replace_grants(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<TokenPath>,
-    ApiJson(body): ApiJson<Vec<GrantBody>>,
+    ApiPath(path): ApiPath<TokenPath>,
+    ApiJsonList(body): ApiJsonList<GrantBody>,
 ) -> Result<Envelope, ApiError> {
     let grants = parse_grants(&body)?;
     let token = state
@@ -334,7 +333,7 @@ pub async fn replace_grants(
 pub async fn rotate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<TokenPath>,
+    ApiPath(path): ApiPath<TokenPath>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> Result<Envelope, ApiError> {
     if !(0..=MAX_OVERLAP_SECONDS).contains(&body.overlap_seconds) {
