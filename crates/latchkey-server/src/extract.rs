@@ -15,6 +15,47 @@ pub fn bearer_secret(value: &str) -> Option<&str> {
         .then(|| secret.trim())
 }
 
+/// E-mail and password from an `Authorization: Basic base64(email:password)` header value.
+pub fn basic_credentials(value: &str) -> Option<(String, latchkey_core::Secret)> {
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+    let (email, password) = decoded.split_once(':')?;
+    (!email.is_empty() && !password.is_empty()).then(|| {
+        (
+            email.to_owned(),
+            latchkey_core::Secret::new(password.to_owned()),
+        )
+    })
+}
+
+/// Standard base64 (RFC 4648 §4), padding optional; `None` on any other byte.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
 /// A JSON object body; malformed JSON, wrong types, a body that is not an object, a wrong
 /// content type and oversized bodies become 400, 400, 400, 415 and 413 in the envelope.
 ///
@@ -234,5 +275,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
                 message: format!("invalid form body: {}", other.body_text()),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        // base64("dev@example.com:pa:ss") — the password may hold colons.
+        let (email, password) = basic_credentials("Basic ZGV2QGV4YW1wbGUuY29tOnBhOnNz").unwrap();
+        assert_eq!(
+            (email.as_str(), password.expose()),
+            ("dev@example.com", "pa:ss")
+        );
+        assert_eq!(base64_decode("YQ").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
+        assert!(basic_credentials("Basic !!!").is_none());
+        assert!(
+            basic_credentials("Basic Og==").is_none(),
+            "empty e-mail and password"
+        );
+        assert!(basic_credentials("Token abc").is_none());
     }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod limiter;
+pub mod openapi;
 pub mod route_map;
 pub mod routes;
 pub mod verifier;

@@ -164,3 +164,21 @@ pub fn ip_rule_set(
         "rule_count": set.rules.len(),
     })
 }
+
+/// A personal access token; `token_string` is the secret on creation only.
+pub fn personal_token(t: &latchkey_store::PersonalToken, secret: Option<&Secret>) -> Value {
+    json!({
+        "id": t.id.0,
+        "account_id": t.account_id.0,
+        "user_id": t.user_id.0,
+        "uid": t.uid,
+        "name": t.name,
+        "state": t.state as i64,
+        "token_string": secret.map(|s| s.expose()),
+        "hint": t.hint,
+        "created_at": timestamp(t.created_at),
+        "updated_at": timestamp(t.updated_at),
+        "expires_at": opt_timestamp(t.expires_at),
+        "last_used": opt_timestamp(t.last_used_at),
+    })
+}

@@ -78,7 +78,7 @@ const JSON_ROUTES: [Route; 10] = [
 /// Routes with a form body.
 const FORM_ROUTES: [Route; 1] = [INTROSPECT];
 /// Routes covered for bad bodies elsewhere (`http_authorize.rs`).
-const COVERED_ELSEWHERE: [Route; 6] = [
+const COVERED_ELSEWHERE: [Route; 7] = [
     AUTHORIZE,
     // Forward auth reads headers only; forward_auth.rs covers missing and odd ones.
     ("GET", "/auth/forward"),
@@ -86,13 +86,16 @@ const COVERED_ELSEWHERE: [Route; 6] = [
     ("PUT", "/auth/forward"),
     ("PATCH", "/auth/forward"),
     ("DELETE", "/auth/forward"),
+    // A PAT's create body: personal_tokens.rs (it needs a password sign-in).
+    ("POST", "/api/v3/accounts/{account_id}/personal-tokens/"),
 ];
 /// GET routes that read a query string.
 const QUERY_ROUTES: [Route; 2] = [LIST, AUDIT];
 /// Routes that read neither a body nor a query (the `{id}` ones are probed with unknown ids).
-const NO_INPUT_ROUTES: [Route; 13] = [
+const NO_INPUT_ROUTES: [Route; 17] = [
     ("GET", "/healthz"),
     ("GET", "/livez"),
+    ("GET", "/api/openapi.json"),
     ("GET", "/api/v2/whoami/"),
     ("GET", "/api/v2/constants/"),
     ("GET", "/api/v2/accounts/"),
@@ -115,6 +118,13 @@ const NO_INPUT_ROUTES: [Route; 13] = [
     (
         "DELETE",
         "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+    ),
+    // A user's own PATs: called with the fixture's PAT.
+    ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),
+    ("GET", "/api/v3/accounts/{account_id}/personal-tokens/{id}/"),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/personal-tokens/{id}/",
     ),
 ];
 
@@ -144,6 +154,8 @@ fn valid_body(route: Route) -> &'static str {
 struct Fixture {
     app: App,
     admin: String,
+    /// A user's PAT, for the routes that act for a user.
+    pat: String,
     victim: i64,
     rule: i64,
 }
@@ -152,9 +164,17 @@ async fn fixture() -> Fixture {
     let app = spawn_app().await;
     let admin = app.token(app.account, &["account_admin:all"]).await;
     let (victim, _) = app.mint(&[grant("job_admin:all")]).await;
+    let (_, pat) = app
+        .user_with_pat(
+            "user@example.com",
+            latchkey_core::License::Developer,
+            &["developer:all"],
+        )
+        .await;
     let mut fx = Fixture {
         app,
         admin,
+        pat,
         victim: victim.0,
         rule: 0,
     };
@@ -196,11 +216,16 @@ impl Fixture {
         body: Vec<u8>,
     ) -> (u16, String) {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let token = if path.contains("/personal-tokens/") {
+            &self.pat
+        } else {
+            &self.admin
+        };
         let mut req = self
             .app
             .http
             .request(method, format!("{}{path}", self.app.url))
-            .header("Authorization", format!("Token {}", self.admin))
+            .header("Authorization", format!("Token {token}"))
             .body(body);
         if let Some(ct) = content_type {
             req = req.header("Content-Type", ct);

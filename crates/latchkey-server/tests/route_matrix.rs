@@ -647,6 +647,8 @@ const WITHOUT_PERMISSION: &[(&str, &str, Requirement)] = &[
     // Liveness and readiness probes.
     ("GET", "/healthz", Requirement::Public),
     ("GET", "/livez", Requirement::Public),
+    // The OpenAPI document describes the API, not any account's data.
+    ("GET", "/api/openapi.json", Requirement::Public),
     // Whoever finds a leaked token may report it (GitHub-style), with no token of their own.
     ("POST", "/api/v1/credentials/revoke", Requirement::Public),
     // Asks about the caller's own permissions only.

@@ -12,6 +12,7 @@ mod changes;
 mod error;
 mod ip_rules;
 mod records;
+mod sign_in;
 mod tokens;
 
 pub use audit::AuditQuery;

@@ -8,5 +8,6 @@ pub mod health;
 pub mod identity;
 pub mod introspect;
 pub mod ip_restrictions;
+pub mod personal_tokens;
 pub mod service_tokens;
 pub mod table;

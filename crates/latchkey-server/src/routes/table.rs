@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::{
     audit, authorize, credentials, forward, health, identity, introspect, ip_restrictions,
-    service_tokens,
+    personal_tokens, service_tokens,
 };
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
@@ -18,6 +18,7 @@ use axum::Router;
 use latchkey_core::{AccountId, Decision, Minter, Permission, TokenKind};
 use latchkey_store::{Actor, ActorKind};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What a route requires of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,10 @@ pub enum Requirement {
     Authenticated,
     /// A working token holding this permission (`resource:access`) on the account in the path.
     Permission(&'static str),
+    /// A user acting for themselves in the account in the path: their personal access token, or
+    /// their e-mail and password (HTTP Basic). What they may do is the handler's ownership rule
+    /// (their own tokens only), never a permission beyond their own.
+    User,
 }
 
 /// One row of the table.
@@ -54,13 +59,14 @@ macro_rules! row {
     };
 }
 
-use Requirement::{Authenticated, Permission as Needs, Public};
+use Requirement::{Authenticated, Permission as Needs, Public, User};
 
 /// Every route. Add a row here to add a route.
 pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     vec![
         row!(GET "/healthz", Public, health::healthz),
         row!(GET "/livez", Public, health::livez),
+        row!(GET "/api/openapi.json", Public, crate::openapi::openapi_json),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),
         row!(GET "/auth/forward", Authenticated, forward::forward),
@@ -82,6 +88,10 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(GET "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:read"), service_tokens::grants),
         row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/", Needs("service_tokens:write"), service_tokens::replace_grants),
         row!(POST "/api/v3/accounts/{account_id}/service-tokens/{id}/rotate/", Needs("service_tokens:write"), service_tokens::rotate),
+        row!(GET "/api/v3/accounts/{account_id}/personal-tokens/", User, personal_tokens::list),
+        row!(POST "/api/v3/accounts/{account_id}/personal-tokens/", User, personal_tokens::create),
+        row!(GET "/api/v3/accounts/{account_id}/personal-tokens/{id}/", User, personal_tokens::retrieve),
+        row!(DELETE "/api/v3/accounts/{account_id}/personal-tokens/{id}/", User, personal_tokens::delete),
         row!(GET "/api/v3/accounts/{account_id}/audit-logs/", Needs("audit_logs:read"), audit::list),
         row!(GET "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:read"), ip_restrictions::list),
         row!(POST "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:write"), ip_restrictions::create),
@@ -115,8 +125,9 @@ pub fn build(state: AppState) -> Router {
     router.with_state(state)
 }
 
-/// Enforces a row: authenticates, hides other accounts (404), checks the permission through the
-/// decision function (403 naming it), and hands the principal to the handler.
+/// Enforces a row: authenticates, applies IP fences and the account budget, hides other
+/// accounts (404), checks the permission through the decision function (403 naming it), and
+/// hands the caller to the handler.
 async fn guard(
     State((state, spec)): State<(AppState, RouteSpec)>,
     mut request: Request,
@@ -133,65 +144,238 @@ async fn guard(
             .check(ip, now)
             .map_err(ApiError::TooManyRequests)?;
     }
-    let secret = request
+    let path_account = path_account(&spec, &mut request).await?;
+    let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::extract::bearer_secret);
-    let authenticated = match secret {
+        .and_then(|v| v.to_str().ok());
+    if spec.requirement == User {
+        if let Some((email, password)) = authorization.and_then(crate::extract::basic_credentials) {
+            let account = path_account.ok_or(ApiError::NotFound)?;
+            let user = sign_in(&state, ip, now, account, &email, password).await?;
+            charge_budget(&state, &spec, account, now)?;
+            request.extensions_mut().insert(user);
+            return Ok(next.run(request).await);
+        }
+    }
+    let authenticated = match authorization.and_then(crate::extract::bearer_secret) {
         Some(secret) => state.verifier.authenticate_at(secret, now).await,
         None => Err(AuthError::Unauthenticated),
     };
     let principal: Principal = match authenticated {
         Ok(p) => p,
-        Err(AuthError::Unauthenticated) => {
-            // Token guessing from one address earns a 429 after a burst.
-            if let Some(ip) = ip {
-                let _ = state.auth_failures.hit(ip, now);
-            }
-            return Err(ApiError::Unauthenticated);
-        }
+        Err(AuthError::Unauthenticated) => return Err(failed_sign_in(&state, ip, now)),
         Err(e) => return Err(e.into()),
     };
     check_network(&principal, ip)?;
-    // The Admin API (v2/v3) has a per-account budget, like dbt Cloud's; the decision endpoints
-    // other services call on every request do not.
-    if let Some(budget) = &state.account_budget {
-        if spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/") {
-            budget
-                .hit(principal.account_id, now)
-                .map_err(ApiError::TooManyRequests)?;
-        }
+    charge_budget(&state, &spec, principal.account_id, now)?;
+    // Another account's resources are reported as absent, never as forbidden.
+    if path_account.is_some_and(|a| a != principal.account_id) {
+        return Err(ApiError::NotFound);
     }
-    if spec.path.contains("{account_id}") {
-        let (mut parts, body) = request.into_parts();
-        let params = RawPathParams::from_request_parts(&mut parts, &())
-            .await
-            .map_err(|_| ApiError::NotFound)?;
-        let account = params
-            .iter()
-            .find(|(k, _)| *k == "account_id")
-            .map(|(_, v)| v);
-        // Another account's resources are reported as absent, never as forbidden.
-        if account.and_then(|a| a.parse::<i64>().ok()) != Some(principal.account_id.0) {
-            return Err(ApiError::NotFound);
+    match spec.requirement {
+        Needs(permission) => {
+            let permission: Permission = permission
+                .parse()
+                .expect("route table permissions parse (tested)");
+            if let Decision::Deny(reason) = state
+                .verifier
+                .decide(&principal, permission, None, None)
+                .await?
+            {
+                return Err(ApiError::Forbidden(reason.to_string()));
+            }
         }
-        request = Request::from_parts(parts, body);
-    }
-    if let Needs(permission) = spec.requirement {
-        let permission: Permission = permission
-            .parse()
-            .expect("route table permissions parse (tested)");
-        if let Decision::Deny(reason) = state
-            .verifier
-            .decide(&principal, permission, None, None)
-            .await?
-        {
-            return Err(ApiError::Forbidden(reason.to_string()));
+        User if principal.kind != TokenKind::Personal => {
+            return Err(ApiError::Forbidden(
+                "this route acts for a user: call it with a personal access token, or sign in \
+                 with e-mail and password (HTTP Basic)"
+                    .into(),
+            ))
         }
+        _ => {}
     }
     request.extensions_mut().insert(Caller(principal, ip));
     Ok(next.run(request).await)
+}
+
+/// The `{account_id}` of the request's path, for rows that have one; `Err(404)` when it is not
+/// a number (no such account).
+async fn path_account(
+    spec: &RouteSpec,
+    request: &mut Request,
+) -> Result<Option<AccountId>, ApiError> {
+    if !spec.path.contains("{account_id}") {
+        return Ok(None);
+    }
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
+    let account = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(k, _)| *k == "account_id")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    });
+    *request = Request::from_parts(parts, body);
+    account.map(AccountId).map(Some).ok_or(ApiError::NotFound)
+}
+
+/// Counts a failed authentication against the client address (token or password guessing
+/// earns a 429 after a burst) and answers the one 401.
+fn failed_sign_in(state: &AppState, ip: Option<IpAddr>, now: i64) -> ApiError {
+    if let Some(ip) = ip {
+        let _ = state.auth_failures.hit(ip, now);
+    }
+    ApiError::Unauthenticated
+}
+
+/// The Admin API (v2/v3) has a per-account budget, like dbt Cloud's; the decision endpoints
+/// other services call on every request do not.
+fn charge_budget(
+    state: &AppState,
+    spec: &RouteSpec,
+    account: AccountId,
+    now: i64,
+) -> Result<(), ApiError> {
+    if let Some(budget) = &state.account_budget {
+        if spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/") {
+            budget
+                .hit(account, now)
+                .map_err(ApiError::TooManyRequests)?;
+        }
+    }
+    Ok(())
+}
+
+/// Signs a user in with e-mail and password for one account: the same 401 for every wrong
+/// credential, 404 without a seat there, and the account's IP rules as for tokens.
+async fn sign_in(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    now: i64,
+    account: AccountId,
+    email: &str,
+    password: latchkey_core::Secret,
+) -> Result<SignedIn, ApiError> {
+    let store = state.verifier.store();
+    let Some(user) = store.sign_in(email, &password).await? else {
+        return Err(failed_sign_in(state, ip, now));
+    };
+    let membership = store
+        .membership(account, user.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if let Some(rules) = store.sign_in_fence(account).await? {
+        if !ip.is_some_and(|ip| rules.permits(ip)) {
+            return Err(ApiError::IpDenied {
+                account_id: account.0,
+                user_id: Some(user.id.0),
+                is_service_token: false,
+                account_access_denied: true,
+            });
+        }
+    }
+    let plan = store
+        .account(account)
+        .await?
+        .ok_or(ApiError::NotFound)?
+        .plan;
+    Ok(SignedIn {
+        account,
+        user_id: user.id,
+        email: user.email,
+        license: membership.license,
+        permissions: Arc::new(membership.access.permissions(plan)),
+        ip,
+    })
+}
+
+/// A user signed in with e-mail and password for one request (routes that act for a user).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    /// The account in the path, where the user holds a seat.
+    pub account: AccountId,
+    /// Who.
+    pub user_id: latchkey_core::UserId,
+    /// Their e-mail, for the audit log.
+    pub email: String,
+    /// Their seat.
+    pub license: latchkey_core::License,
+    /// Their permissions in the account.
+    pub permissions: Arc<latchkey_core::EffectivePermissions>,
+    /// The client address.
+    pub ip: Option<IpAddr>,
+}
+
+/// The caller of a route that acts for a user: a personal access token, or a password sign-in.
+#[derive(Clone)]
+pub enum UserCaller {
+    /// A personal access token (its user's permissions).
+    Token(Caller),
+    /// E-mail and password.
+    Password(SignedIn),
+}
+
+impl UserCaller {
+    /// The account.
+    pub fn account(&self) -> AccountId {
+        match self {
+            UserCaller::Token(c) => c.account(),
+            UserCaller::Password(s) => s.account,
+        }
+    }
+
+    /// The user.
+    pub fn user_id(&self) -> latchkey_core::UserId {
+        match self {
+            UserCaller::Token(c) => c.0.user_id.expect("the guard admits only PATs here"),
+            UserCaller::Password(s) => s.user_id,
+        }
+    }
+
+    /// The caller as a minter: a PAT mints nothing; a signed-in user acts as themselves.
+    pub fn minter(&self) -> Minter<'_> {
+        match self {
+            UserCaller::Token(c) => c.minter(),
+            UserCaller::Password(s) => Minter::User {
+                id: s.user_id,
+                license: s.license,
+                perms: &s.permissions,
+            },
+        }
+    }
+
+    /// The caller as the audit log records it.
+    pub fn actor(&self) -> Actor {
+        match self {
+            UserCaller::Token(c) => c.actor(),
+            UserCaller::Password(s) => Actor {
+                kind: ActorKind::User,
+                id: Some(s.user_id.0),
+                name: s.email.clone(),
+                ip: s.ip.map(|ip| ip.to_string()),
+                source: "api",
+            },
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        if let Some(s) = parts.extensions.get::<SignedIn>() {
+            return Ok(UserCaller::Password(s.clone()));
+        }
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .map(UserCaller::Token)
+            .ok_or(ApiError::Unauthenticated)
+    }
 }
 
 /// Refuses a caller whose address the account's IP rules or the token's allowlist fence out,

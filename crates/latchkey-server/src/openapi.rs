@@ -1,0 +1,681 @@
+//! The OpenAPI 3.1 document, served at `GET /api/openapi.json` and committed as `openapi.json` at
+//! the repository root.
+//!
+//! It is generated from the route table ([`crate::routes::table::table`]) and nothing else, so no
+//! route can be missing from it: one operation per row, with the row's method and path (axum's
+//! `{param}` syntax is OpenAPI's), its path parameters, a tag taken from the path, the row's
+//! requirement (in the description, in `x-latchkey-permission`, and as `security`: none for public
+//! rows, `Authorization: Token <token>` or `Bearer <token>` for the rest), the success answer, and
+//! dbt Cloud's error envelope for the failures the guard and the extractors produce.
+//!
+//! Follow-ups: request bodies are documented as a generic JSON object (a form for
+//! `/oauth/introspect`); their real schemas, and the query parameters of the list routes, come from
+//! `ToSchema` / `IntoParams` derives on the handlers' body and query types. Responses' `data` is
+//! likewise any JSON value until the wire types in [`crate::wire`] derive `ToSchema`.
+
+use crate::routes::table::{table, Requirement, RouteSpec};
+use axum::http::{header, Method};
+use axum::response::IntoResponse;
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ComponentsBuilder, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, KnownFormat, LicenseBuilder, OpenApi, OpenApiBuilder,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema,
+};
+use utoipa::ToSchema;
+
+/// The `status` object of every answer, success or error.
+#[derive(ToSchema)]
+pub struct Status {
+    /// The HTTP status code, repeated.
+    pub code: u16,
+    /// True for 2xx answers.
+    pub is_success: bool,
+    /// A message for people (`"Success!"` on success).
+    pub user_message: String,
+    /// Detail for developers: `""` on success, the validation message on a 400, else null.
+    pub developer_message: Option<String>,
+}
+
+/// dbt Cloud's error envelope: every 4xx and 5xx answer of the API.
+#[derive(ToSchema)]
+pub struct ErrorEnvelope {
+    /// Null; on a 400 `{"field": <the offending field or null>}`; on a 403 for an address the
+    /// account's IP rules or the token's allowlist fence out `{"account_id", "user_id",
+    /// "is_service_token", "account_access_denied"}`.
+    pub data: serde_json::Value,
+    /// `code` equals the HTTP status and `is_success` is false.
+    pub status: Status,
+}
+
+/// dbt Cloud's success envelope.
+#[derive(ToSchema)]
+pub struct Envelope {
+    /// The answer: an object, or an array for a list.
+    pub data: serde_json::Value,
+    /// `code` equals the HTTP status and `is_success` is true.
+    pub status: Status,
+}
+
+/// The paging counters of a list answer, as dbt Cloud sends them.
+#[derive(ToSchema)]
+pub struct Pagination {
+    /// Items skipped.
+    pub offset: i64,
+    /// Page size asked for.
+    pub limit: i64,
+    /// Items on this page.
+    pub count: i64,
+    /// Items in the whole list; keep paging while `offset + count < total_count`.
+    pub total_count: i64,
+}
+
+/// The filters a list answer applied.
+#[derive(ToSchema)]
+pub struct Filters {
+    /// Items skipped.
+    pub offset: i64,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// `extra` of a list answer.
+#[derive(ToSchema)]
+pub struct PageExtra {
+    /// Paging counters.
+    pub pagination: Pagination,
+    /// The applied filters.
+    pub filters: Filters,
+}
+
+/// The success envelope of a list: `data` is an array and `extra.pagination` counts it.
+#[derive(ToSchema)]
+pub struct PageEnvelope {
+    /// One page of the list.
+    pub data: Vec<serde_json::Value>,
+    /// `code` is 200 and `is_success` is true.
+    pub status: Status,
+    /// Paging counters and filters.
+    pub extra: PageExtra,
+}
+
+/// What a successful call of a route answers.
+#[derive(Clone, Copy)]
+enum Success {
+    /// The success envelope with this status.
+    Envelope(u16),
+    /// A page of a list in the success envelope.
+    Page,
+    /// A page of a list, or with `?format=csv` the whole selection as CSV.
+    PageOrCsv,
+    /// Plain JSON, not enveloped.
+    Json,
+    /// No body: the answer is the status and the `X-Latchkey-*` headers.
+    Headers,
+}
+
+/// Routes whose success answer the defaults in [`success`] do not describe.
+const SUCCESS: &[(&str, &str, Success)] = &[
+    ("POST", "/api/v1/credentials/revoke", Success::Envelope(202)),
+    ("GET", "/api/v2/accounts/", Success::Page),
+    ("GET", "/api/v3/accounts/", Success::Page),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/service-tokens/",
+        Success::Page,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/",
+        Success::Envelope(201),
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
+        Success::Page,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
+        Success::Page,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/rotate/",
+        Success::Envelope(201),
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/audit-logs/",
+        Success::PageOrCsv,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/ip-restrictions/",
+        Success::Page,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/ip-restrictions/",
+        Success::Envelope(201),
+    ),
+];
+
+/// The success answer of a row: listed in [`SUCCESS`], else the envelope (200) on the Admin API
+/// (`/api/v2/`, `/api/v3/`), no body on forward auth (`/auth/`), and plain JSON elsewhere.
+fn success(spec: &RouteSpec) -> Success {
+    if let Some((_, _, s)) = SUCCESS
+        .iter()
+        .find(|(m, p, _)| *m == spec.method.as_str() && *p == spec.path)
+    {
+        *s
+    } else if spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/") {
+        Success::Envelope(200)
+    } else if spec.path.starts_with("/auth/") {
+        Success::Headers
+    } else {
+        Success::Json
+    }
+}
+
+/// The request body a row reads: `None`, `application/json` or a form.
+fn request_body(spec: &RouteSpec) -> Option<&'static str> {
+    if spec.path == "/oauth/introspect" {
+        Some("application/x-www-form-urlencoded")
+    } else if spec.path.starts_with("/auth/") {
+        // Forward auth reads the proxied request's headers, never a body.
+        None
+    } else if [Method::POST, Method::PUT, Method::PATCH].contains(&spec.method) {
+        Some("application/json")
+    } else {
+        None
+    }
+}
+
+/// The value of `x-latchkey-permission`: `resource:access`, `authenticated` or `public`.
+fn permission_label(requirement: &Requirement) -> String {
+    if let Requirement::Permission(permission) = requirement {
+        (*permission).to_owned()
+    } else if *requirement == Requirement::Public {
+        "public".to_owned()
+    } else if *requirement == Requirement::Authenticated {
+        "authenticated".to_owned()
+    } else {
+        // A requirement this module does not know yet: named by its variant, in snake case.
+        snake(&format!("{requirement:?}"))
+    }
+}
+
+/// `SomeName(x)` → `some_name(x)`, for requirements documented generically.
+fn snake(debug: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !out.ends_with(['(', '"', ' ']) {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The sentence of an operation's description that states its requirement.
+fn requirement_text(requirement: &Requirement) -> String {
+    if let Requirement::Permission(permission) = requirement {
+        format!(
+            "Requires a working token holding `{permission}` on the account in the path \
+             (`Authorization: Token <token>` or `Bearer <token>`). Without the permission the \
+             answer is 403 naming it; another account's resources answer 404."
+        )
+    } else if *requirement == Requirement::Public {
+        "Public: no token needed.".to_owned()
+    } else if *requirement == Requirement::Authenticated {
+        "Requires any working token (`Authorization: Token <token>` or `Bearer <token>`); no \
+         permission is checked by the route itself."
+            .to_owned()
+    } else {
+        format!(
+            "Requires a working token (`Authorization: Token <token>` or `Bearer <token>`) \
+             and `{}`.",
+            permission_label(requirement)
+        )
+    }
+}
+
+/// The OpenAPI method of an HTTP method (`None` for one OpenAPI has no field for).
+fn http_method(method: &Method) -> Option<HttpMethod> {
+    Some(match *method {
+        Method::GET => HttpMethod::Get,
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        Method::HEAD => HttpMethod::Head,
+        Method::OPTIONS => HttpMethod::Options,
+        Method::TRACE => HttpMethod::Trace,
+        _ => return None,
+    })
+}
+
+/// `get_api_v3_accounts_account_id_service_tokens_id` from `GET` and its path.
+pub fn operation_id(method: &Method, path: &str) -> String {
+    let mut id = method.as_str().to_ascii_lowercase();
+    for word in path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        id.push('_');
+        id.push_str(&word.to_ascii_lowercase());
+    }
+    id
+}
+
+/// The tag of a path: its first segment after `/api`, the version and `accounts/{account_id}`,
+/// with identity and health routes grouped.
+pub fn tag(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut rest = &segments[..];
+    if rest.first() == Some(&"api") {
+        rest = &rest[1..];
+    }
+    if rest.first().is_some_and(|s| {
+        s.len() > 1 && s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit())
+    }) {
+        rest = &rest[1..];
+    }
+    if rest.len() > 1 && rest[0] == "accounts" && rest[1].starts_with('{') {
+        rest = &rest[2..];
+    }
+    match rest.first().copied().unwrap_or("root") {
+        "healthz" | "livez" => "health".to_owned(),
+        "whoami" | "constants" | "accounts" => "identity".to_owned(),
+        "auth" => "forward-auth".to_owned(),
+        "openapi.json" => "openapi".to_owned(),
+        other => other.trim_end_matches(".json").to_owned(),
+    }
+}
+
+/// The description of a tag, when this module knows it.
+fn tag_description(tag: &str) -> Option<&'static str> {
+    Some(match tag {
+        "health" => "Readiness (`/healthz`, touches the database) and liveness (`/livez`).",
+        "openapi" => "This document.",
+        "authorize" => "Decisions: may the presented token do this?",
+        "credentials" => "Reports of leaked tokens, which are revoked.",
+        "forward-auth" => "nginx `auth_request` / Traefik ForwardAuth.",
+        "oauth" => "RFC 7662 token introspection for gateways.",
+        "identity" => "The caller, the catalog's constants, and the caller's accounts.",
+        "service-tokens" => "Service tokens and their permission grants, dbt Cloud v3 style.",
+        "audit-logs" => "The account's audit log.",
+        "ip-restrictions" => "The account's IP allow and block rules.",
+        _ => return None,
+    })
+}
+
+/// A path parameter: integers for `id` and `*_id`, strings otherwise.
+fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
+    let integer = name == "id" || name.ends_with("_id");
+    let schema = if integer {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+    } else {
+        ObjectBuilder::new().schema_type(Type::String)
+    };
+    let description = match name {
+        "account_id" => {
+            "The account; it must be the caller's own (another account's answer 404).".to_owned()
+        }
+        "id" => "The object's id.".to_owned(),
+        other => format!("`{other}`."),
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+/// The names of a path's `{param}`s, in order.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+/// A reference to a schema in `components`.
+fn schema_ref(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
+/// The shared error responses: (status, component name, description).
+const ERRORS: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "Bad input; `data.field` names the offending field when there is one and \
+         `status.developer_message` says what was expected.",
+    ),
+    (
+        "401",
+        "Unauthenticated",
+        "No working token: missing, malformed, unknown, revoked and expired alike (one body).",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The token lacks the permission (the message names it), or the caller's address is \
+         fenced out by the account's IP rules or the token's allowlist.",
+    ),
+    (
+        "404",
+        "NotFound",
+        "Nothing here; also the answer for another account's resources.",
+    ),
+    (
+        "409",
+        "Conflict",
+        "The request conflicts with the current state.",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The body is larger than the limit.",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body does not have the expected Content-Type.",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Too many requests (failed authentications from one address, an account's Admin API \
+         budget, or leak reports); retry after `Retry-After` seconds.",
+    ),
+];
+
+/// The error statuses a row documents: all of [`ERRORS`] for guarded rows; for public rows that
+/// read a body, bad input and rate limiting; none for the other public rows.
+fn error_statuses(spec: &RouteSpec) -> Vec<&'static (&'static str, &'static str, &'static str)> {
+    let public = spec.requirement == Requirement::Public;
+    ERRORS
+        .iter()
+        .filter(|(status, _, _)| {
+            !public
+                || (request_body(spec).is_some() && ["400", "413", "415", "429"].contains(status))
+        })
+        .collect()
+}
+
+/// The shared error response components, each carrying the error envelope.
+fn error_responses() -> Vec<(String, utoipa::openapi::Response)> {
+    ERRORS
+        .iter()
+        .map(|(status, name, description)| {
+            let mut response = ResponseBuilder::new().description(*description).content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(schema_ref("ErrorEnvelope")))
+                    .build(),
+            );
+            if *status == "401" {
+                response = response.header(
+                    "WWW-Authenticate",
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(Type::String))
+                        .description(Some("`Bearer`."))
+                        .build(),
+                );
+            }
+            if *status == "429" {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                        .description(Some("Seconds to wait."))
+                        .build(),
+                );
+            }
+            ((*name).to_owned(), response.build())
+        })
+        .collect()
+}
+
+/// The success response of a row: (status, response).
+fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Response) {
+    let json = |schema: RefOr<Schema>| ContentBuilder::new().schema(Some(schema)).build();
+    let any_object = || -> RefOr<Schema> {
+        RefOr::T(Schema::Object(
+            ObjectBuilder::new().schema_type(Type::Object).build(),
+        ))
+    };
+    let (status, response) = match success(spec) {
+        Success::Envelope(status) => (
+            status,
+            ResponseBuilder::new()
+                .description("Success, in dbt Cloud's envelope.")
+                .content("application/json", json(schema_ref("Envelope"))),
+        ),
+        Success::Page => (
+            200,
+            ResponseBuilder::new()
+                .description("A page of the list, in dbt Cloud's envelope.")
+                .content("application/json", json(schema_ref("PageEnvelope"))),
+        ),
+        Success::PageOrCsv => (
+            200,
+            ResponseBuilder::new()
+                .description(
+                    "A page of the list, in dbt Cloud's envelope; with `?format=csv`, the \
+                     selection as a CSV attachment.",
+                )
+                .content("application/json", json(schema_ref("PageEnvelope")))
+                .content(
+                    "text/csv",
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .build(),
+                ),
+        ),
+        Success::Json => (
+            200,
+            ResponseBuilder::new()
+                .description("Success (plain JSON, not enveloped).")
+                .content("application/json", json(any_object())),
+        ),
+        Success::Headers => {
+            let header = |description: &str, ty: Type| {
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(ty))
+                    .description(Some(description))
+                    .build()
+            };
+            (
+                200,
+                ResponseBuilder::new()
+                    .description("Allowed; no body, the caller's identity in headers.")
+                    .header(
+                        "X-Latchkey-Principal",
+                        header(
+                            "`service_token:<id>` or `personal_access_token:<id>`.",
+                            Type::String,
+                        ),
+                    )
+                    .header(
+                        "X-Latchkey-Account",
+                        header("The token's account.", Type::Integer),
+                    )
+                    .header(
+                        "X-Latchkey-User",
+                        header("For personal access tokens, the user.", Type::Integer),
+                    )
+                    .header(
+                        "X-Latchkey-Permission",
+                        header(
+                            "The permission the route map required (`resource:access`).",
+                            Type::String,
+                        ),
+                    ),
+            )
+        }
+    };
+    (status.to_string(), response.build())
+}
+
+/// The operation for one row of the route table.
+fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
+    let label = permission_label(&spec.requirement);
+    let mut op = OperationBuilder::new()
+        .tag(tag(spec.path))
+        .operation_id(Some(operation_id(&spec.method, spec.path)))
+        .description(Some(requirement_text(&spec.requirement)))
+        .parameters(Some(
+            path_parameters(spec.path)
+                .into_iter()
+                .map(path_parameter)
+                .collect::<Vec<_>>(),
+        ))
+        .extensions(Some(
+            ExtensionsBuilder::new()
+                .add("x-latchkey-permission", label)
+                .build(),
+        ));
+    if let Some(content_type) = request_body(spec) {
+        op = op.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content(
+                    content_type,
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::Object)))
+                        .build(),
+                )
+                .build(),
+        ));
+    }
+    let (status, response) = success_response(spec);
+    op = op.response(status, response);
+    for (status, name, _) in error_statuses(spec) {
+        op = op.response(*status, RefOr::Ref(Ref::from_response_name(*name)));
+    }
+    op = if spec.requirement == Requirement::Public {
+        op.securities(Some(Vec::new()))
+    } else {
+        op.securities(Some([
+            SecurityRequirement::new("TokenAuth", Vec::<String>::new()),
+            SecurityRequirement::new("BearerAuth", Vec::<String>::new()),
+        ]))
+    };
+    op.build()
+}
+
+/// The OpenAPI 3.1 document of every route in the route table.
+pub fn document() -> OpenApi {
+    let rows = table();
+    let mut paths = PathsBuilder::new();
+    let mut tags = BTreeSet::new();
+    for (spec, _) in &rows {
+        let method = http_method(&spec.method).unwrap_or_else(|| {
+            panic!(
+                "{} {}: OpenAPI has no field for this method",
+                spec.method, spec.path
+            )
+        });
+        tags.insert(tag(spec.path));
+        paths = paths.path(spec.path, PathItem::new(method, operation(spec)));
+    }
+    let components = ComponentsBuilder::new()
+        .schema_from::<Status>()
+        .schema_from::<ErrorEnvelope>()
+        .schema_from::<Envelope>()
+        .schema_from::<Pagination>()
+        .schema_from::<Filters>()
+        .schema_from::<PageExtra>()
+        .schema_from::<PageEnvelope>()
+        .responses_from_iter(error_responses())
+        .security_scheme(
+            "TokenAuth",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "Authorization: Token <token>",
+            ))),
+        )
+        .security_scheme(
+            "BearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Authorization: Bearer <token>"))
+                    .build(),
+            ),
+        )
+        .build();
+    let info = InfoBuilder::new()
+        .title("Latchkey")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "A token and permission authority modelled on dbt Cloud's service tokens.\n\n\
+             Send a token as `Authorization: Token <token>` (or, equivalently, \
+             `Authorization: Bearer <token>`). Admin API answers (`/api/v2/`, `/api/v3/`) use \
+             dbt Cloud's envelope `{\"data\", \"status\": {\"code\", \"is_success\", \
+             \"user_message\", \"developer_message\"}}`, with `extra.pagination` on lists; every \
+             error uses it. Each operation's `x-latchkey-permission` is what its route requires: \
+             a permission (`resource:access`), `authenticated` or `public`.\n\n\
+             Generated from the route table; do not edit by hand.",
+        ))
+        .license(Some(
+            LicenseBuilder::new()
+                .name("Apache-2.0")
+                .identifier(Some("Apache-2.0"))
+                .build(),
+        ))
+        .build();
+    OpenApiBuilder::new()
+        .info(info)
+        .paths(paths.build())
+        .components(Some(components))
+        .tags(Some(tags.into_iter().map(|name| {
+            TagBuilder::new()
+                .description(tag_description(&name))
+                .name(name)
+                .build()
+        })))
+        .build()
+}
+
+/// [`document`] as pretty-printed JSON with a trailing newline: the bytes of the committed
+/// `openapi.json` and of `GET /api/openapi.json`.
+pub fn document_json() -> String {
+    let mut json = serde_json::to_string_pretty(&document()).expect("the document serializes");
+    json.push('\n');
+    json
+}
+
+/// The document, built once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(document_json);
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 document of this server.
+pub async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+}

@@ -1,0 +1,133 @@
+//! A user's own personal access tokens: `/api/v3/accounts/{account_id}/personal-tokens/…`.
+//! The caller is the user (their PAT, or e-mail and password); they see and revoke only their
+//! own tokens. Creating one needs the password: a token never mints a PAT, so a leaked PAT
+//! cannot make itself a longer-lived twin.
+
+use crate::app::AppState;
+use crate::envelope::Envelope;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::table::UserCaller;
+use crate::wire;
+use axum::extract::State;
+use latchkey_core::{TokenId, TokenKind};
+use latchkey_store::NewServiceTokenParts;
+use serde::Deserialize;
+
+/// A create request: a name and an optional expiry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    name: String,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// `{account_id}` and `{id}`.
+#[derive(Deserialize)]
+pub struct TokenPath {
+    #[allow(dead_code)]
+    account_id: i64,
+    id: i64,
+}
+
+/// Parses an optional RFC 3339 expiry, naming the field when it is not one.
+pub fn parse_expiry(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    text.map(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
+        .transpose()
+        .map_err(|_| {
+            ApiError::field(
+                "expires_at",
+                "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
+            )
+        })
+}
+
+/// GET: the caller's own tokens in this account, newest first (never secrets).
+pub async fn list(State(state): State<AppState>, caller: UserCaller) -> Result<Envelope, ApiError> {
+    let tokens = state
+        .verifier
+        .store()
+        .list_personal_tokens(caller.account(), caller.user_id())
+        .await?;
+    let items: Vec<_> = tokens
+        .iter()
+        .map(|t| wire::personal_token(t, None))
+        .collect();
+    let total = items.len() as i64;
+    Ok(Envelope::page(items, 0, total.max(1), total))
+}
+
+/// POST: a new token for the signed-in user; the secret is in `token_string`, once.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: UserCaller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Envelope, ApiError> {
+    let expires_at = parse_expiry(body.expires_at.as_deref())?;
+    let new = state
+        .verifier
+        .config()
+        .token_format
+        .generate(TokenKind::Personal);
+    let token = state
+        .verifier
+        .store()
+        .create_personal_token(
+            &caller.actor(),
+            caller.minter(),
+            caller.account(),
+            caller.user_id(),
+            &body.name,
+            NewServiceTokenParts {
+                uid: &new.uid,
+                digest: new.digest,
+                hint: &new.hint,
+            },
+            expires_at,
+        )
+        .await?;
+    Ok(Envelope::created(wire::personal_token(
+        &token,
+        Some(&new.secret),
+    )))
+}
+
+async fn own(
+    state: &AppState,
+    caller: &UserCaller,
+    id: i64,
+) -> Result<latchkey_store::PersonalToken, ApiError> {
+    state
+        .verifier
+        .store()
+        .personal_token(TokenId(id))
+        .await?
+        .filter(|t| t.account_id == caller.account() && t.user_id == caller.user_id())
+        .ok_or(ApiError::NotFound)
+}
+
+/// GET one of the caller's tokens (also when revoked).
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: UserCaller,
+    ApiPath(path): ApiPath<TokenPath>,
+) -> Result<Envelope, ApiError> {
+    let token = own(&state, &caller, path.id).await?;
+    Ok(Envelope::ok(wire::personal_token(&token, None)))
+}
+
+/// DELETE one of the caller's tokens: it stops working at once (state 2).
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: UserCaller,
+    ApiPath(path): ApiPath<TokenPath>,
+) -> Result<Envelope, ApiError> {
+    own(&state, &caller, path.id).await?;
+    let store = state.verifier.store();
+    store
+        .revoke_personal_token(&caller.actor(), Some(caller.user_id()), TokenId(path.id))
+        .await?;
+    let token = own(&state, &caller, path.id).await?;
+    Ok(Envelope::ok(wire::personal_token(&token, None)))
+}
