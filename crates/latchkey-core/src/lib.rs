@@ -33,7 +33,9 @@ pub use effective::{EffectivePermissions, ScopeBits};
 pub use error::Error;
 pub use grant::{EnvCategories, EnvCategory, Grant, Scope};
 pub use ids::{AccountId, GroupId, ProjectId, TokenId, UserId};
-pub use mint::{check_may_mint_personal_token, check_may_mint_service_token, Minter};
+pub use mint::{
+    check_may_grant_to_group, check_may_mint_personal_token, check_may_mint_service_token, Minter,
+};
 pub use network::{Cidr, CidrError, IpRules, NetworkDenial, NetworkPolicy, RuleType};
 pub use permission::{Access, Level, Permission, Resource};
 pub use plan::{License, Plan};

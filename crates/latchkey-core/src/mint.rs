@@ -114,3 +114,36 @@ pub fn check_may_mint_personal_token(minter: Minter<'_>, owner: UserId) -> Resul
         )),
     }
 }
+
+/// Checks that a grantor may give a group these grants (or put a user in groups holding them):
+/// each set is one the plan lets groups hold, and the grants never reach beyond the grantor's
+/// own permissions (`None`: the operator, bound by the plan only), so no one can widen their
+/// own access, or a colleague's, through a group.
+pub fn check_may_grant_to_group(
+    grantor: Option<&EffectivePermissions>,
+    plan: Plan,
+    grants: &[Grant],
+) -> Result<(), Error> {
+    for grant in grants {
+        grant.validate()?;
+        if !crate::principal::group_may_hold(plan, grant.set) {
+            return Err(Error::SetNotOnPlan {
+                set: grant.set.slug().to_owned(),
+                plan: plan.to_string(),
+            });
+        }
+    }
+    let Some(mine) = grantor else {
+        return Ok(());
+    };
+    let new = EffectivePermissions::compile(grants, |_| true);
+    if let Some((permission, scope)) = mine.first_not_covered(&new) {
+        let scope = match scope {
+            None => String::new(),
+            Some(Scope::AllProjects) => " on all projects".to_owned(),
+            Some(Scope::Project(p)) => format!(" on project {p}"),
+        };
+        return Err(Error::Escalation { permission, scope });
+    }
+    Ok(())
+}

@@ -619,3 +619,36 @@ fn personal_access_tokens_are_minted_only_by_their_owner_or_the_operator() {
         ));
     }
 }
+
+#[test]
+fn a_group_never_gets_more_than_its_grantor_holds() {
+    use latchkey_core::check_may_grant_to_group;
+    let grant = |s: &str| -> Grant { s.parse().unwrap() };
+    let security_admin =
+        EffectivePermissions::for_service_token(&[grant("security_admin:all")], Plan::Enterprise);
+    // A security admin may hand out what it holds (member management) ...
+    assert_eq!(
+        check_may_grant_to_group(
+            Some(&security_admin),
+            Plan::Enterprise,
+            &[grant("security_admin:all")]
+        ),
+        Ok(())
+    );
+    // ... but not Account Admin, nor Job Admin on a project.
+    for g in ["account_admin:all", "job_admin:project=3"] {
+        assert!(
+            matches!(
+                check_may_grant_to_group(Some(&security_admin), Plan::Enterprise, &[grant(g)]),
+                Err(latchkey_core::Error::Escalation { .. })
+            ),
+            "{g}"
+        );
+    }
+    // The operator is bound by the plan only; groups on Enterprise may hold any set.
+    assert_eq!(
+        check_may_grant_to_group(None, Plan::Enterprise, &[grant("owner:all")]),
+        Ok(())
+    );
+    assert!(check_may_grant_to_group(None, Plan::Team, &[grant("security_admin:all")]).is_err());
+}

@@ -5,7 +5,8 @@
 //! route can be missing from it: one operation per row, with the row's method and path (axum's
 //! `{param}` syntax is OpenAPI's), its path parameters, a tag taken from the path, the row's
 //! requirement (in the description, in `x-latchkey-permission`, and as `security`: none for public
-//! rows, `Authorization: Token <token>` or `Bearer <token>` for the rest), the success answer, and
+//! rows, `Authorization: Token <token>` or `Bearer <token>` for the rest, and also HTTP Basic for
+//! rows that act for a user), the success answer, and
 //! dbt Cloud's error envelope for the failures the guard and the extractors produce.
 //!
 //! Follow-ups: request bodies are documented as a generic JSON object (a form for
@@ -45,6 +46,7 @@ pub struct Status {
     /// A message for people (`"Success!"` on success).
     pub user_message: String,
     /// Detail for developers: `""` on success, the validation message on a 400, else null.
+    #[schema(required = true)]
     pub developer_message: Option<String>,
 }
 
@@ -125,21 +127,11 @@ enum Success {
     Headers,
 }
 
-/// Routes whose success answer the defaults in [`success`] do not describe.
+/// Routes whose success answer the rules in [`success`] do not describe.
 const SUCCESS: &[(&str, &str, Success)] = &[
     ("POST", "/api/v1/credentials/revoke", Success::Envelope(202)),
     ("GET", "/api/v2/accounts/", Success::Page),
     ("GET", "/api/v3/accounts/", Success::Page),
-    (
-        "GET",
-        "/api/v3/accounts/{account_id}/service-tokens/",
-        Success::Page,
-    ),
-    (
-        "POST",
-        "/api/v3/accounts/{account_id}/service-tokens/",
-        Success::Envelope(201),
-    ),
     (
         "GET",
         "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
@@ -161,25 +153,36 @@ const SUCCESS: &[(&str, &str, Success)] = &[
         Success::PageOrCsv,
     ),
     (
-        "GET",
-        "/api/v3/accounts/{account_id}/ip-restrictions/",
-        Success::Page,
-    ),
-    (
         "POST",
-        "/api/v3/accounts/{account_id}/ip-restrictions/",
-        Success::Envelope(201),
+        "/api/v3/accounts/{account_id}/assign-groups/",
+        Success::Envelope(200),
     ),
 ];
 
-/// The success answer of a row: listed in [`SUCCESS`], else the envelope (200) on the Admin API
+/// True for an account's collection, `/api/vN/accounts/{account_id}/<things>/`.
+fn is_collection(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    matches!(
+        segments[..],
+        ["api", version, "accounts", "{account_id}", things]
+            if version.starts_with('v') && !things.starts_with('{')
+    )
+}
+
+/// The success answer of a row: listed in [`SUCCESS`]; else on an account's collection a page
+/// (GET) or the envelope with 201 (POST, create); else the envelope with 200 on the Admin API
 /// (`/api/v2/`, `/api/v3/`), no body on forward auth (`/auth/`), and plain JSON elsewhere.
 fn success(spec: &RouteSpec) -> Success {
+    let method = &spec.method;
     if let Some((_, _, s)) = SUCCESS
         .iter()
-        .find(|(m, p, _)| *m == spec.method.as_str() && *p == spec.path)
+        .find(|(m, p, _)| *m == method.as_str() && *p == spec.path)
     {
         *s
+    } else if is_collection(spec.path) && *method == Method::GET {
+        Success::Page
+    } else if is_collection(spec.path) && *method == Method::POST {
+        Success::Envelope(201)
     } else if spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/") {
         Success::Envelope(200)
     } else if spec.path.starts_with("/auth/") {
@@ -203,14 +206,17 @@ fn request_body(spec: &RouteSpec) -> Option<&'static str> {
     }
 }
 
-/// The value of `x-latchkey-permission`: `resource:access`, `authenticated` or `public`.
+/// The value of `x-latchkey-permission`: the permission (`resource:access`, on the account or on
+/// the project in the path), `authenticated`, `user` or `public`.
 fn permission_label(requirement: &Requirement) -> String {
-    if let Requirement::Permission(permission) = requirement {
+    if let Requirement::Permission(permission) | Requirement::OnProject(permission) = requirement {
         (*permission).to_owned()
     } else if *requirement == Requirement::Public {
         "public".to_owned()
     } else if *requirement == Requirement::Authenticated {
         "authenticated".to_owned()
+    } else if *requirement == Requirement::User {
+        "user".to_owned()
     } else {
         // A requirement this module does not know yet: named by its variant, in snake case.
         snake(&format!("{requirement:?}"))
@@ -241,11 +247,22 @@ fn requirement_text(requirement: &Requirement) -> String {
              (`Authorization: Token <token>` or `Bearer <token>`). Without the permission the \
              answer is 403 naming it; another account's resources answer 404."
         )
+    } else if let Requirement::OnProject(permission) = requirement {
+        format!(
+            "Requires a working token holding `{permission}` on the project in the path \
+             (`Authorization: Token <token>` or `Bearer <token>`). Without the permission the \
+             answer is 403 naming it; another account's projects answer 404."
+        )
     } else if *requirement == Requirement::Public {
         "Public: no token needed.".to_owned()
     } else if *requirement == Requirement::Authenticated {
         "Requires any working token (`Authorization: Token <token>` or `Bearer <token>`); no \
          permission is checked by the route itself."
+            .to_owned()
+    } else if *requirement == Requirement::User {
+        "Acts for a user in the account in the path: their personal access token \
+         (`Authorization: Token <token>` or `Bearer <token>`), or their e-mail and password \
+         (HTTP Basic). Users see and change only their own things; another account answers 404."
             .to_owned()
     } else {
         format!(
@@ -303,6 +320,7 @@ pub fn tag(path: &str) -> String {
     match rest.first().copied().unwrap_or("root") {
         "healthz" | "livez" => "health".to_owned(),
         "whoami" | "constants" | "accounts" => "identity".to_owned(),
+        "group-permissions" | "assign-groups" => "groups".to_owned(),
         "auth" => "forward-auth".to_owned(),
         "openapi.json" => "openapi".to_owned(),
         other => other.trim_end_matches(".json").to_owned(),
@@ -322,6 +340,10 @@ fn tag_description(tag: &str) -> Option<&'static str> {
         "service-tokens" => "Service tokens and their permission grants, dbt Cloud v3 style.",
         "audit-logs" => "The account's audit log.",
         "ip-restrictions" => "The account's IP allow and block rules.",
+        "personal-tokens" => "A user's own personal access tokens.",
+        "projects" => "The account's projects.",
+        "users" => "The account's members and their licenses.",
+        "groups" => "Groups, their permissions, and who is in them.",
         _ => return None,
     })
 }
@@ -341,7 +363,10 @@ fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
             "The account; it must be the caller's own (another account's answer 404).".to_owned()
         }
         "id" => "The object's id.".to_owned(),
-        other => format!("`{other}`."),
+        other => match other.strip_suffix("_id") {
+            Some(thing) => format!("The {}'s id.", thing.replace('_', " ")),
+            None => format!("`{other}`."),
+        },
     };
     ParameterBuilder::new()
         .name(name)
@@ -547,12 +572,11 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
         .tag(tag(spec.path))
         .operation_id(Some(operation_id(&spec.method, spec.path)))
         .description(Some(requirement_text(&spec.requirement)))
-        .parameters(Some(
-            path_parameters(spec.path)
-                .into_iter()
-                .map(path_parameter)
-                .collect::<Vec<_>>(),
-        ))
+        .parameters(
+            Some(path_parameters(spec.path))
+                .filter(|names| !names.is_empty())
+                .map(|names| names.into_iter().map(path_parameter)),
+        )
         .extensions(Some(
             ExtensionsBuilder::new()
                 .add("x-latchkey-permission", label)
@@ -576,15 +600,23 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
     for (status, name, _) in error_statuses(spec) {
         op = op.response(*status, RefOr::Ref(Ref::from_response_name(*name)));
     }
-    op = if spec.requirement == Requirement::Public {
-        op.securities(Some(Vec::new()))
-    } else {
-        op.securities(Some([
-            SecurityRequirement::new("TokenAuth", Vec::<String>::new()),
-            SecurityRequirement::new("BearerAuth", Vec::<String>::new()),
-        ]))
-    };
-    op.build()
+    op.securities(Some(security(&spec.requirement))).build()
+}
+
+/// The security of a row: none for public rows; a token (either header form) for the others,
+/// or HTTP Basic for rows that act for a user.
+fn security(requirement: &Requirement) -> Vec<SecurityRequirement> {
+    let mut schemes = Vec::new();
+    if *requirement != Requirement::Public {
+        schemes.extend(["TokenAuth", "BearerAuth"]);
+    }
+    if *requirement == Requirement::User {
+        schemes.push("BasicAuth");
+    }
+    schemes
+        .into_iter()
+        .map(|name| SecurityRequirement::new(name, Vec::<String>::new()))
+        .collect()
 }
 
 /// The OpenAPI 3.1 document of every route in the route table.
@@ -627,6 +659,18 @@ pub fn document() -> OpenApi {
                     .build(),
             ),
         )
+        .security_scheme(
+            "BasicAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "E-mail and password, on routes that act for a user \
+                         (`x-latchkey-permission: user`).",
+                    ))
+                    .build(),
+            ),
+        )
         .build();
     let info = InfoBuilder::new()
         .title("Latchkey")
@@ -638,7 +682,8 @@ pub fn document() -> OpenApi {
              dbt Cloud's envelope `{\"data\", \"status\": {\"code\", \"is_success\", \
              \"user_message\", \"developer_message\"}}`, with `extra.pagination` on lists; every \
              error uses it. Each operation's `x-latchkey-permission` is what its route requires: \
-             a permission (`resource:access`), `authenticated` or `public`.\n\n\
+             a permission (`resource:access`), `authenticated`, `user` (the user's own personal \
+             access token, or e-mail and password over HTTP Basic) or `public`.\n\n\
              Generated from the route table; do not edit by hand.",
         ))
         .license(Some(

@@ -182,3 +182,53 @@ pub fn personal_token(t: &latchkey_store::PersonalToken, secret: Option<&Secret>
         "last_used": opt_timestamp(t.last_used_at),
     })
 }
+
+/// A group as dbt Cloud's `Group`, with its `group_permissions` and member ids.
+pub fn group(g: &latchkey_store::Group) -> Value {
+    let permissions: Vec<Value> = g
+        .grants
+        .iter()
+        .map(|s| {
+            let (all_projects, project_id) = match s.grant.scope {
+                Scope::AllProjects => (true, Value::Null),
+                Scope::Project(p) => (false, json!(p.0)),
+            };
+            json!({
+                "id": s.id,
+                "account_id": g.account_id.0,
+                "group_id": g.id.0,
+                "permission_set": s.grant.set.slug(),
+                "all_projects": all_projects,
+                "project_id": project_id,
+                "writable_environment_categories": s.grant.writable_envs.names(),
+                "state": 1,
+                "created_at": timestamp(s.created_at),
+            })
+        })
+        .collect();
+    json!({
+        "id": g.id.0,
+        "account_id": g.account_id.0,
+        "name": g.name,
+        "state": g.state as i64,
+        "assign_by_default": false,
+        "sso_mapping_groups": [],
+        "scim_managed": false,
+        "group_permissions": permissions,
+        "members": g.members.iter().map(|u| u.0).collect::<Vec<_>>(),
+        "created_at": timestamp(g.created_at),
+        "updated_at": timestamp(g.updated_at),
+    })
+}
+
+/// A member of an account: the user, their license and their groups there.
+pub fn member(m: &latchkey_store::Member) -> Value {
+    json!({
+        "id": m.user_id.0,
+        "email": m.email,
+        "state": m.state as i64,
+        "license_type": m.license.as_str(),
+        "groups": m.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+        "created_at": timestamp(m.created_at),
+    })
+}

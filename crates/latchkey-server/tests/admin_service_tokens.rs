@@ -21,7 +21,7 @@ fn concrete(path: &str, account: AccountId) -> String {
 #[test]
 fn every_route_table_permission_names_a_catalog_permission() {
     for (spec, _) in table() {
-        if let Requirement::Permission(p) = spec.requirement {
+        if let Requirement::Permission(p) | Requirement::OnProject(p) = spec.requirement {
             assert!(
                 p.parse::<Permission>().is_ok(),
                 "{} {}: {p}",
@@ -34,7 +34,7 @@ fn every_route_table_permission_names_a_catalog_permission() {
             assert!(
                 matches!(
                     spec.requirement,
-                    Requirement::Permission(_) | Requirement::User
+                    Requirement::Permission(_) | Requirement::OnProject(_) | Requirement::User
                 ),
                 "{} {} is account-scoped but checks no permission",
                 spec.method,

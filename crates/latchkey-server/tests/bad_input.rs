@@ -61,9 +61,32 @@ const IP_UPDATE_POST: Route = (
     "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
 );
 const IP_RETRIEVE: Route = ("GET", "/api/v3/accounts/{account_id}/ip-restrictions/{id}/");
+const PROJECT_CREATE: Route = ("POST", "/api/v3/accounts/{account_id}/projects/");
+const PROJECT_UPDATE: Route = (
+    "POST",
+    "/api/v3/accounts/{account_id}/projects/{project_id}/",
+);
+const LICENSE: Route = (
+    "POST",
+    "/api/v3/accounts/{account_id}/users/{user_id}/license/",
+);
+const GROUP_CREATE: Route = ("POST", "/api/v3/accounts/{account_id}/groups/");
+const GROUP_UPDATE: Route = ("POST", "/api/v3/accounts/{account_id}/groups/{id}/");
+const GROUP_GRANTS: Route = (
+    "POST",
+    "/api/v3/accounts/{account_id}/group-permissions/{id}/",
+);
+const ASSIGN: Route = ("POST", "/api/v3/accounts/{account_id}/assign-groups/");
 
 /// Routes with a JSON body.
-const JSON_ROUTES: [Route; 10] = [
+const JSON_ROUTES: [Route; 17] = [
+    PROJECT_CREATE,
+    PROJECT_UPDATE,
+    LICENSE,
+    GROUP_CREATE,
+    GROUP_UPDATE,
+    GROUP_GRANTS,
+    ASSIGN,
     CREATE,
     UPDATE,
     UPDATE_PUT,
@@ -92,7 +115,7 @@ const COVERED_ELSEWHERE: [Route; 7] = [
 /// GET routes that read a query string.
 const QUERY_ROUTES: [Route; 2] = [LIST, AUDIT];
 /// Routes that read neither a body nor a query (the `{id}` ones are probed with unknown ids).
-const NO_INPUT_ROUTES: [Route; 17] = [
+const NO_INPUT_ROUTES: [Route; 26] = [
     ("GET", "/healthz"),
     ("GET", "/livez"),
     ("GET", "/api/openapi.json"),
@@ -119,6 +142,21 @@ const NO_INPUT_ROUTES: [Route; 17] = [
         "DELETE",
         "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
     ),
+    ("GET", "/api/v3/accounts/{account_id}/projects/"),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/projects/{project_id}/",
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/projects/{project_id}/",
+    ),
+    ("GET", "/api/v3/accounts/{account_id}/users/"),
+    ("GET", "/api/v3/accounts/{account_id}/users/{user_id}/"),
+    ("GET", "/api/v2/accounts/{account_id}/users/{user_id}/"),
+    ("DELETE", "/api/v3/accounts/{account_id}/users/{user_id}/"),
+    ("GET", "/api/v3/accounts/{account_id}/groups/"),
+    ("GET", "/api/v3/accounts/{account_id}/groups/{id}/"),
     // A user's own PATs: called with the fixture's PAT.
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/{id}/"),
@@ -143,6 +181,11 @@ fn valid_body(route: Route) -> &'static str {
         IP_CREATE => r#"{"name": "office", "type": 2, "cidrs": ["198.51.100.0/24"]}"#,
         IP_SWITCH => r#"{"enabled": false}"#,
         IP_UPDATE | IP_UPDATE_POST => r#"{"name": "renamed"}"#,
+        PROJECT_CREATE | GROUP_CREATE => r#"{"name": "new"}"#,
+        PROJECT_UPDATE | GROUP_UPDATE => r#"{"name": "renamed"}"#,
+        LICENSE => r#"{"license_type": "developer"}"#,
+        GROUP_GRANTS => r#"[{"permission_set": "job_viewer", "all_projects": true}]"#,
+        ASSIGN => r#"{"user_id": 1, "desired_group_ids": []}"#,
         _ => unreachable!("no body for {route:?}"),
     }
 }
@@ -158,13 +201,16 @@ struct Fixture {
     pat: String,
     victim: i64,
     rule: i64,
+    /// The PAT's user, and a group.
+    user: i64,
+    group: i64,
 }
 
 async fn fixture() -> Fixture {
     let app = spawn_app().await;
     let admin = app.token(app.account, &["account_admin:all"]).await;
     let (victim, _) = app.mint(&[grant("job_admin:all")]).await;
-    let (_, pat) = app
+    let (user, pat) = app
         .user_with_pat(
             "user@example.com",
             latchkey_core::License::Developer,
@@ -177,7 +223,18 @@ async fn fixture() -> Fixture {
         pat,
         victim: victim.0,
         rule: 0,
+        user: user.0,
+        group: 0,
     };
+    let (status, out) = fx
+        .json(
+            GROUP_CREATE,
+            &fx.path(GROUP_CREATE.1),
+            &json!({"name": "victims"}),
+        )
+        .await;
+    assert_eq!(status, 201, "the victim group: {out}");
+    fx.group = out["data"]["id"].as_i64().unwrap();
     let (status, out) = fx
         .json(
             IP_CREATE,
@@ -195,6 +252,8 @@ impl Fixture {
     fn path(&self, pattern: &str) -> String {
         let id = if pattern.contains("/ip-restrictions/") {
             self.rule
+        } else if pattern.contains("/groups/") || pattern.contains("/group-permissions/") {
+            self.group
         } else {
             self.victim
         };
@@ -204,6 +263,8 @@ impl Fixture {
     fn path_with_id(&self, pattern: &str, id: &str) -> String {
         pattern
             .replace("{account_id}", &self.app.account.to_string())
+            .replace("{project_id}", &self.app.p1.to_string())
+            .replace("{user_id}", &self.user.to_string())
             .replace("{id}", id)
     }
 
@@ -1201,6 +1262,7 @@ fn body_for_id_route(method: &str, path: &str) -> (Option<&'static str>, Vec<u8>
     match method {
         "GET" | "DELETE" => (None, Vec::new()),
         _ if path.ends_with("/permissions/") => (JSON, valid_body(GRANTS).into()),
+        _ if path.contains("/group-permissions/") => (JSON, valid_body(GROUP_GRANTS).into()),
         _ if path.ends_with("/rotate/") => (JSON, valid_body(ROTATE).into()),
         _ => (JSON, valid_body(UPDATE).into()),
     }

@@ -490,9 +490,11 @@ fn harmful_body(method: &Method, path: &str) -> Option<Value> {
         json!({"enabled": false})
     } else if path.ends_with("/rotate/") {
         json!({"overlap_seconds": 0})
-    } else if path.ends_with("/permissions/") {
+    } else if path.ends_with("/permissions/") || path.contains("/group-permissions/") {
         widen
-    } else if path.ends_with("{id}/") {
+    } else if path.ends_with("/license/") {
+        json!({"license_type": "developer"})
+    } else if path.ends_with("{id}/") || path.ends_with("{project_id}/") {
         json!({"name": "taken over", "state": 2})
     } else {
         json!({"name": "taken over", "permission_grants": widen})
@@ -700,7 +702,13 @@ async fn a_route_table_row_without_a_permission_is_public_or_identity_only() {
 
     let mut checked = 0;
     for (spec, _) in table() {
-        if matches!(spec.requirement, Requirement::Permission(_)) {
+        // OnProject rows check a permission on the project in the path (directory.rs); User rows
+        // act for the calling user on their own tokens only (personal_tokens.rs), and refuse
+        // service tokens outright.
+        if matches!(
+            spec.requirement,
+            Requirement::Permission(_) | Requirement::OnProject(_) | Requirement::User
+        ) {
             continue;
         }
         let listed = WITHOUT_PERMISSION

@@ -463,7 +463,7 @@ async fn insert_account(
     })
 }
 
-async fn insert_project(
+pub(crate) async fn insert_project(
     conn: &mut SqliteConnection,
     actor: &Actor,
     account_id: AccountId,
@@ -585,7 +585,7 @@ async fn insert_membership(
     Ok(())
 }
 
-async fn insert_group(
+pub(crate) async fn insert_group(
     conn: &mut SqliteConnection,
     actor: &Actor,
     account_id: AccountId,
@@ -641,7 +641,7 @@ async fn insert_group(
     Ok(GroupId(id))
 }
 
-async fn insert_group_member(
+pub(crate) async fn insert_group_member(
     conn: &mut SqliteConnection,
     actor: &Actor,
     account_id: AccountId,

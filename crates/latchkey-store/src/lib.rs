@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod changes;
+mod directory;
 mod error;
 mod ip_rules;
 mod records;
@@ -17,6 +18,7 @@ mod tokens;
 
 pub use audit::AuditQuery;
 pub use changes::{Change, ChangeKind};
+pub use directory::{Group, Member};
 pub use error::StoreError;
 pub use ip_rules::{
     IpRestrictions, IpRule, IpRuleCidr, IpRuleInput, MAX_CIDRS_PER_RULE, MAX_RULES_PER_ACCOUNT,

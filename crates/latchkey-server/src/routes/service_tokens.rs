@@ -103,11 +103,12 @@ fn grants_page(token: &latchkey_store::ServiceToken) -> Envelope {
     Envelope::page(items, 0, total.max(1), total)
 }
 
-fn parse_grants(body: &[GrantBody]) -> Result<Vec<Grant>, ApiError> {
+/// Reads grant objects; a bad one is named as `{field}[i].…`.
+pub fn parse_grants(field_name: &str, body: &[GrantBody]) -> Result<Vec<Grant>, ApiError> {
     body.iter()
         .enumerate()
         .map(|(i, g)| {
-            let field = |f: &str| format!("permission_grants[{i}].{f}");
+            let field = |f: &str| format!("{field_name}[{i}].{f}");
             let set = g
                 .permission_set
                 .parse()
@@ -175,7 +176,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Envelope, ApiError> {
-    let grants = parse_grants(&body.permission_grants)?;
+    let grants = parse_grants("permission_grants", &body.permission_grants)?;
     let allowed_cidrs = parse_cidrs("allowed_cidrs", &body.allowed_cidrs)?;
     let expires_at = body
         .expires_at
@@ -313,7 +314,7 @@ pub async fn replace_grants(
     ApiPath(path): ApiPath<TokenPath>,
     ApiJsonList(body): ApiJsonList<GrantBody>,
 ) -> Result<Envelope, ApiError> {
-    let grants = parse_grants(&body)?;
+    let grants = parse_grants("permission_grants", &body)?;
     let token = state
         .verifier
         .store()

@@ -5,8 +5,8 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::{
-    audit, authorize, credentials, forward, health, identity, introspect, ip_restrictions,
-    personal_tokens, service_tokens,
+    audit, authorize, credentials, forward, groups, health, identity, introspect, ip_restrictions,
+    personal_tokens, projects, service_tokens, users,
 };
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
-use latchkey_core::{AccountId, Decision, Minter, Permission, TokenKind};
+use latchkey_core::{AccountId, Decision, Minter, Permission, ProjectId, TokenKind};
 use latchkey_store::{Actor, ActorKind};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub enum Requirement {
     Authenticated,
     /// A working token holding this permission (`resource:access`) on the account in the path.
     Permission(&'static str),
+    /// A working token holding this permission on the project named by `{project_id}` in the
+    /// path (and the account in the path being its own).
+    OnProject(&'static str),
     /// A user acting for themselves in the account in the path: their personal access token, or
     /// their e-mail and password (HTTP Basic). What they may do is the handler's ownership rule
     /// (their own tokens only), never a permission beyond their own.
@@ -59,7 +62,7 @@ macro_rules! row {
     };
 }
 
-use Requirement::{Authenticated, Permission as Needs, Public, User};
+use Requirement::{Authenticated, OnProject, Permission as Needs, Public, User};
 
 /// Every route. Add a row here to add a route.
 pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
@@ -92,6 +95,22 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(POST "/api/v3/accounts/{account_id}/personal-tokens/", User, personal_tokens::create),
         row!(GET "/api/v3/accounts/{account_id}/personal-tokens/{id}/", User, personal_tokens::retrieve),
         row!(DELETE "/api/v3/accounts/{account_id}/personal-tokens/{id}/", User, personal_tokens::delete),
+        row!(GET "/api/v3/accounts/{account_id}/projects/", Needs("projects:read"), projects::list),
+        row!(POST "/api/v3/accounts/{account_id}/projects/", Needs("project_create:write"), projects::create),
+        row!(GET "/api/v3/accounts/{account_id}/projects/{project_id}/", OnProject("projects:read"), projects::retrieve),
+        row!(POST "/api/v3/accounts/{account_id}/projects/{project_id}/", OnProject("projects:write"), projects::update),
+        row!(DELETE "/api/v3/accounts/{account_id}/projects/{project_id}/", OnProject("projects:write"), projects::delete),
+        row!(GET "/api/v3/accounts/{account_id}/users/", Needs("members:read"), users::list),
+        row!(GET "/api/v3/accounts/{account_id}/users/{user_id}/", Needs("members:read"), users::retrieve),
+        row!(GET "/api/v2/accounts/{account_id}/users/{user_id}/", Needs("members:read"), users::retrieve),
+        row!(DELETE "/api/v3/accounts/{account_id}/users/{user_id}/", Needs("members:write"), users::remove),
+        row!(POST "/api/v3/accounts/{account_id}/users/{user_id}/license/", Needs("licenses:write"), users::set_license),
+        row!(GET "/api/v3/accounts/{account_id}/groups/", Needs("groups:read"), groups::list),
+        row!(POST "/api/v3/accounts/{account_id}/groups/", Needs("groups:write"), groups::create),
+        row!(GET "/api/v3/accounts/{account_id}/groups/{id}/", Needs("groups:read"), groups::retrieve),
+        row!(POST "/api/v3/accounts/{account_id}/groups/{id}/", Needs("groups:write"), groups::update),
+        row!(POST "/api/v3/accounts/{account_id}/group-permissions/{id}/", Needs("groups:write"), groups::replace_permissions),
+        row!(POST "/api/v3/accounts/{account_id}/assign-groups/", Needs("groups:write"), groups::assign),
         row!(GET "/api/v3/accounts/{account_id}/audit-logs/", Needs("audit_logs:read"), audit::list),
         row!(GET "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:read"), ip_restrictions::list),
         row!(POST "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:write"), ip_restrictions::create),
@@ -186,6 +205,21 @@ async fn guard(
                 return Err(ApiError::Forbidden(reason.to_string()));
             }
         }
+        OnProject(permission) => {
+            let permission: Permission = permission
+                .parse()
+                .expect("route table permissions parse (tested)");
+            let project = path_param(&mut request, "project_id")
+                .await
+                .ok_or(ApiError::NotFound)?;
+            if let Decision::Deny(reason) = state
+                .verifier
+                .decide(&principal, permission, Some(ProjectId(project)), None)
+                .await?
+            {
+                return Err(ApiError::Forbidden(reason.to_string()));
+            }
+        }
         User if principal.kind != TokenKind::Personal => {
             return Err(ApiError::Forbidden(
                 "this route acts for a user: call it with a personal access token, or sign in \
@@ -208,16 +242,24 @@ async fn path_account(
     if !spec.path.contains("{account_id}") {
         return Ok(None);
     }
+    path_param(request, "account_id")
+        .await
+        .map(|a| Some(AccountId(a)))
+        .ok_or(ApiError::NotFound)
+}
+
+/// A numeric path parameter of the request, if it has one by that name.
+async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
     let (mut parts, body) = std::mem::take(request).into_parts();
     let params = RawPathParams::from_request_parts(&mut parts, &()).await;
-    let account = params.ok().and_then(|params| {
+    let value = params.ok().and_then(|params| {
         params
             .iter()
-            .find(|(k, _)| *k == "account_id")
+            .find(|(k, _)| *k == name)
             .and_then(|(_, v)| v.parse::<i64>().ok())
     });
     *request = Request::from_parts(parts, body);
-    account.map(AccountId).map(Some).ok_or(ApiError::NotFound)
+    value
 }
 
 /// Counts a failed authentication against the client address (token or password guessing

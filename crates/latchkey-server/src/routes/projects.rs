@@ -1,0 +1,126 @@
+//! Projects (dbt Cloud v3): `/api/v3/accounts/{account_id}/projects/…`. Reading or changing one
+//! project needs the permission on that project (the route table takes it from the path).
+
+use crate::app::AppState;
+use crate::envelope::Envelope;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::table::Caller;
+use crate::wire;
+use axum::extract::State;
+use latchkey_core::ProjectId;
+use latchkey_store::State as RowState;
+use serde::Deserialize;
+
+/// A new project.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    name: String,
+}
+
+/// An update: `name` and/or `state` (2 deletes); other fields of a full object are ignored.
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    state: Option<i64>,
+}
+
+/// `{account_id}` and `{project_id}`.
+#[derive(Deserialize)]
+pub struct ProjectPath {
+    #[allow(dead_code)]
+    account_id: i64,
+    project_id: i64,
+}
+
+/// GET: the account's projects.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+    let projects = state.verifier.store().projects(caller.account()).await?;
+    let items: Vec<_> = projects.iter().map(wire::project).collect();
+    let total = items.len() as i64;
+    Ok(Envelope::page(items, 0, total.max(1), total))
+}
+
+/// POST: a new project.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Envelope, ApiError> {
+    let project = state
+        .verifier
+        .store()
+        .add_project(&caller.actor(), caller.account(), &body.name)
+        .await?;
+    Ok(Envelope::created(wire::project(&project)))
+}
+
+/// GET one project.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<ProjectPath>,
+) -> Result<Envelope, ApiError> {
+    let project = state
+        .verifier
+        .store()
+        .project(caller.account(), ProjectId(path.project_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::ok(wire::project(&project)))
+}
+
+/// POST one project: rename, or delete with `"state": 2`.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<ProjectPath>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Envelope, ApiError> {
+    let new_state = match body.state {
+        None => None,
+        Some(1) => Some(RowState::Active),
+        Some(2) => Some(RowState::Deleted),
+        Some(_) => {
+            return Err(ApiError::field(
+                "state",
+                "state must be 1 (active) or 2 (deleted)",
+            ))
+        }
+    };
+    let project = state
+        .verifier
+        .store()
+        .update_project(
+            &caller.actor(),
+            caller.account(),
+            ProjectId(path.project_id),
+            body.name.as_deref(),
+            new_state,
+        )
+        .await?;
+    Ok(Envelope::ok(wire::project(&project)))
+}
+
+/// DELETE one project (state 2).
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<ProjectPath>,
+) -> Result<Envelope, ApiError> {
+    let project = state
+        .verifier
+        .store()
+        .update_project(
+            &caller.actor(),
+            caller.account(),
+            ProjectId(path.project_id),
+            None,
+            Some(RowState::Deleted),
+        )
+        .await?;
+    Ok(Envelope::ok(wire::project(&project)))
+}

@@ -1,0 +1,112 @@
+//! An account's members and their seats: `/api/v3/accounts/{account_id}/users/…` (and dbt
+//! Cloud's v2 single-user read). Removing a member or their license ends their PATs at once.
+
+use crate::app::AppState;
+use crate::envelope::Envelope;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
+use crate::routes::table::Caller;
+use crate::wire;
+use axum::extract::State;
+use latchkey_core::{License, UserId};
+use latchkey_store::State as RowState;
+use serde::Deserialize;
+
+/// `{account_id}` and `{user_id}`.
+#[derive(Deserialize)]
+pub struct UserPath {
+    #[allow(dead_code)]
+    account_id: i64,
+    user_id: i64,
+}
+
+/// `{"license_type": "developer" | "read_only" | "it"}` (other fields of a full object are
+/// ignored; the member is looked up before the body is judged, so another account's user is a
+/// 404 whatever the body says).
+#[derive(Deserialize)]
+pub struct LicenseBody {
+    #[serde(default)]
+    license_type: Option<String>,
+}
+
+async fn active_member(
+    state: &AppState,
+    caller: &Caller,
+    user: i64,
+) -> Result<latchkey_store::Member, ApiError> {
+    state
+        .verifier
+        .store()
+        .member(caller.account(), UserId(user))
+        .await?
+        .filter(|m| m.state == RowState::Active)
+        .ok_or(ApiError::NotFound)
+}
+
+/// GET: the account's members (removed ones too, with state 2).
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+    let members = state.verifier.store().members(caller.account()).await?;
+    let items: Vec<_> = members.iter().map(wire::member).collect();
+    let total = items.len() as i64;
+    Ok(Envelope::page(items, 0, total.max(1), total))
+}
+
+/// GET one member.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<UserPath>,
+) -> Result<Envelope, ApiError> {
+    let member = state
+        .verifier
+        .store()
+        .member(caller.account(), UserId(path.user_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::ok(wire::member(&member)))
+}
+
+/// POST: changes a member's license (`user_license.added`); their PATs follow at once.
+pub async fn set_license(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<LicenseBody>,
+) -> Result<Envelope, ApiError> {
+    active_member(&state, &caller, path.user_id).await?;
+    let license: License = body
+        .license_type
+        .as_deref()
+        .ok_or_else(|| ApiError::field("license_type", "license_type is required"))?
+        .parse()
+        .map_err(|e: latchkey_core::Error| ApiError::field("license_type", e.to_string()))?;
+    let store = state.verifier.store();
+    store
+        .set_membership(
+            &caller.actor(),
+            caller.account(),
+            UserId(path.user_id),
+            license,
+        )
+        .await?;
+    let member = active_member(&state, &caller, path.user_id).await?;
+    Ok(Envelope::ok(wire::member(&member)))
+}
+
+/// DELETE: removes the member from the account (`user.removed`); their PATs stop at once.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<UserPath>,
+) -> Result<Envelope, ApiError> {
+    active_member(&state, &caller, path.user_id).await?;
+    let store = state.verifier.store();
+    store
+        .remove_membership(&caller.actor(), caller.account(), UserId(path.user_id))
+        .await?;
+    let member = store
+        .member(caller.account(), UserId(path.user_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Envelope::ok(wire::member(&member)))
+}

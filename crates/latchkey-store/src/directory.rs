@@ -1,0 +1,555 @@
+//! Who and what an account holds, as the admin API manages it: groups and their grants, members
+//! and their seats, projects. Every command checks, inside its transaction, that the things it
+//! names belong to the account, and that a grantor never hands out more than it holds.
+
+use crate::accounts::{
+    check_name, check_projects, fetch_account, insert_group, insert_group_member, insert_project,
+};
+use crate::audit::record;
+use crate::changes::{append, ChangeKind};
+use crate::records::{Actor, Project, State, StoredGrant};
+use crate::tokens::grant_from_row;
+use crate::{now, Store, StoreError};
+use latchkey_core::{
+    check_may_grant_to_group, AccountId, EffectivePermissions, Grant, GroupId, License, ProjectId,
+    UserId,
+};
+use serde_json::json;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+
+/// A group with its grants and members.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// Id.
+    pub id: GroupId,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// Name (unique in the account).
+    pub name: String,
+    /// Active or deleted.
+    pub state: State,
+    /// Its grants.
+    pub grants: Vec<StoredGrant>,
+    /// Its members.
+    pub members: Vec<UserId>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A user's seat in an account.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// The user.
+    pub user_id: UserId,
+    /// Their e-mail.
+    pub email: String,
+    /// Their license.
+    pub license: License,
+    /// Active, or removed from the account.
+    pub state: State,
+    /// Their active groups in the account.
+    pub groups: Vec<GroupId>,
+    /// When the seat was given.
+    pub created_at: OffsetDateTime,
+}
+
+async fn load_groups(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    only: Option<GroupId>,
+) -> Result<Vec<Group>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, name, state, created_at, updated_at FROM groups
+         WHERE account_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
+    )
+    .bind(account_id.0)
+    .bind(only.map(|g| g.0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut groups = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id = GroupId(r.try_get("id")?);
+        let grants = sqlx::query(
+            "SELECT id, permission_set, project_id, writable_envs, created_at FROM group_grants WHERE group_id = ? ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(grant_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+        let members: Vec<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id",
+        )
+        .bind(id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        groups.push(Group {
+            id,
+            account_id,
+            name: r.try_get("name")?,
+            state: State::from_db(r.try_get("state")?),
+            grants,
+            members: members.into_iter().map(UserId).collect(),
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        });
+    }
+    Ok(groups)
+}
+
+async fn one_group(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    id: GroupId,
+) -> Result<Group, StoreError> {
+    load_groups(conn, account_id, Some(id))
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound("group"))
+}
+
+async fn load_members(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    only: Option<UserId>,
+) -> Result<Vec<Member>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.user_id, u.email, m.license, m.state, m.created_at FROM memberships m
+         JOIN users u ON u.id = m.user_id
+         WHERE m.account_id = ?1 AND (?2 IS NULL OR m.user_id = ?2) ORDER BY u.email",
+    )
+    .bind(account_id.0)
+    .bind(only.map(|u| u.0))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut members = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let user_id = UserId(r.try_get("user_id")?);
+        let groups: Vec<i64> = sqlx::query_scalar(
+            "SELECT g.id FROM group_members gm JOIN groups g ON g.id = gm.group_id
+             WHERE gm.user_id = ? AND g.account_id = ? AND g.state = 1 ORDER BY g.id",
+        )
+        .bind(user_id.0)
+        .bind(account_id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        members.push(Member {
+            user_id,
+            email: r.try_get("email")?,
+            license: r.try_get::<String, _>("license")?.parse()?,
+            state: State::from_db(r.try_get("state")?),
+            groups: groups.into_iter().map(GroupId).collect(),
+            created_at: r.try_get("created_at")?,
+        });
+    }
+    Ok(members)
+}
+
+/// The account's plan, refusing an account that is gone.
+async fn plan_of(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+) -> Result<latchkey_core::Plan, StoreError> {
+    Ok(fetch_account(conn, account_id)
+        .await?
+        .filter(|a| a.state == State::Active)
+        .ok_or(StoreError::NotFound("account"))?
+        .plan)
+}
+
+/// Writes a group's grants in place of the old ones, audited grant by grant.
+async fn write_group_grants(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    group: &Group,
+    grants: &[Grant],
+) -> Result<(), StoreError> {
+    let at = now();
+    sqlx::query("DELETE FROM group_grants WHERE group_id = ?")
+        .bind(group.id.0)
+        .execute(&mut *conn)
+        .await?;
+    for old in &group.grants {
+        let ctx = json!({"group_id": group.id.0, "grant": old.grant.to_string()});
+        record(
+            conn,
+            actor,
+            Some(group.account_id),
+            "permission.removed",
+            "group",
+            Some(group.id.0),
+            ctx,
+            at,
+        )
+        .await?;
+    }
+    for g in grants {
+        sqlx::query(
+            "INSERT INTO group_grants (group_id, permission_set, project_id, writable_envs, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(group.id.0)
+        .bind(g.set.slug())
+        .bind(crate::tokens::project_of(g))
+        .bind(i64::from(g.writable_envs.bits()))
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        let ctx = json!({"group_id": group.id.0, "grant": g.to_string()});
+        record(
+            conn,
+            actor,
+            Some(group.account_id),
+            "permission.added",
+            "group",
+            Some(group.id.0),
+            ctx,
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The account's groups (active and deleted), oldest first.
+    pub async fn groups(&self, account_id: AccountId) -> Result<Vec<Group>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_groups(&mut conn, account_id, None).await
+    }
+
+    /// One group of the account.
+    pub async fn group(
+        &self,
+        account_id: AccountId,
+        id: GroupId,
+    ) -> Result<Option<Group>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(load_groups(&mut conn, account_id, Some(id)).await?.pop())
+    }
+
+    /// Creates a group with grants no wider than `grantor` holds (`None`: the operator).
+    pub async fn add_group(
+        &self,
+        actor: &Actor,
+        grantor: Option<&EffectivePermissions>,
+        account_id: AccountId,
+        name: &str,
+        grants: &[Grant],
+    ) -> Result<Group, StoreError> {
+        check_name("group name", name)?;
+        let mut tx = self.write().await?;
+        let plan = plan_of(&mut tx, account_id).await?;
+        check_may_grant_to_group(grantor, plan, grants)?;
+        check_projects(&mut tx, account_id, grants).await?;
+        let id = insert_group(&mut tx, actor, account_id, name, grants)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("a group named \"{name}\" exists already"))
+                }
+                e => e,
+            })?;
+        let group = one_group(&mut tx, account_id, id).await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    /// Renames a group and/or deletes it (state 2: its members lose its grants at once).
+    pub async fn update_group(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        id: GroupId,
+        name: Option<&str>,
+        state: Option<State>,
+    ) -> Result<Group, StoreError> {
+        if let Some(name) = name {
+            check_name("group name", name)?;
+        }
+        let mut tx = self.write().await?;
+        let before = one_group(&mut tx, account_id, id).await?;
+        if before.state == State::Deleted && state == Some(State::Active) {
+            return Err(StoreError::Invalid(
+                "a deleted group cannot be restored; create a new one".into(),
+            ));
+        }
+        let at = now();
+        if let Some(name) = name.filter(|n| *n != before.name) {
+            sqlx::query("UPDATE groups SET name = ?, updated_at = ? WHERE id = ?")
+                .bind(name)
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let ctx = json!({"from": before.name, "to": name});
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "group.changed",
+                "group",
+                Some(id.0),
+                ctx,
+                at,
+            )
+            .await?;
+        }
+        if state == Some(State::Deleted) && before.state == State::Active {
+            sqlx::query("UPDATE groups SET state = 2, updated_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "group.removed",
+                "group",
+                Some(id.0),
+                json!({"name": before.name}),
+                at,
+            )
+            .await?;
+        }
+        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        let group = one_group(&mut tx, account_id, id).await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    /// Replaces a group's grants wholesale, never beyond what `grantor` holds.
+    pub async fn replace_group_grants(
+        &self,
+        actor: &Actor,
+        grantor: Option<&EffectivePermissions>,
+        account_id: AccountId,
+        id: GroupId,
+        grants: &[Grant],
+    ) -> Result<Group, StoreError> {
+        let mut tx = self.write().await?;
+        let plan = plan_of(&mut tx, account_id).await?;
+        let group = one_group(&mut tx, account_id, id).await?;
+        if group.state != State::Active {
+            return Err(StoreError::Invalid(
+                "a deleted group's permissions cannot change".into(),
+            ));
+        }
+        check_may_grant_to_group(grantor, plan, grants)?;
+        check_projects(&mut tx, account_id, grants).await?;
+        write_group_grants(&mut tx, actor, &group, grants).await?;
+        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        let group = one_group(&mut tx, account_id, id).await?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    /// Makes a member's groups exactly `desired`. Groups the member joins must not hold more
+    /// than `grantor` does; leaving a group is always allowed.
+    pub async fn assign_groups(
+        &self,
+        actor: &Actor,
+        grantor: Option<&EffectivePermissions>,
+        account_id: AccountId,
+        user_id: UserId,
+        desired: &[GroupId],
+    ) -> Result<Member, StoreError> {
+        let mut tx = self.write().await?;
+        let plan = plan_of(&mut tx, account_id).await?;
+        let member = load_members(&mut tx, account_id, Some(user_id))
+            .await?
+            .pop()
+            .filter(|m| m.state == State::Active)
+            .ok_or(StoreError::NotFound("user"))?;
+        let mut joining = Vec::new();
+        for id in desired {
+            let group = load_groups(&mut tx, account_id, Some(*id))
+                .await?
+                .pop()
+                .filter(|g| g.state == State::Active)
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "group {} does not exist in account {account_id}",
+                        id.0
+                    ))
+                })?;
+            if !member.groups.contains(id) {
+                joining.push(group);
+            }
+        }
+        let new_grants: Vec<Grant> = joining
+            .iter()
+            .flat_map(|g| g.grants.iter().map(|s| s.grant))
+            .collect();
+        check_may_grant_to_group(grantor, plan, &new_grants)?;
+        for group in &joining {
+            insert_group_member(&mut tx, actor, account_id, group.id, user_id).await?;
+        }
+        let at = now();
+        for left in member.groups.iter().filter(|g| !desired.contains(g)) {
+            sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+                .bind(left.0)
+                .bind(user_id.0)
+                .execute(&mut *tx)
+                .await?;
+            let ctx = json!({"group_id": left.0, "user_id": user_id.0});
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "group.user.removed",
+                "group",
+                Some(left.0),
+                ctx,
+                at,
+            )
+            .await?;
+        }
+        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        let member = load_members(&mut tx, account_id, Some(user_id))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// A page of the account's members (active and removed) by e-mail, and the total.
+    pub async fn members(&self, account_id: AccountId) -> Result<Vec<Member>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        load_members(&mut conn, account_id, None).await
+    }
+
+    /// One member of the account.
+    pub async fn member(
+        &self,
+        account_id: AccountId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(load_members(&mut conn, account_id, Some(user_id))
+            .await?
+            .pop())
+    }
+
+    /// The account's projects (active and deleted), oldest first.
+    pub async fn projects(&self, account_id: AccountId) -> Result<Vec<Project>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, state, created_at FROM projects WHERE account_id = ? ORDER BY id",
+        )
+        .bind(account_id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Project {
+                    id: ProjectId(r.try_get("id")?),
+                    account_id,
+                    name: r.try_get("name")?,
+                    state: State::from_db(r.try_get("state")?),
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One project of the account.
+    pub async fn project(
+        &self,
+        account_id: AccountId,
+        id: ProjectId,
+    ) -> Result<Option<Project>, StoreError> {
+        Ok(self
+            .projects(account_id)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id))
+    }
+
+    /// Creates a project (checked like every name), audited as `project.added`.
+    pub async fn add_project(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        name: &str,
+    ) -> Result<Project, StoreError> {
+        check_name("project name", name)?;
+        let mut tx = self.write().await?;
+        plan_of(&mut tx, account_id).await?;
+        let project = insert_project(&mut tx, actor, account_id, name).await?;
+        tx.commit().await?;
+        Ok(project)
+    }
+
+    /// Renames a project and/or deletes it (state 2: grants on it stop counting at once).
+    pub async fn update_project(
+        &self,
+        actor: &Actor,
+        account_id: AccountId,
+        id: ProjectId,
+        name: Option<&str>,
+        state: Option<State>,
+    ) -> Result<Project, StoreError> {
+        if let Some(name) = name {
+            check_name("project name", name)?;
+        }
+        let before = self
+            .project(account_id, id)
+            .await?
+            .ok_or(StoreError::NotFound("project"))?;
+        if before.state == State::Deleted && state == Some(State::Active) {
+            return Err(StoreError::Invalid(
+                "a deleted project cannot be restored".into(),
+            ));
+        }
+        let mut tx = self.write().await?;
+        let at = now();
+        if let Some(name) = name.filter(|n| *n != before.name) {
+            sqlx::query("UPDATE projects SET name = ?, updated_at = ? WHERE id = ?")
+                .bind(name)
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            let ctx = json!({"from": before.name, "to": name});
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "project.changed",
+                "project",
+                Some(id.0),
+                ctx,
+                at,
+            )
+            .await?;
+        }
+        if state == Some(State::Deleted) && before.state == State::Active {
+            sqlx::query("UPDATE projects SET state = 2, updated_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            record(
+                &mut tx,
+                actor,
+                Some(account_id),
+                "project.removed",
+                "project",
+                Some(id.0),
+                json!({"name": before.name}),
+                at,
+            )
+            .await?;
+        }
+        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        tx.commit().await?;
+        self.project(account_id, id)
+            .await?
+            .ok_or(StoreError::NotFound("project"))
+    }
+}
