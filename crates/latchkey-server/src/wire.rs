@@ -232,3 +232,26 @@ pub fn member(m: &latchkey_store::Member) -> Value {
         "created_at": timestamp(m.created_at),
     })
 }
+
+/// An invitation; `code` is the one-time code on creation only.
+pub fn invite(i: &latchkey_store::Invite, code: Option<&Secret>) -> Value {
+    let status = match (i.state, i.redeemed_at) {
+        (latchkey_store::State::Active, _) => "pending",
+        (_, Some(_)) => "redeemed",
+        _ => "withdrawn",
+    };
+    json!({
+        "id": i.id,
+        "account_id": i.account_id.0,
+        "email": i.email,
+        "license_type": i.license.as_str(),
+        "group_ids": i.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+        "state": i.state as i64,
+        "status": status,
+        "code": code.map(|c| c.expose()),
+        "created_at": timestamp(i.created_at),
+        "expires_at": timestamp(i.expires_at),
+        "redeemed_at": opt_timestamp(i.redeemed_at),
+        "redeemed_user_id": i.redeemed_user_id.map(|u| u.0),
+    })
+}

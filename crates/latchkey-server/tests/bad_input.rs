@@ -77,9 +77,13 @@ const GROUP_GRANTS: Route = (
     "/api/v3/accounts/{account_id}/group-permissions/{id}/",
 );
 const ASSIGN: Route = ("POST", "/api/v3/accounts/{account_id}/assign-groups/");
+const INVITE: Route = ("POST", "/api/v3/accounts/{account_id}/invites/");
+const REDEEM: Route = ("POST", "/api/v3/invites/redeem/");
 
 /// Routes with a JSON body.
-const JSON_ROUTES: [Route; 17] = [
+const JSON_ROUTES: [Route; 19] = [
+    INVITE,
+    REDEEM,
     PROJECT_CREATE,
     PROJECT_UPDATE,
     LICENSE,
@@ -115,7 +119,7 @@ const COVERED_ELSEWHERE: [Route; 7] = [
 /// GET routes that read a query string.
 const QUERY_ROUTES: [Route; 2] = [LIST, AUDIT];
 /// Routes that read neither a body nor a query (the `{id}` ones are probed with unknown ids).
-const NO_INPUT_ROUTES: [Route; 26] = [
+const NO_INPUT_ROUTES: [Route; 28] = [
     ("GET", "/healthz"),
     ("GET", "/livez"),
     ("GET", "/api/openapi.json"),
@@ -157,6 +161,8 @@ const NO_INPUT_ROUTES: [Route; 26] = [
     ("DELETE", "/api/v3/accounts/{account_id}/users/{user_id}/"),
     ("GET", "/api/v3/accounts/{account_id}/groups/"),
     ("GET", "/api/v3/accounts/{account_id}/groups/{id}/"),
+    ("GET", "/api/v3/accounts/{account_id}/invites/"),
+    ("DELETE", "/api/v3/accounts/{account_id}/invites/{id}/"),
     // A user's own PATs: called with the fixture's PAT.
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/{id}/"),
@@ -186,6 +192,8 @@ fn valid_body(route: Route) -> &'static str {
         LICENSE => r#"{"license_type": "developer"}"#,
         GROUP_GRANTS => r#"[{"permission_set": "job_viewer", "all_projects": true}]"#,
         ASSIGN => r#"{"user_id": 1, "desired_group_ids": []}"#,
+        INVITE => r#"{"email": "invitee@example.com", "license_type": "developer"}"#,
+        REDEEM => r#"{"code": "lkinv_notarealcode", "password": "a long enough password"}"#,
         _ => unreachable!("no body for {route:?}"),
     }
 }

@@ -393,3 +393,147 @@ async fn a_projects_routes_check_the_permission_on_that_project() {
     assert_eq!(s, 200);
     assert_eq!(list["data"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn an_invitation_gives_a_seat_once_and_its_holder_signs_in() {
+    let app = spawn_app().await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
+    let (_, group) = app
+        .call(
+            Method::POST,
+            &at(&app, "groups/"),
+            Some(&admin),
+            Some(json!({"name": "jobs", "group_permissions": [{"permission_set": "job_admin", "project_id": app.p1.0}]})),
+        )
+        .await;
+    let group_id = group["data"]["id"].as_i64().unwrap();
+    let (s, invite) = app
+        .call(
+            Method::POST,
+            &at(&app, "invites/"),
+            Some(&admin),
+            Some(json!({"email": "new@example.com", "license_type": "developer", "group_ids": [group_id]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{invite}");
+    let code = invite["data"]["code"].as_str().unwrap().to_owned();
+    let (_, list) = app
+        .call(Method::GET, &at(&app, "invites/"), Some(&admin), None)
+        .await;
+    assert_eq!(
+        list["data"][0]["code"],
+        Value::Null,
+        "the code is shown once"
+    );
+    assert_eq!(list["data"][0]["status"], "pending");
+
+    let redeem = |body: Value| app.call(Method::POST, "/api/v3/invites/redeem/", None, Some(body));
+    let (s, out) = redeem(json!({"code": code, "password": "short"})).await;
+    assert_eq!((s, out["data"]["field"].clone()), (400, json!("password")));
+    let (s, out) =
+        redeem(json!({"code": "lkinv_made_up", "password": "a long enough password"})).await;
+    assert_eq!((s, out["data"]["field"].clone()), (400, json!("code")));
+    let (s, out) = redeem(json!({"code": code, "password": "a long enough password"})).await;
+    assert_eq!(s, 201, "{out}");
+    let user = out["data"]["user_id"].as_i64().unwrap();
+    let (s, _) = redeem(json!({"code": code, "password": "a long enough password"})).await;
+    assert_eq!(s, 400, "a code works once");
+
+    // The new member signs in, makes a PAT, and acts with the invited group's permissions.
+    let resp = app
+        .http
+        .post(format!("{}{}", app.url, at(&app, "personal-tokens/")))
+        .basic_auth("new@example.com", Some("a long enough password"))
+        .json(&json!({"name": "first"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let made: Value = resp.json().await.unwrap();
+    let pat = made["data"]["token_string"].as_str().unwrap();
+    assert_eq!(made["data"]["user_id"], user);
+    assert_eq!(jobs_write_until(&app, pat, true).await["allowed"], true);
+    let events = events(&app).await;
+    for e in [
+        "user.invite.added",
+        "user.invite.redeemed",
+        "user_license.added",
+        "group.user.added",
+    ] {
+        assert!(events.iter().any(|x| x == e), "{e} missing from {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
+    let app = spawn_app().await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
+    let sec = app.token(app.account, &["security_admin:all"]).await;
+    let admins = app
+        .store
+        .add_group(
+            &latchkey_store::Actor::operator(),
+            None,
+            app.account,
+            "admins",
+            &[common::grant("account_admin:all")],
+        )
+        .await
+        .unwrap();
+    let (s, out) = app
+        .call(
+            Method::POST,
+            &at(&app, "invites/"),
+            Some(&sec),
+            Some(json!({"email": "x@example.com", "license_type": "developer", "group_ids": [admins.id.0]})),
+        )
+        .await;
+    assert_eq!(s, 403, "{out}");
+    for body in [
+        json!({"email": "not an email", "license_type": "developer"}),
+        json!({"email": "x@example.com", "license_type": "emperor"}),
+        json!({"email": "x@example.com", "license_type": "developer", "expires_in_days": 90}),
+        json!({"email": "x@example.com", "license_type": "developer", "group_ids": [999_999]}),
+    ] {
+        let (s, out) = app
+            .call(
+                Method::POST,
+                &at(&app, "invites/"),
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(s, 400, "{body}: {out}");
+    }
+    let (s, invite) = app
+        .call(
+            Method::POST,
+            &at(&app, "invites/"),
+            Some(&admin),
+            Some(json!({"email": "x@example.com", "license_type": "read_only"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let code = invite["data"]["code"].as_str().unwrap().to_owned();
+    let (s, out) = app
+        .call(
+            Method::DELETE,
+            &at(&app, &format!("invites/{}/", invite["data"]["id"])),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, out["data"]["status"].clone()),
+        (200, json!("withdrawn"))
+    );
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v3/invites/redeem/",
+            None,
+            Some(json!({"code": code, "password": "a long enough password"})),
+        )
+        .await;
+    assert_eq!(s, 400, "a withdrawn code is dead");
+}

@@ -653,6 +653,8 @@ const WITHOUT_PERMISSION: &[(&str, &str, Requirement)] = &[
     ("GET", "/api/openapi.json", Requirement::Public),
     // Whoever finds a leaked token may report it (GitHub-style), with no token of their own.
     ("POST", "/api/v1/credentials/revoke", Requirement::Public),
+    // The invited person has no token yet: the one-time code is the credential (throttled).
+    ("POST", "/api/v3/invites/redeem/", Requirement::Public),
     // Asks about the caller's own permissions only.
     ("POST", "/api/v1/authorize", Requirement::Authenticated),
     // The caller itself, the catalog's constants, and the caller's own account.

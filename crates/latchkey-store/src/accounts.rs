@@ -14,7 +14,7 @@ use latchkey_core::{
 use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
-fn hash_password(password: &Secret) -> Result<String, StoreError> {
+pub(crate) fn hash_password(password: &Secret) -> Result<String, StoreError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.expose().as_bytes(), &salt)
@@ -500,7 +500,7 @@ pub(crate) async fn insert_project(
     })
 }
 
-async fn insert_user(
+pub(crate) async fn insert_user(
     conn: &mut SqliteConnection,
     actor: &Actor,
     email: &str,
@@ -546,7 +546,7 @@ async fn insert_user(
     })
 }
 
-async fn insert_membership(
+pub(crate) async fn insert_membership(
     conn: &mut SqliteConnection,
     actor: &Actor,
     account_id: AccountId,

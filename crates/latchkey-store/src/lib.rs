@@ -11,6 +11,7 @@ mod audit;
 mod changes;
 mod directory;
 mod error;
+mod invites;
 mod ip_rules;
 mod records;
 mod sign_in;
@@ -20,6 +21,7 @@ pub use audit::AuditQuery;
 pub use changes::{Change, ChangeKind};
 pub use directory::{Group, Member};
 pub use error::StoreError;
+pub use invites::Invite;
 pub use ip_rules::{
     IpRestrictions, IpRule, IpRuleCidr, IpRuleInput, MAX_CIDRS_PER_RULE, MAX_RULES_PER_ACCOUNT,
 };

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod health;
 pub mod identity;
 pub mod introspect;
+pub mod invites;
 pub mod ip_restrictions;
 pub mod personal_tokens;
 pub mod projects;

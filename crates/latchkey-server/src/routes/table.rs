@@ -5,8 +5,8 @@
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::routes::{
-    audit, authorize, credentials, forward, groups, health, identity, introspect, ip_restrictions,
-    personal_tokens, projects, service_tokens, users,
+    audit, authorize, credentials, forward, groups, health, identity, introspect, invites,
+    ip_restrictions, personal_tokens, projects, service_tokens, users,
 };
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
@@ -111,6 +111,10 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(POST "/api/v3/accounts/{account_id}/groups/{id}/", Needs("groups:write"), groups::update),
         row!(POST "/api/v3/accounts/{account_id}/group-permissions/{id}/", Needs("groups:write"), groups::replace_permissions),
         row!(POST "/api/v3/accounts/{account_id}/assign-groups/", Needs("groups:write"), groups::assign),
+        row!(GET "/api/v3/accounts/{account_id}/invites/", Needs("invitations:read"), invites::list),
+        row!(POST "/api/v3/accounts/{account_id}/invites/", Needs("invitations:write"), invites::create),
+        row!(DELETE "/api/v3/accounts/{account_id}/invites/{id}/", Needs("invitations:write"), invites::delete),
+        row!(POST "/api/v3/invites/redeem/", Public, invites::redeem),
         row!(GET "/api/v3/accounts/{account_id}/audit-logs/", Needs("audit_logs:read"), audit::list),
         row!(GET "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:read"), ip_restrictions::list),
         row!(POST "/api/v3/accounts/{account_id}/ip-restrictions/", Needs("ip_restrictions:write"), ip_restrictions::create),

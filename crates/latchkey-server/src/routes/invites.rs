@@ -1,0 +1,158 @@
+//! Invitations: `/api/v3/accounts/{account_id}/invites/…` to offer a seat, and the public
+//! `POST /api/v3/invites/redeem/` where the invited person takes it with the one-time code.
+
+use crate::app::AppState;
+use crate::envelope::Envelope;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ClientIp};
+use crate::routes::table::Caller;
+use crate::wire;
+use axum::extract::State;
+use latchkey_core::{GroupId, License, Secret, TokenDigest};
+use serde::Deserialize;
+
+/// Longest an invitation may stay open: 30 days (7 by default).
+pub const MAX_DAYS: i64 = 30;
+
+/// A new invitation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    email: String,
+    license_type: String,
+    #[serde(default)]
+    group_ids: Vec<i64>,
+    #[serde(default)]
+    expires_in_days: Option<i64>,
+}
+
+/// A redemption: the code, and a password when the invited e-mail has no user yet.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    code: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `{account_id}` and `{id}`.
+#[derive(Deserialize)]
+pub struct InvitePath {
+    #[allow(dead_code)]
+    account_id: i64,
+    id: i64,
+}
+
+/// GET: the account's invitations (never their codes).
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+    let invites = state.verifier.store().invites(caller.account()).await?;
+    let items: Vec<_> = invites.iter().map(|i| wire::invite(i, None)).collect();
+    let total = items.len() as i64;
+    Ok(Envelope::page(items, 0, total.max(1), total))
+}
+
+/// POST: offers a seat; the one-time `code` is in the answer, once.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<Envelope, ApiError> {
+    let license: License = body
+        .license_type
+        .parse()
+        .map_err(|e: latchkey_core::Error| ApiError::field("license_type", e.to_string()))?;
+    let days = body.expires_in_days.unwrap_or(7);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::field(
+            "expires_in_days",
+            format!("expires_in_days must be 1 to {MAX_DAYS}"),
+        ));
+    }
+    if body.group_ids.len() > 100 {
+        return Err(ApiError::field("group_ids", "at most 100 groups"));
+    }
+    let groups: Vec<GroupId> = body.group_ids.iter().map(|g| GroupId(*g)).collect();
+    let code = Secret::new(format!(
+        "lkinv_{}",
+        latchkey_core::token::random_base62(32).expose()
+    ));
+    let invite = state
+        .verifier
+        .store()
+        .create_invite(
+            &caller.actor(),
+            Some(&caller.0.permissions),
+            caller.account(),
+            &body.email,
+            license,
+            &groups,
+            &TokenDigest::of(code.expose()),
+            latchkey_store::now() + time::Duration::days(days),
+        )
+        .await?;
+    Ok(Envelope::created(wire::invite(&invite, Some(&code))))
+}
+
+/// DELETE: withdraws an invitation; its code stops working.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(path): ApiPath<InvitePath>,
+) -> Result<Envelope, ApiError> {
+    let invite = state
+        .verifier
+        .store()
+        .withdraw_invite(&caller.actor(), caller.account(), path.id)
+        .await?;
+    Ok(Envelope::ok(wire::invite(&invite, None)))
+}
+
+/// POST (public): takes the seat an invitation offers. Unknown, used, withdrawn and expired
+/// codes get one answer, and count as failed authentications for the client address.
+pub async fn redeem(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<RedeemBody>,
+) -> Result<Envelope, ApiError> {
+    let now = crate::verifier::now_unix();
+    if let Some(ip) = ip {
+        state
+            .auth_failures
+            .check(ip, now)
+            .map_err(ApiError::TooManyRequests)?;
+    }
+    let password = body.password.map(Secret::new);
+    if let Some(p) = &password {
+        let n = p.expose().chars().count();
+        if !(12..=256).contains(&n) {
+            return Err(ApiError::field(
+                "password",
+                "password must be 12 to 256 characters",
+            ));
+        }
+    }
+    let redeemed = state
+        .verifier
+        .store()
+        .redeem_invite(
+            &TokenDigest::of(body.code.trim()),
+            password.as_ref(),
+            ip.map(|ip| ip.to_string()),
+        )
+        .await?;
+    let Some((invite, user)) = redeemed else {
+        if let Some(ip) = ip {
+            let _ = state.auth_failures.hit(ip, now);
+        }
+        return Err(ApiError::field(
+            "code",
+            "this invitation code is not valid (unknown, used, withdrawn or expired)",
+        ));
+    };
+    Ok(Envelope::created(serde_json::json!({
+        "account_id": invite.account_id.0,
+        "user_id": user.0,
+        "license_type": invite.license.as_str(),
+        "groups": invite.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+    })))
+}
