@@ -66,14 +66,7 @@ pub fn check_may_mint_service_token(
     check_grants(plan, grants)?;
     let new = EffectivePermissions::for_service_token(grants, plan);
     if let Some(mine) = minter_perms {
-        if let Some((permission, scope)) = mine.first_not_covered(&new) {
-            let scope = match scope {
-                None => String::new(),
-                Some(Scope::AllProjects) => " on all projects".to_owned(),
-                Some(Scope::Project(p)) => format!(" on project {p}"),
-            };
-            return Err(Error::Escalation { permission, scope });
-        }
+        check_within(mine, &new)?;
     }
     Ok(new)
 }
@@ -136,14 +129,20 @@ pub fn check_may_grant_to_group(
     let Some(mine) = grantor else {
         return Ok(());
     };
-    let new = EffectivePermissions::compile(grants, |_| true);
-    if let Some((permission, scope)) = mine.first_not_covered(&new) {
-        let scope = match scope {
-            None => String::new(),
-            Some(Scope::AllProjects) => " on all projects".to_owned(),
-            Some(Scope::Project(p)) => format!(" on project {p}"),
-        };
-        return Err(Error::Escalation { permission, scope });
+    check_within(mine, &EffectivePermissions::compile(grants, |_| true))
+}
+
+/// Refuses `new` if it holds anything `mine` does not, naming the first such permission.
+fn check_within(mine: &EffectivePermissions, new: &EffectivePermissions) -> Result<(), Error> {
+    match mine.first_not_covered(new) {
+        None => Ok(()),
+        Some((permission, scope)) => Err(Error::Escalation {
+            permission,
+            scope: match scope {
+                None => String::new(),
+                Some(Scope::AllProjects) => " on all projects".to_owned(),
+                Some(Scope::Project(p)) => format!(" on project {p}"),
+            },
+        }),
     }
-    Ok(())
 }

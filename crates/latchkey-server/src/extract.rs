@@ -15,6 +15,19 @@ pub fn bearer_secret(value: &str) -> Option<&str> {
         .then(|| secret.trim())
 }
 
+/// A `state` field as sent: 1 active, 2 deleted.
+pub fn parse_state(state: Option<i64>) -> Result<Option<latchkey_store::State>, ApiError> {
+    match state {
+        None => Ok(None),
+        Some(1) => Ok(Some(latchkey_store::State::Active)),
+        Some(2) => Ok(Some(latchkey_store::State::Deleted)),
+        Some(_) => Err(ApiError::field(
+            "state",
+            "state must be 1 (active) or 2 (deleted)",
+        )),
+    }
+}
+
 /// E-mail and password from an `Authorization: Basic base64(email:password)` header value.
 pub fn basic_credentials(value: &str) -> Option<(String, latchkey_core::Secret)> {
     let (scheme, encoded) = value.split_once(' ')?;

@@ -214,6 +214,75 @@ async fn write_group_grants(
     Ok(())
 }
 
+/// A named, soft-deletable row: which table, what the audit log calls it, and how it is now.
+struct Named<'a> {
+    table: &'static str,
+    kind: &'static str,
+    id: i64,
+    name: &'a str,
+    state: State,
+}
+
+/// Renames a row (audited `KIND.changed`) and/or deletes it (state 2, `KIND.removed`); a name
+/// or state it already has changes nothing.
+async fn rename_or_delete(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    account_id: AccountId,
+    row: Named<'_>,
+    name: Option<&str>,
+    state: Option<State>,
+) -> Result<(), StoreError> {
+    let at = now();
+    if let Some(name) = name.filter(|n| *n != row.name) {
+        sqlx::query(&format!(
+            "UPDATE {} SET name = ?, updated_at = ? WHERE id = ?",
+            row.table
+        ))
+        .bind(name)
+        .bind(at)
+        .bind(row.id)
+        .execute(&mut *conn)
+        .await?;
+        let ctx = json!({"from": row.name, "to": name});
+        let event = format!("{}.changed", row.kind);
+        record(
+            conn,
+            actor,
+            Some(account_id),
+            &event,
+            row.kind,
+            Some(row.id),
+            ctx,
+            at,
+        )
+        .await?;
+    }
+    if state == Some(State::Deleted) && row.state == State::Active {
+        sqlx::query(&format!(
+            "UPDATE {} SET state = 2, updated_at = ? WHERE id = ?",
+            row.table
+        ))
+        .bind(at)
+        .bind(row.id)
+        .execute(&mut *conn)
+        .await?;
+        let event = format!("{}.removed", row.kind);
+        record(
+            conn,
+            actor,
+            Some(account_id),
+            &event,
+            row.kind,
+            Some(row.id),
+            json!({"name": row.name}),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// The account's groups (active and deleted), oldest first.
     pub async fn groups(&self, account_id: AccountId) -> Result<Vec<Group>, StoreError> {
@@ -277,45 +346,21 @@ impl Store {
                 "a deleted group cannot be restored; create a new one".into(),
             ));
         }
-        let at = now();
-        if let Some(name) = name.filter(|n| *n != before.name) {
-            sqlx::query("UPDATE groups SET name = ?, updated_at = ? WHERE id = ?")
-                .bind(name)
-                .bind(at)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            let ctx = json!({"from": before.name, "to": name});
-            record(
-                &mut tx,
-                actor,
-                Some(account_id),
-                "group.changed",
-                "group",
-                Some(id.0),
-                ctx,
-                at,
-            )
-            .await?;
-        }
-        if state == Some(State::Deleted) && before.state == State::Active {
-            sqlx::query("UPDATE groups SET state = 2, updated_at = ? WHERE id = ?")
-                .bind(at)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            record(
-                &mut tx,
-                actor,
-                Some(account_id),
-                "group.removed",
-                "group",
-                Some(id.0),
-                json!({"name": before.name}),
-                at,
-            )
-            .await?;
-        }
+        rename_or_delete(
+            &mut tx,
+            actor,
+            account_id,
+            Named {
+                table: "groups",
+                kind: "group",
+                id: id.0,
+                name: &before.name,
+                state: before.state,
+            },
+            name,
+            state,
+        )
+        .await?;
         append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         let group = one_group(&mut tx, account_id, id).await?;
         tx.commit().await?;
@@ -418,7 +463,7 @@ impl Store {
         Ok(member)
     }
 
-    /// A page of the account's members (active and removed) by e-mail, and the total.
+    /// The account's members (active and removed), by e-mail.
     pub async fn members(&self, account_id: AccountId) -> Result<Vec<Member>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         load_members(&mut conn, account_id, None).await
@@ -507,45 +552,21 @@ impl Store {
             ));
         }
         let mut tx = self.write().await?;
-        let at = now();
-        if let Some(name) = name.filter(|n| *n != before.name) {
-            sqlx::query("UPDATE projects SET name = ?, updated_at = ? WHERE id = ?")
-                .bind(name)
-                .bind(at)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            let ctx = json!({"from": before.name, "to": name});
-            record(
-                &mut tx,
-                actor,
-                Some(account_id),
-                "project.changed",
-                "project",
-                Some(id.0),
-                ctx,
-                at,
-            )
-            .await?;
-        }
-        if state == Some(State::Deleted) && before.state == State::Active {
-            sqlx::query("UPDATE projects SET state = 2, updated_at = ? WHERE id = ?")
-                .bind(at)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            record(
-                &mut tx,
-                actor,
-                Some(account_id),
-                "project.removed",
-                "project",
-                Some(id.0),
-                json!({"name": before.name}),
-                at,
-            )
-            .await?;
-        }
+        rename_or_delete(
+            &mut tx,
+            actor,
+            account_id,
+            Named {
+                table: "projects",
+                kind: "project",
+                id: id.0,
+                name: &before.name,
+                state: before.state,
+            },
+            name,
+            state,
+        )
+        .await?;
         append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         tx.commit().await?;
         self.project(account_id, id)

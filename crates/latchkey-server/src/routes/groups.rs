@@ -5,13 +5,12 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiJsonList, ApiPath};
+use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath};
 use crate::routes::service_tokens::{parse_grants, GrantBody};
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{GroupId, UserId};
-use latchkey_store::State as RowState;
 use serde::Deserialize;
 
 /// A new group: a name and, optionally, its permissions.
@@ -99,17 +98,7 @@ pub async fn update(
     ApiPath(path): ApiPath<GroupPath>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Envelope, ApiError> {
-    let new_state = match body.state {
-        None => None,
-        Some(1) => Some(RowState::Active),
-        Some(2) => Some(RowState::Deleted),
-        Some(_) => {
-            return Err(ApiError::field(
-                "state",
-                "state must be 1 (active) or 2 (deleted)",
-            ))
-        }
-    };
+    let new_state = parse_state(body.state)?;
     let group = state
         .verifier
         .store()

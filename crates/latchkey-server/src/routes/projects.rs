@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{parse_state, ApiJson, ApiPath};
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
@@ -80,17 +80,7 @@ pub async fn update(
     ApiPath(path): ApiPath<ProjectPath>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Envelope, ApiError> {
-    let new_state = match body.state {
-        None => None,
-        Some(1) => Some(RowState::Active),
-        Some(2) => Some(RowState::Deleted),
-        Some(_) => {
-            return Err(ApiError::field(
-                "state",
-                "state must be 1 (active) or 2 (deleted)",
-            ))
-        }
-    };
+    let new_state = parse_state(body.state)?;
     let project = state
         .verifier
         .store()

@@ -4,13 +4,13 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiJsonList, ApiPath, ApiQuery};
+use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
-use latchkey_store::{NewServiceToken, State as State_};
+use latchkey_store::NewServiceToken;
 use serde::Deserialize;
 
 /// Largest page.
@@ -81,19 +81,6 @@ pub struct TokenPath {
     #[allow(dead_code)]
     account_id: i64,
     id: i64,
-}
-
-/// `state` as sent: 1 active, 2 deleted.
-fn parse_state(state: Option<i64>) -> Result<Option<State_>, ApiError> {
-    match state {
-        None => Ok(None),
-        Some(1) => Ok(Some(State_::Active)),
-        Some(2) => Ok(Some(State_::Deleted)),
-        Some(_) => Err(ApiError::field(
-            "state",
-            "state must be 1 (active) or 2 (deleted)",
-        )),
-    }
 }
 
 /// A token's grants as a (single) page.
