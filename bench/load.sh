@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load harness: /api/v1/authorize beside the trivial /livez of the same binary, same run,
+# Load harness: /api/v1/authorize and /auth/forward beside the trivial /livez of the same binary, same run,
 # loopback only. Needs wrk (Debian package `wrk`). Usage: bash bench/load.sh [seconds] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +20,9 @@ echo "== GET /livez (no I/O, the baseline)"
 wrk -t1 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/livez" | grep -E 'Requests/sec|50%|99%'
 echo "== POST /api/v1/authorize (verify + decide, cache hit)"
 wrk -t1 -c"$conns" -d"${secs}s" --latency -s bench/authorize.lua "http://127.0.0.1:$port/api/v1/authorize" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+echo "== GET /auth/forward (nginx auth_request: route map + verify + decide)"
+wrk -t1 -c"$conns" -d"${secs}s" --latency \
+    -H "Authorization: Token $LATCHKEY_TOKEN" -H "X-Original-Method: GET" \
+    -H "X-Original-URI: /api/v2/accounts/1/runs/?project_id=1" \
+    "http://127.0.0.1:$port/auth/forward" | grep -E 'Requests/sec|50%|99%|Non-2xx'
 : "$admin"

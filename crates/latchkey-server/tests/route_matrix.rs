@@ -119,6 +119,20 @@ impl CatalogFile {
         };
         held >= needed
     }
+
+    /// Whether a single grant of `set` at `scope` covers `permission` on project `target` (the
+    /// route table's `OnProject` rows): an all-projects grant covers every project, a
+    /// one-project grant only its own.
+    fn covers_on(&self, set: &str, scope: Scope, permission: &str, target: ProjectId) -> bool {
+        let (resource, access) = permission.split_once(':').unwrap();
+        let held = match (self.level(resource), scope) {
+            ("account", _) => self.cell(set, "account", resource),
+            (_, Scope::AllProjects) => self.cell(set, "project", resource),
+            (_, Scope::Project(p)) if p == target => self.cell(set, "project", resource),
+            (_, Scope::Project(_)) => 0,
+        };
+        held >= rank(access)
+    }
 }
 
 /// `none` < `read` < `write`.
@@ -313,10 +327,12 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
     let started = Instant::now();
     let cat = CatalogFile::load();
     let app = spawn_app().await;
-    let rows: Vec<(Method, &'static str, &'static str)> = table()
+    // (method, path, permission, whether the permission is asked on the path's project)
+    let rows: Vec<(Method, &'static str, &'static str, bool)> = table()
         .into_iter()
         .filter_map(|(spec, _)| match spec.requirement {
-            Requirement::Permission(p) => Some((method_of(&spec), spec.path, p)),
+            Requirement::Permission(p) => Some((method_of(&spec), spec.path, p, false)),
+            Requirement::OnProject(p) => Some((method_of(&spec), spec.path, p, true)),
             _ => None,
         })
         .collect();
@@ -361,7 +377,7 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
                 cat.offered_to_service_tokens(&set),
                 "{g}: minted though catalog.json does not offer {set} to Enterprise service tokens"
             );
-            for (method, path, permission) in &rows {
+            for (method, path, permission, on_project) in &rows {
                 let ids = if *method == Method::GET {
                     shared_ids
                 } else {
@@ -385,7 +401,12 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
                     drop_fresh_ip_rule(&app, ids).await;
                 }
                 let what = format!("{g} → {method} {target} (needs {permission})");
-                if cat.covers(&set, scope, permission) {
+                let covered = if *on_project {
+                    cat.covers_on(&set, scope, permission, ids.project)
+                } else {
+                    cat.covers(&set, scope, permission)
+                };
+                if covered {
                     assert!(
                         status != 401 && status != 403 && status < 500,
                         "{what}: catalog.json allows it, got {status}: {body}"
@@ -415,7 +436,7 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
     // Rows needing a project-level permission are where the one-project rule above matters.
     let project_level_rows = rows
         .iter()
-        .filter(|(_, _, p)| cat.level(p.split(':').next().unwrap()) == "project")
+        .filter(|(_, _, p, _)| cat.level(p.split(':').next().unwrap()) == "project")
         .count();
     println!(
         "route matrix: {} rows ({project_level_rows} project-level) × {} sets × 2 scopes: \
