@@ -220,6 +220,9 @@ enum Param {
     Token,
     Project,
     IpRule,
+    User,
+    Group,
+    Invite,
     /// Nothing this file knows how to make: filled with [`NO_SUCH_ID`], so a permitted call gets
     /// 404 from its handler (still not 401/403). Teach [`param_kind`] about new collections.
     Unknown,
@@ -234,6 +237,9 @@ fn param_kind(name: &str, collection: &str) -> Param {
         ("token_id", _) | ("id", "service-tokens") => Param::Token,
         ("project_id", _) | ("id", "projects") => Param::Project,
         ("id", "ip-restrictions") => Param::IpRule,
+        ("user_id", _) => Param::User,
+        ("id", "groups") | ("id", "group-permissions") => Param::Group,
+        ("id", "invites") => Param::Invite,
         _ => Param::Unknown,
     }
 }
@@ -257,7 +263,90 @@ struct Ids {
     token: TokenId,
     project: ProjectId,
     ip_rule: i64,
+    user: i64,
+    group: i64,
+    invite: i64,
 }
+
+/// Which of a member, a group and an invitation the path names.
+#[derive(Clone, Copy)]
+struct Wanted {
+    user: bool,
+    group: bool,
+    invite: bool,
+}
+
+/// Makes the member, group and invitation `want` asks for in `account` (named after `tag`);
+/// [`NO_SUCH_ID`] for the others.
+async fn directory_objects(
+    app: &App,
+    account: AccountId,
+    tag: &str,
+    want: Wanted,
+) -> (i64, i64, i64) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let op = Actor::operator();
+    let user = if want.user {
+        let u = app
+            .store
+            .create_user(&op, &format!("{tag}-{n}@example.com"), None)
+            .await
+            .unwrap();
+        app.store
+            .set_membership(&op, account, u.id, latchkey_core::License::Developer)
+            .await
+            .unwrap();
+        u.id.0
+    } else {
+        NO_SUCH_ID
+    };
+    let group = if want.group {
+        app.store
+            .add_group(&op, None, account, &format!("{tag}-group-{n}"), &[])
+            .await
+            .unwrap()
+            .id
+            .0
+    } else {
+        NO_SUCH_ID
+    };
+    let invite = if want.invite {
+        app.store
+            .create_invite(
+                &op,
+                None,
+                account,
+                &format!("{tag}-invitee-{n}@example.com"),
+                latchkey_core::License::Developer,
+                &[],
+                &latchkey_core::TokenDigest::of(&format!("lkinv_{tag}_{n}")),
+                latchkey_store::now() + time::Duration::days(1),
+            )
+            .await
+            .unwrap()
+            .id
+    } else {
+        NO_SUCH_ID
+    };
+    (user, group, invite)
+}
+
+fn wanted(path: &str) -> Wanted {
+    let kinds = params(path);
+    Wanted {
+        user: kinds.contains(&Param::User),
+        group: kinds.contains(&Param::Group),
+        invite: kinds.contains(&Param::Invite),
+    }
+}
+
+const EVERYTHING: Wanted = Wanted {
+    user: true,
+    group: true,
+    invite: true,
+};
 
 /// `path` with each `{param}` replaced by the id of its kind.
 fn fill(path: &str, ids: Ids) -> String {
@@ -276,6 +365,9 @@ fn fill(path: &str, ids: Ids) -> String {
                 Param::Token => ids.token.0.to_string(),
                 Param::Project => ids.project.0.to_string(),
                 Param::IpRule => ids.ip_rule.to_string(),
+                Param::User => ids.user.to_string(),
+                Param::Group => ids.group.to_string(),
+                Param::Invite => ids.invite.to_string(),
                 Param::Unknown => NO_SUCH_ID.to_string(),
             }
         })
@@ -349,11 +441,16 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
     )
     .await
     .unwrap();
+    let (user, group, invite) =
+        directory_objects(&app, app.account, "matrix-shared", EVERYTHING).await;
     let shared_ids = Ids {
         account: app.account,
         token: shared.id,
         project: app.p1,
         ip_rule: ip_rule(&app, app.account, "matrix shared").await,
+        user,
+        group,
+        invite,
     };
 
     let (mut cases, mut denied, mut unknown_params) = (0usize, 0usize, 0usize);
@@ -478,11 +575,16 @@ async fn fresh_targets(app: &App, path: &str, callers_grant: Grant) -> Ids {
     } else {
         NO_SUCH_ID
     };
+    let (user, group, invite) =
+        directory_objects(app, app.account, "matrix-target", wanted(path)).await;
     Ids {
         account: app.account,
         token,
         project,
         ip_rule,
+        user,
+        group,
+        invite,
     }
 }
 
@@ -536,6 +638,10 @@ async fn snapshot(app: &App, account: AccountId) -> Vec<String> {
         "{:?}",
         app.store.ip_restrictions(account).await.unwrap()
     ));
+    out.push(format!("{:?}", app.store.groups(account).await.unwrap()));
+    out.push(format!("{:?}", app.store.members(account).await.unwrap()));
+    out.push(format!("{:?}", app.store.projects(account).await.unwrap()));
+    out.push(format!("{:?}", app.store.invites(account).await.unwrap()));
     let audit = AuditQuery {
         account_id: Some(account),
         ..AuditQuery::default()
@@ -575,6 +681,7 @@ async fn every_account_scoped_route_hides_other_accounts() {
     .await
     .unwrap();
     let b_rule = ip_rule(&app, b, "bravo-hidden-rule").await;
+    let (b_user, b_group, b_invite) = directory_objects(&app, b, "bravo-hidden", EVERYTHING).await;
     let a_admin = app.token(app.account, &["account_admin:all"]).await;
     // Strings only B's data contains.
     let b_data = [
@@ -584,6 +691,8 @@ async fn every_account_scoped_route_hides_other_accounts() {
         "bravo-hidden-project",
         "bravo-admin-token",
         "bravo-hidden-target",
+        "bravo-hidden-group",
+        "bravo-hidden-invitee",
         &b_admin.uid,
         &b_target.uid,
         &b_admin.secret,
@@ -602,6 +711,9 @@ async fn every_account_scoped_route_hides_other_accounts() {
             token: b_target.id,
             project: b_project,
             ip_rule: b_rule,
+            user: b_user,
+            group: b_group,
+            invite: b_invite,
         };
         let names_an_object = params(spec.path).len() > 1;
         // B's account in the path; and A's account with B's objects in it.
@@ -824,6 +936,9 @@ async fn unauthenticated_calls_to_every_non_public_route_get_one_401() {
         token: live.id,
         project: app.p1,
         ip_rule: ip_rule(&app, app.account, "unauthenticated").await,
+        user: NO_SUCH_ID,
+        group: NO_SUCH_ID,
+        invite: NO_SUCH_ID,
     };
     let mut bodies = BTreeSet::new();
     let mut calls = 0;
