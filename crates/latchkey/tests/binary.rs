@@ -348,6 +348,24 @@ fn start_server_logging(env: &Env, port: u16, stderr: Stdio, level: &str) -> (Se
 }
 
 /// A tiny blocking HTTP/1.1 client over std, so the test needs no runtime.
+/// Standard base64, for an HTTP Basic credential.
+fn base64(text: &str) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| acc << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 mod http {
     use std::io::{Read, Write};
 
@@ -361,8 +379,12 @@ mod http {
         let rest = url.strip_prefix("http://")?;
         let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
         let mut stream = std::net::TcpStream::connect(host).ok()?;
+        // A token, or a whole `Basic …` credential.
         let auth = token
-            .map(|t| format!("Authorization: Token {t}\r\n"))
+            .map(|t| match t.strip_prefix("Basic ") {
+                Some(_) => format!("Authorization: {t}\r\n"),
+                None => format!("Authorization: Token {t}\r\n"),
+            })
             .unwrap_or_default();
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -509,10 +531,50 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
         )
         .unwrap();
     }
+    // Sign in with the password to make a PAT, use it; invite someone who redeems with a password.
+    let basic = format!(
+        "Basic {}",
+        base64(&format!("admin@latchkey.local:{password}"))
+    );
+    let (status, body) = http::request(
+        "POST",
+        &format!("{base}/api/v3/accounts/1/personal-tokens/"),
+        Some(&basic),
+        r#"{"name":"laptop"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let pat: Value = serde_json::from_str(&body).unwrap();
+    let pat = pat["data"]["token_string"].as_str().unwrap().to_owned();
+    let (status, _) =
+        http::request("GET", &format!("{base}/api/v2/whoami/"), Some(&pat), "").unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = http::request(
+        "POST",
+        &format!("{base}/api/v3/accounts/1/invites/"),
+        Some(&admin),
+        r#"{"email":"new@example.com","license_type":"developer"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let invite: Value = serde_json::from_str(&body).unwrap();
+    let code = invite["data"]["code"].as_str().unwrap().to_owned();
+    let new_password = "a brand new secret password";
+    let (status, body) = http::request(
+        "POST",
+        &format!("{base}/api/v3/invites/redeem/"),
+        None,
+        &format!(r#"{{"code":"{code}","password":"{new_password}"}}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
     std::thread::sleep(Duration::from_millis(300));
     drop(server);
 
     let logged = std::fs::read_to_string(&log_path).unwrap();
+    for secret in [&basic[6..], &pat, &code, new_password] {
+        assert!(!logged.contains(secret), "a credential reached the log");
+    }
     assert!(
         logged.lines().count() > 5,
         "trace logging produced almost nothing: {logged}"
