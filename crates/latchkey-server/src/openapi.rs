@@ -9,23 +9,30 @@
 //! rows that act for a user), the success answer, and
 //! dbt Cloud's error envelope for the failures the guard and the extractors produce.
 //!
-//! Follow-ups: request bodies are documented as a generic JSON object (a form for
-//! `/oauth/introspect`); their real schemas, and the query parameters of the list routes, come from
-//! `ToSchema` / `IntoParams` derives on the handlers' body and query types. Responses' `data` is
-//! likewise any JSON value until the wire types in [`crate::wire`] derive `ToSchema`.
+//! Request bodies and query strings are the handlers' own types: [`BODIES`] names, per row, the
+//! type its handler reads (it derives `ToSchema`; its schema and those it refers to go into
+//! `components.schemas`), and [`QUERIES`] the query type (it derives `IntoParams`). The tests
+//! hold every row that reads a body to an entry there.
+//!
+//! Follow-up: responses' `data` is any JSON value until the wire types in [`crate::wire`] derive
+//! `ToSchema`.
 
 use crate::routes::table::{table, Requirement, RouteSpec};
+use crate::routes::{
+    audit, authorize, credentials, groups, introspect, invites, ip_restrictions, personal_tokens,
+    projects, service_tokens, users,
+};
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ComponentsBuilder, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ComponentsBuilder, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
@@ -34,7 +41,7 @@ use utoipa::openapi::{
     ContentBuilder, InfoBuilder, KnownFormat, LicenseBuilder, OpenApi, OpenApiBuilder,
     PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// The `status` object of every answer, success or error.
 #[derive(ToSchema)]
@@ -192,18 +199,216 @@ fn success(spec: &RouteSpec) -> Success {
     }
 }
 
-/// The request body a row reads: `None`, `application/json` or a form.
-fn request_body(spec: &RouteSpec) -> Option<&'static str> {
-    if spec.path == "/oauth/introspect" {
-        Some("application/x-www-form-urlencoded")
-    } else if spec.path.starts_with("/auth/") {
-        // Forward auth reads the proxied request's headers, never a body.
-        None
-    } else if [Method::POST, Method::PUT, Method::PATCH].contains(&spec.method) {
-        Some("application/json")
-    } else {
-        None
+/// The schema of a request body, from the type its handler reads.
+pub struct BodySchema {
+    /// The type's name in `components.schemas`.
+    pub name: String,
+    /// The type's schema and those it refers to, by name.
+    pub schemas: Vec<(String, RefOr<Schema>)>,
+    /// True when the body is a JSON array of the type, not one of it.
+    pub list: bool,
+    /// `application/json`, or a form.
+    pub content_type: &'static str,
+}
+
+/// The body is one `T`, a JSON object.
+fn one<T: ToSchema>() -> BodySchema {
+    let name = T::name().into_owned();
+    let mut schemas = vec![(name.clone(), T::schema())];
+    T::schemas(&mut schemas);
+    BodySchema {
+        name,
+        schemas,
+        list: false,
+        content_type: "application/json",
     }
+}
+
+/// The body is one `T`, as `application/x-www-form-urlencoded`.
+fn form<T: ToSchema>() -> BodySchema {
+    BodySchema {
+        content_type: "application/x-www-form-urlencoded",
+        ..one::<T>()
+    }
+}
+
+/// The body is a JSON array of `T`.
+fn list<T: ToSchema>() -> BodySchema {
+    BodySchema {
+        list: true,
+        ..one::<T>()
+    }
+}
+
+/// An entry of [`BODIES`]: method, path, and the schema of the body.
+pub type BodyRow = (&'static str, &'static str, fn() -> BodySchema);
+
+/// The body each row that reads one takes: (method, path, the handler's body type). Forward
+/// auth (`/auth/forward`) reads the proxied request's headers, never a body.
+pub const BODIES: &[BodyRow] = &[
+    (
+        "POST",
+        "/api/v1/authorize",
+        one::<authorize::AuthorizeRequest>,
+    ),
+    (
+        "POST",
+        "/api/v1/credentials/revoke",
+        one::<credentials::ReportBody>,
+    ),
+    (
+        "POST",
+        "/oauth/introspect",
+        form::<introspect::IntrospectForm>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/",
+        one::<service_tokens::CreateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/",
+        one::<service_tokens::UpdateBody>,
+    ),
+    (
+        "PUT",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/",
+        one::<service_tokens::UpdateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
+        list::<service_tokens::GrantBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/rotate/",
+        one::<service_tokens::RotateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/personal-tokens/",
+        one::<personal_tokens::CreateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/projects/",
+        one::<projects::CreateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/projects/{project_id}/",
+        one::<projects::UpdateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/users/{user_id}/license/",
+        one::<users::LicenseBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/groups/",
+        one::<groups::CreateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/groups/{id}/",
+        one::<groups::UpdateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/group-permissions/{id}/",
+        list::<service_tokens::GrantBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/assign-groups/",
+        one::<groups::AssignBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/invites/",
+        one::<invites::CreateBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/invites/redeem/",
+        one::<invites::RedeemBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/ip-restrictions/",
+        one::<ip_restrictions::RuleBody>,
+    ),
+    (
+        "PUT",
+        "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/",
+        one::<ip_restrictions::SwitchBody>,
+    ),
+    (
+        "PUT",
+        "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+        one::<ip_restrictions::RuleBody>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+        one::<ip_restrictions::RuleBody>,
+    ),
+];
+
+/// The query parameters of `T`, a handler's query type.
+fn query<T: IntoParams>() -> Vec<Parameter> {
+    T::into_params(|| Some(ParameterIn::Query))
+}
+
+/// An entry of [`QUERIES`]: method, path, and the query parameters.
+pub type QueryRow = (&'static str, &'static str, fn() -> Vec<Parameter>);
+
+/// The query string each row that reads one takes: (method, path, the handler's query type).
+pub const QUERIES: &[QueryRow] = &[
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/service-tokens/",
+        query::<service_tokens::ListQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/audit-logs/",
+        query::<audit::ListQuery>,
+    ),
+];
+
+/// The entry of `entries` for a row, if any.
+fn entry_for<T: Copy>(entries: &[(&str, &str, T)], spec: &RouteSpec) -> Option<T> {
+    entries
+        .iter()
+        .find(|(m, p, _)| *m == spec.method.as_str() && *p == spec.path)
+        .map(|(_, _, f)| *f)
+}
+
+/// The request body of a row: its content type and schema (a reference into `components`).
+fn request_body(spec: &RouteSpec) -> Option<utoipa::openapi::request_body::RequestBody> {
+    let body = entry_for(BODIES, spec)?();
+    let schema: RefOr<Schema> = if body.list {
+        ArrayBuilder::new().items(schema_ref(&body.name)).into()
+    } else {
+        schema_ref(&body.name)
+    };
+    Some(
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .description(
+                body.list
+                    .then_some("The full list: it replaces the current one (`[]` empties it)."),
+            )
+            .content(
+                body.content_type,
+                ContentBuilder::new().schema(Some(schema)).build(),
+            )
+            .build(),
+    )
 }
 
 /// The value of `x-latchkey-permission`: the permission (`resource:access`, on the account or on
@@ -565,6 +770,36 @@ fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Response) {
     (status.to_string(), response.build())
 }
 
+/// A row's parameters: those of its path, then those of its query string.
+fn parameters(spec: &RouteSpec) -> Vec<Parameter> {
+    let mut parameters: Vec<Parameter> = path_parameters(spec.path)
+        .into_iter()
+        .map(path_parameter)
+        .collect();
+    if let Some(query) = entry_for(QUERIES, spec) {
+        parameters.extend(query());
+    }
+    parameters
+}
+
+/// The schemas of every request body, by name; two types under one name are a bug.
+fn body_schemas() -> BTreeMap<String, RefOr<Schema>> {
+    let mut schemas = BTreeMap::new();
+    for (method, path, body) in BODIES {
+        for (name, schema) in body().schemas {
+            let json = serde_json::to_value(&schema).expect("a schema serializes");
+            if let Some(other) = schemas.insert(name.clone(), schema) {
+                assert!(
+                    serde_json::to_value(&other).expect("a schema serializes") == json,
+                    "{method} {path}: two request body types are both named {name}; \
+                     give one `#[schema(as = …)]`"
+                );
+            }
+        }
+    }
+    schemas
+}
+
 /// The operation for one row of the route table.
 fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
     let label = permission_label(&spec.requirement);
@@ -572,28 +807,14 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
         .tag(tag(spec.path))
         .operation_id(Some(operation_id(&spec.method, spec.path)))
         .description(Some(requirement_text(&spec.requirement)))
-        .parameters(
-            Some(path_parameters(spec.path))
-                .filter(|names| !names.is_empty())
-                .map(|names| names.into_iter().map(path_parameter)),
-        )
+        .parameters(Some(parameters(spec)).filter(|ps| !ps.is_empty()))
         .extensions(Some(
             ExtensionsBuilder::new()
                 .add("x-latchkey-permission", label)
                 .build(),
         ));
-    if let Some(content_type) = request_body(spec) {
-        op = op.request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content(
-                    content_type,
-                    ContentBuilder::new()
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::Object)))
-                        .build(),
-                )
-                .build(),
-        ));
+    if let Some(body) = request_body(spec) {
+        op = op.request_body(Some(body));
     }
     let (status, response) = success_response(spec);
     op = op.response(status, response);
@@ -642,6 +863,7 @@ pub fn document() -> OpenApi {
         .schema_from::<Filters>()
         .schema_from::<PageExtra>()
         .schema_from::<PageEnvelope>()
+        .schemas_from_iter(body_schemas())
         .responses_from_iter(error_responses())
         .security_scheme(
             "TokenAuth",

@@ -4,7 +4,7 @@
 //! When the route table changes, regenerate the committed file with
 //! `LATCHKEY_UPDATE_OPENAPI=1 cargo test -p latchkey-server --test openapi`.
 
-use latchkey_server::openapi::{document, document_json};
+use latchkey_server::openapi::{document, document_json, BODIES, QUERIES};
 use latchkey_server::routes::table::{table, Requirement};
 use reqwest::Method;
 use serde_json::Value;
@@ -128,4 +128,151 @@ async fn the_server_serves_the_document() {
     let (status, body) = app.call(Method::GET, "/api/openapi.json", None, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, generated());
+}
+
+/// The schema a `$ref` points at, if it is one into `components.schemas` that exists.
+fn resolve<'a>(doc: &'a Value, reference: &Value) -> Option<&'a Value> {
+    let name = reference.as_str()?.strip_prefix("#/components/schemas/")?;
+    Some(&doc["components"]["schemas"][name]).filter(|s| s.is_object())
+}
+
+#[test]
+fn every_row_that_reads_a_body_has_its_schema() {
+    let doc = generated();
+    for (spec, _) in &table() {
+        let op = &doc["paths"][spec.path][spec.method.as_str().to_ascii_lowercase()];
+        let body = &op["requestBody"];
+        let writes = [Method::POST, Method::PUT, Method::PATCH].contains(&spec.method);
+        if !writes || spec.path == "/auth/forward" {
+            // Reads and forward auth (the proxied request's headers) take no body.
+            assert!(body.is_null(), "{} {}: {body}", spec.method, spec.path);
+            continue;
+        }
+        let content_type = if spec.path == "/oauth/introspect" {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let content = body["content"].as_object().expect("request body content");
+        assert_eq!(
+            content.keys().collect::<Vec<_>>(),
+            [content_type],
+            "{} {}",
+            spec.method,
+            spec.path
+        );
+        let schema = &content[content_type]["schema"];
+        // One object of a named type, or (for the grants replacements) an array of one.
+        let reference = if schema["type"] == "array" {
+            &schema["items"]["$ref"]
+        } else {
+            &schema["$ref"]
+        };
+        let target = resolve(&doc, reference).unwrap_or_else(|| {
+            panic!(
+                "{} {}: the body's schema {schema} is not a named schema",
+                spec.method, spec.path
+            )
+        });
+        assert!(
+            target["properties"].is_object() || target["oneOf"].is_array(),
+            "{} {}: {target}",
+            spec.method,
+            spec.path
+        );
+    }
+    let grants = &doc["paths"]["/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/"]
+        ["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(grants["type"], "array");
+    assert_eq!(
+        grants["items"]["$ref"],
+        "#/components/schemas/PermissionGrant"
+    );
+}
+
+#[test]
+fn the_body_and_query_tables_name_only_real_rows() {
+    let rows: BTreeSet<(String, &str)> = table()
+        .iter()
+        .map(|(spec, _)| (spec.method.as_str().to_owned(), spec.path))
+        .collect();
+    let bodies = BODIES.iter().map(|(m, p, _)| (m, p));
+    let queries = QUERIES.iter().map(|(m, p, _)| (m, p));
+    for (method, path) in bodies.chain(queries) {
+        assert!(
+            rows.contains(&((*method).to_owned(), *path)),
+            "{method} {path} is documented but is not a row of the route table"
+        );
+    }
+}
+
+#[test]
+fn every_reference_resolves() {
+    fn walk(doc: &Value, value: &Value, at: &str) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    if key == "$ref" {
+                        let target = v.as_str().expect("a $ref is a string");
+                        let pointer = target.strip_prefix('#').expect("a local $ref");
+                        assert!(
+                            doc.pointer(pointer).is_some(),
+                            "{at}: $ref {target} points at nothing"
+                        );
+                    } else {
+                        walk(doc, v, &format!("{at}/{key}"));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(doc, v, &format!("{at}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = generated();
+    walk(&doc, &doc, "");
+}
+
+#[test]
+fn list_routes_document_their_query_parameters() {
+    let doc = generated();
+    let expected: &[(&str, &[&str])] = &[
+        (
+            "/api/v3/accounts/{account_id}/service-tokens/",
+            &["state", "offset", "limit"],
+        ),
+        (
+            "/api/v3/accounts/{account_id}/audit-logs/",
+            &[
+                "event_type",
+                "actor_type",
+                "actor_id",
+                "target_type",
+                "target_id",
+                "logged_at_start",
+                "logged_at_end",
+                "format",
+                "offset",
+                "limit",
+            ],
+        ),
+    ];
+    for (path, names) in expected {
+        let params = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters");
+        let query: Vec<&str> = params
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().expect("a name"))
+            .collect();
+        assert_eq!(query, *names, "{path}");
+        for p in params.iter().filter(|p| p["in"] == "query") {
+            assert_eq!(p["required"], false, "{path}: {p}");
+            assert!(p["schema"]["type"].is_string(), "{path}: {p}");
+        }
+    }
 }

@@ -21,30 +21,50 @@ pub const MAX_PAGE: i64 = 1000;
 pub const MAX_EXPORT: i64 = 100_000;
 
 /// The query string.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only entries of this event (`service_token.created`, `service_token.revoked`, …).
     #[serde(default)]
+    #[param(nullable = false, example = "service_token.created")]
     event_type: Option<String>,
+    /// Only entries by this kind of actor: `service_token`, `personal_access_token`, `user`,
+    /// `operator` or `system`.
     #[serde(default)]
+    #[param(nullable = false, example = "service_token")]
     actor_type: Option<String>,
+    /// Only entries by this actor.
     #[serde(default)]
+    #[param(nullable = false)]
     actor_id: Option<i64>,
+    /// Only entries about this kind of object.
     #[serde(default)]
+    #[param(nullable = false)]
     target_type: Option<String>,
+    /// Only entries about this object.
     #[serde(default)]
+    #[param(nullable = false)]
     target_id: Option<i64>,
     /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
     #[serde(default)]
+    #[param(nullable = false, example = "2026-01-01")]
     logged_at_start: Option<String>,
     /// `YYYY-MM-DD` (through the end of that day, UTC) or RFC 3339 (exclusive).
     #[serde(default)]
+    #[param(nullable = false, example = "2026-01-31")]
     logged_at_end: Option<String>,
+    /// `json` (the default) or `csv` (the whole selection as a CSV attachment).
     #[serde(default)]
+    #[param(nullable = false, example = "csv")]
     format: Option<String>,
+    /// Entries to skip (default 0).
     #[serde(default)]
+    #[param(nullable = false, minimum = 0)]
     offset: Option<i64>,
+    /// Page size: 1 to 1000 for JSON (default 100), 1 to 100000 for CSV (default 10000).
     #[serde(default)]
+    #[param(nullable = false, minimum = 1, maximum = 100_000)]
     limit: Option<i64>,
 }
 

@@ -19,30 +19,39 @@ use serde_json::Value;
 pub const MAX_CHECKS: usize = 100;
 
 /// One check as sent.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AuthorizeCheck)]
 pub struct CheckRequest {
+    /// The permission asked about, `resource:access`.
+    #[schema(example = "jobs:write")]
     permission: String,
+    /// The project it is asked about (account-wide when absent).
     #[serde(default)]
     project_id: Option<i64>,
+    /// The environment category written to (`development`, `staging`, `production`, `other`).
     #[serde(default)]
     environment: Option<String>,
+    /// True to have the answer say why.
     #[serde(default)]
     explain: bool,
 }
 
 /// `{"checks": [...], "explain"?}`; any other field beside them is refused (serde cannot
 /// put `deny_unknown_fields` on an untagged variant, hence this struct).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AuthorizeBatch)]
 pub struct BatchRequest {
+    /// The checks, answered in order.
     checks: Vec<CheckRequest>,
+    /// True to have every answer say why.
     #[serde(default)]
     explain: bool,
 }
 
 /// A single check or a batch.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum AuthorizeRequest {
     /// `{"checks": [...]}`.

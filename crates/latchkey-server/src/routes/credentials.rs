@@ -14,9 +14,12 @@ use serde_json::json;
 pub const MAX_CREDENTIALS: usize = 1000;
 
 /// `{"credentials": ["lksvc_…", …]}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CredentialReport)]
 pub struct ReportBody {
+    /// The leaked tokens, 1 to 1000 of them.
+    #[schema(example = json!(["lksvc_…"]))]
     credentials: Vec<String>,
 }
 

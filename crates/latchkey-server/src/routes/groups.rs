@@ -14,28 +14,38 @@ use latchkey_core::{GroupId, UserId};
 use serde::Deserialize;
 
 /// A new group: a name and, optionally, its permissions.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = GroupCreate)]
 pub struct CreateBody {
+    /// The group's name.
+    #[schema(example = "Analysts")]
     name: String,
+    /// What the group's members may do.
     #[serde(default)]
     group_permissions: Vec<GrantBody>,
 }
 
 /// A group update: `name` and/or `state` (2 deletes); other fields of a full object are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = GroupUpdate)]
 pub struct UpdateBody {
+    /// A new name.
     #[serde(default)]
     name: Option<String>,
+    /// 2 deletes the group.
     #[serde(default)]
     state: Option<i64>,
 }
 
 /// `{"user_id", "desired_group_ids": [...]}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = GroupAssign)]
 pub struct AssignBody {
+    /// The member.
     user_id: i64,
+    /// Every group the member is to be in afterwards (the others are left).
     desired_group_ids: Vec<i64>,
 }
 

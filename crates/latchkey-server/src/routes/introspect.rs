@@ -13,9 +13,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// `token=…&token_type_hint=…` (the hint is accepted and not needed: prefixes say the kind).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct IntrospectForm {
+    /// The token to describe.
     token: String,
+    /// `access_token` or the like; accepted and not needed.
     #[serde(default)]
     #[allow(dead_code)]
     token_type_hint: Option<String>,

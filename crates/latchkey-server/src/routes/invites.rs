@@ -15,22 +15,33 @@ use serde::Deserialize;
 pub const MAX_DAYS: i64 = 30;
 
 /// A new invitation.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = InviteCreate)]
 pub struct CreateBody {
+    /// Whom to invite.
+    #[schema(example = "ada@example.com")]
     email: String,
+    /// `developer`, `read_only` or `it`.
+    #[schema(example = "developer")]
     license_type: String,
+    /// Groups the invited user joins on redemption.
     #[serde(default)]
     group_ids: Vec<i64>,
+    /// Days the invitation stays valid (default 7).
     #[serde(default)]
+    #[schema(minimum = 1)]
     expires_in_days: Option<i64>,
 }
 
 /// A redemption: the code, and a password when the invited e-mail has no user yet.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = InviteRedeem)]
 pub struct RedeemBody {
+    /// The invitation's one-time code.
     code: String,
+    /// The new user's password, when the invited e-mail has no user yet.
     #[serde(default)]
     password: Option<String>,
 }

@@ -26,8 +26,9 @@ pub fn parse_cidrs(field: &str, list: &[String]) -> Result<Vec<Cidr>, ApiError> 
 }
 
 /// A range as sent: a string, or dbt Cloud's object with `cidr` or `cidr_ipv6`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = IpRestrictionCidr)]
 pub enum CidrBody {
     /// `"203.0.113.0/24"`.
     Text(String),
@@ -43,14 +44,21 @@ pub enum CidrBody {
 }
 
 /// A rule as sent on create (all of `name`, `type`, `cidrs`) or update (any of them).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = IpRestrictionRule)]
 pub struct RuleBody {
+    /// The rule's name.
     #[serde(default)]
+    #[schema(example = "office")]
     name: Option<String>,
+    /// 1 allows the ranges, 2 blocks them.
     #[serde(default, rename = "type")]
+    #[schema(example = 1)]
     rule_type: Option<i64>,
+    /// A note.
     #[serde(default)]
     description: Option<String>,
+    /// The ranges.
     #[serde(default)]
     cidrs: Option<Vec<CidrBody>>,
     /// Moves the account-wide switch in the same transaction.
@@ -63,9 +71,11 @@ pub struct RuleBody {
 }
 
 /// The switch: `{"enabled": true}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = IpRestrictionSwitch)]
 pub struct SwitchBody {
+    /// True enforces the account's rules.
     enabled: bool,
 }
 

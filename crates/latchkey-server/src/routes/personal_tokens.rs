@@ -15,11 +15,16 @@ use latchkey_store::NewServiceTokenParts;
 use serde::Deserialize;
 
 /// A create request: a name and an optional expiry.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PersonalTokenCreate)]
 pub struct CreateBody {
+    /// The token's name.
+    #[schema(example = "laptop")]
     name: String,
+    /// An RFC 3339 time after which the token stops working.
     #[serde(default)]
+    #[schema(example = "2027-01-01T00:00:00Z")]
     expires_at: Option<String>,
 }
 

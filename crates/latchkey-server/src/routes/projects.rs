@@ -13,17 +13,23 @@ use latchkey_store::State as RowState;
 use serde::Deserialize;
 
 /// A new project.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProjectCreate)]
 pub struct CreateBody {
+    /// The project's name.
+    #[schema(example = "Analytics")]
     name: String,
 }
 
 /// An update: `name` and/or `state` (2 deletes); other fields of a full object are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ProjectUpdate)]
 pub struct UpdateBody {
+    /// A new name.
     #[serde(default)]
     name: Option<String>,
+    /// 2 deletes the project.
     #[serde(default)]
     state: Option<i64>,
 }

@@ -17,46 +17,70 @@ use serde::Deserialize;
 pub const MAX_LIMIT: i64 = 1000;
 
 /// `?state=1|2&offset=&limit=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// 1 lists active tokens, 2 revoked ones; absent lists both.
     #[serde(default)]
+    #[param(nullable = false, minimum = 1, maximum = 2)]
     state: Option<i64>,
+    /// Tokens to skip (default 0).
     #[serde(default)]
+    #[param(nullable = false, minimum = 0)]
     offset: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
     #[serde(default)]
+    #[param(nullable = false, minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
 /// A grant as sent: `permission_set`, `all_projects` / `project_id`, `writable_environment_categories`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PermissionGrant)]
 pub struct GrantBody {
+    /// A permission set of the catalog (`account_admin`, `job_runner`, …).
+    #[schema(example = "job_runner")]
     permission_set: String,
+    /// `true` (or absent, without `project_id`) for every project.
     #[serde(default)]
     all_projects: Option<bool>,
+    /// One project instead of all of them.
     #[serde(default)]
     project_id: Option<i64>,
+    /// `development`, `staging`, `production`, `other` or `all`.
     #[serde(default)]
+    #[schema(example = json!(["production"]))]
     writable_environment_categories: Vec<String>,
 }
 
 /// A create request.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ServiceTokenCreate)]
 pub struct CreateBody {
+    /// The token's name.
+    #[schema(example = "CI deploys")]
     name: String,
+    /// What the token may do.
     #[serde(default)]
     permission_grants: Vec<GrantBody>,
+    /// An RFC 3339 time after which the token stops working.
     #[serde(default)]
+    #[schema(example = "2027-01-01T00:00:00Z")]
     expires_at: Option<String>,
     /// The token's own allowlist of client ranges (beyond dbt Cloud).
     #[serde(default)]
+    #[schema(example = json!(["203.0.113.0/24"]))]
     allowed_cidrs: Vec<String>,
 }
 
 /// An update: `name` and/or `state` (2 revokes); other fields of a full object are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ServiceTokenUpdate)]
 pub struct UpdateBody {
+    /// A new name.
     #[serde(default)]
     name: Option<String>,
+    /// 2 revokes the token.
     #[serde(default)]
     state: Option<i64>,
     /// Replaces the token's own allowlist (`[]` removes it).
@@ -65,10 +89,13 @@ pub struct UpdateBody {
 }
 
 /// A rotation: how long the old token keeps working (0 to 7 days, default 0).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ServiceTokenRotate)]
 pub struct RotateBody {
+    /// Seconds the old token keeps working, 0 to 604800.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 604_800)]
     overlap_seconds: i64,
 }
 

@@ -23,9 +23,12 @@ pub struct UserPath {
 /// `{"license_type": "developer" | "read_only" | "it"}` (other fields of a full object are
 /// ignored; the member is looked up before the body is judged, so another account's user is a
 /// 404 whatever the body says).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = UserLicense)]
 pub struct LicenseBody {
+    /// `developer`, `read_only` or `it` (required, though a missing one is a 400 in the envelope).
     #[serde(default)]
+    #[schema(example = "developer")]
     license_type: Option<String>,
 }
 
