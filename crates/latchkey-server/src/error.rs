@@ -98,6 +98,7 @@ impl From<latchkey_store::StoreError> for ApiError {
         match e {
             E::NotFound(_) => ApiError::NotFound,
             E::Conflict(m) => ApiError::Conflict(m),
+            E::Field { field, message } => ApiError::field(field, message),
             E::Invalid(m) => ApiError::BadRequest {
                 field: None,
                 message: m,

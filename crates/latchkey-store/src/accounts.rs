@@ -42,7 +42,7 @@ pub(crate) fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
         || name.chars().count() > 255
         || name.chars().any(|c| c.is_control() || is_deceptive(c))
     {
-        return Err(StoreError::Invalid(format!(
+        return Err(StoreError::field("name", format!(
             "{what} must be 1 to 255 characters, not all blank, with no control characters and no invisible characters that reorder or hide text"
         )));
     }
@@ -417,9 +417,10 @@ pub(crate) async fn check_projects(
             .fetch_optional(&mut *conn)
             .await?;
             if ok.is_none() {
-                return Err(StoreError::Invalid(format!(
-                    "project {p} does not exist in account {account_id}"
-                )));
+                return Err(StoreError::field(
+                    "project_id",
+                    format!("project {p} does not exist in account {account_id}"),
+                ));
             }
         }
     }
@@ -513,9 +514,10 @@ pub(crate) async fn insert_user(
             .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(StoreError::Invalid(format!(
-            "`{email}` is not an e-mail address"
-        )));
+        return Err(StoreError::field(
+            "email",
+            format!("`{email}` is not an e-mail address"),
+        ));
     }
     let at = now();
     let id: i64 = sqlx::query_scalar(

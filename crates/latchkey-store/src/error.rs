@@ -12,6 +12,14 @@ pub enum StoreError {
     /// Input refers to something that cannot be used here (e.g. a project of another account).
     #[error("{0}")]
     Invalid(String),
+    /// One named input field is refused (the API names it in its 400).
+    #[error("{message}")]
+    Field {
+        /// The request field, as the API spells it (`name`, `expires_at`, …).
+        field: &'static str,
+        /// What was wrong and what was expected.
+        message: String,
+    },
     /// A domain rule refused the command.
     #[error(transparent)]
     Domain(#[from] latchkey_core::Error),
@@ -24,6 +32,16 @@ pub enum StoreError {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// A refusal of one named field.
+    pub fn field(field: &'static str, message: impl Into<String>) -> StoreError {
+        StoreError::Field {
+            field,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

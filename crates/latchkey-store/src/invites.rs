@@ -117,9 +117,10 @@ impl Store {
                 .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
             || email.chars().any(|c| c.is_whitespace() || c.is_control())
         {
-            return Err(StoreError::Invalid(format!(
-                "`{email}` is not an e-mail address"
-            )));
+            return Err(StoreError::field(
+                "email",
+                format!("`{email}` is not an e-mail address"),
+            ));
         }
         if expires_at <= now() {
             return Err(StoreError::Invalid(
@@ -259,8 +260,9 @@ impl Store {
             Some(id) => UserId(id),
             None => {
                 let hash = hash.as_deref().ok_or_else(|| {
-                    StoreError::Invalid(
-                        "a new user needs a password (12 characters or more)".into(),
+                    StoreError::field(
+                        "password",
+                        "a new user needs a password (12 characters or more)",
                     )
                 })?;
                 insert_user(&mut tx, &actor(None), &invite.email, Some(hash))

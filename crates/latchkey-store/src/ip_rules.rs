@@ -87,18 +87,20 @@ fn check_input(input: &IpRuleInput<'_>) -> Result<(), StoreError> {
             .chars()
             .any(|c| c.is_control() && c != '\n')
     {
-        return Err(StoreError::Invalid(
-            "description must be at most 1000 characters with no control characters".into(),
+        return Err(StoreError::field(
+            "description",
+            "description must be at most 1000 characters with no control characters",
         ));
     }
     if input.cidrs.is_empty() || input.cidrs.len() > MAX_CIDRS_PER_RULE {
-        return Err(StoreError::Invalid(format!(
-            "a rule needs 1 to {MAX_CIDRS_PER_RULE} ranges"
-        )));
+        return Err(StoreError::field(
+            "cidrs",
+            format!("a rule needs 1 to {MAX_CIDRS_PER_RULE} ranges"),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = input.cidrs.iter().find(|c| !seen.insert(**c)) {
-        return Err(StoreError::Invalid(format!("{dup} is listed twice")));
+        return Err(StoreError::field("cidrs", format!("{dup} is listed twice")));
     }
     Ok(())
 }
@@ -204,9 +206,10 @@ pub(crate) fn parse_allowlist(text: &str) -> Result<Vec<Cidr>, StoreError> {
 /// The stored form of a token's allowlist.
 pub(crate) fn format_allowlist(cidrs: &[Cidr]) -> Result<String, StoreError> {
     if cidrs.len() > MAX_CIDRS_PER_RULE {
-        return Err(StoreError::Invalid(format!(
-            "allowed_cidrs holds at most {MAX_CIDRS_PER_RULE} ranges"
-        )));
+        return Err(StoreError::field(
+            "allowed_cidrs",
+            format!("allowed_cidrs holds at most {MAX_CIDRS_PER_RULE} ranges"),
+        ));
     }
     Ok(cidrs
         .iter()

@@ -113,8 +113,9 @@ fn check_token_name(name: &str) -> Result<(), StoreError> {
 
 fn check_expiry(expires_at: Option<OffsetDateTime>) -> Result<(), StoreError> {
     match expires_at {
-        Some(t) if t <= now() => Err(StoreError::Invalid(
-            "expires_at must be in the future".into(),
+        Some(t) if t <= now() => Err(StoreError::field(
+            "expires_at",
+            "expires_at must be in the future",
         )),
         _ => Ok(()),
     }

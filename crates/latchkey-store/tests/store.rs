@@ -149,7 +149,14 @@ async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, StoreError::Domain(_) | StoreError::Invalid(_)),
+            matches!(
+                err,
+                StoreError::Domain(_)
+                    | StoreError::Field {
+                        field: "project_id",
+                        ..
+                    }
+            ),
             "{err:?}"
         );
     }
@@ -648,7 +655,7 @@ async fn names_with_control_characters_or_sql_are_handled_as_data() {
         .create_project(&Actor::operator(), account.id, "bad\0name")
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)));
+    assert!(matches!(err, StoreError::Field { field: "name", .. }));
     let sql = "x'); DROP TABLE service_tokens; --";
     let p = db
         .store
@@ -663,7 +670,7 @@ async fn names_with_control_characters_or_sql_are_handled_as_data() {
         db.store
             .create_project(&Actor::operator(), account.id, rtl)
             .await,
-        Err(StoreError::Invalid(_))
+        Err(StoreError::Field { field: "name", .. })
     ));
     let family = "team 👩\u{200d}👩\u{200d}👧";
     assert_eq!(
