@@ -40,6 +40,12 @@ impl Envelope {
         }
     }
 
+    /// 200 with a whole (small, unpaged) list, described as one page holding all of it.
+    pub fn all(items: Vec<Value>) -> Envelope {
+        let total = items.len() as i64;
+        Envelope::page(items, 0, total.max(1), total)
+    }
+
     /// 200 with a page of a list and `extra.pagination`.
     pub fn page(items: Vec<Value>, offset: i64, limit: i64, total: i64) -> Envelope {
         let count = items.len();

@@ -15,6 +15,18 @@ pub fn bearer_secret(value: &str) -> Option<&str> {
         .then(|| secret.trim())
 }
 
+/// An optional `expires_at` as sent: an RFC 3339 time, or a 400 naming the field.
+pub fn parse_expiry(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    text.map(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
+        .transpose()
+        .map_err(|_| {
+            ApiError::field(
+                "expires_at",
+                "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
+            )
+        })
+}
+
 /// A `state` field as sent: 1 active, 2 deleted.
 pub fn parse_state(state: Option<i64>) -> Result<Option<latchkey_store::State>, ApiError> {
     match state {

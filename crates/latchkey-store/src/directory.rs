@@ -483,10 +483,29 @@ impl Store {
 
     /// The account's projects (active and deleted), oldest first.
     pub async fn projects(&self, account_id: AccountId) -> Result<Vec<Project>, StoreError> {
+        self.load_projects(account_id, None).await
+    }
+
+    /// One project of the account.
+    pub async fn project(
+        &self,
+        account_id: AccountId,
+        id: ProjectId,
+    ) -> Result<Option<Project>, StoreError> {
+        Ok(self.load_projects(account_id, Some(id)).await?.pop())
+    }
+
+    async fn load_projects(
+        &self,
+        account_id: AccountId,
+        only: Option<ProjectId>,
+    ) -> Result<Vec<Project>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, name, state, created_at FROM projects WHERE account_id = ? ORDER BY id",
+            "SELECT id, name, state, created_at FROM projects
+             WHERE account_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
         )
         .bind(account_id.0)
+        .bind(only.map(|p| p.0))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -500,19 +519,6 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// One project of the account.
-    pub async fn project(
-        &self,
-        account_id: AccountId,
-        id: ProjectId,
-    ) -> Result<Option<Project>, StoreError> {
-        Ok(self
-            .projects(account_id)
-            .await?
-            .into_iter()
-            .find(|p| p.id == id))
     }
 
     /// Creates a project (checked like every name), audited as `project.added`.

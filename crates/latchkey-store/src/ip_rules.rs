@@ -164,7 +164,31 @@ async fn load_rules(
     Ok(rules)
 }
 
-async fn enabled(conn: &mut SqliteConnection, account_id: AccountId) -> Result<bool, StoreError> {
+/// One rule of the account (any state), or not found.
+async fn one_rule(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    id: i64,
+) -> Result<IpRule, StoreError> {
+    load_rules(conn, account_id, Some(id))
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound("ip restriction rule"))
+}
+
+/// The rule if it is active; a deleted rule is not found for changes.
+fn active_rule(rule: IpRule) -> Result<IpRule, StoreError> {
+    if rule.state == State::Active {
+        Ok(rule)
+    } else {
+        Err(StoreError::NotFound("ip restriction rule"))
+    }
+}
+
+pub(crate) async fn enabled(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+) -> Result<bool, StoreError> {
     let on: Option<i64> =
         sqlx::query_scalar("SELECT ip_restrictions_enabled FROM accounts WHERE id = ?")
             .bind(account_id.0)
@@ -350,6 +374,12 @@ impl Store {
         })
     }
 
+    /// Whether the account's rule set is switched on.
+    pub async fn ip_restrictions_enabled(&self, account_id: AccountId) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        enabled(&mut conn, account_id).await
+    }
+
     /// One rule of the account (also when deleted).
     pub async fn ip_rule(
         &self,
@@ -408,10 +438,7 @@ impl Store {
         if let Some(on) = switch {
             set_switch(&mut tx, actor, account_id, on).await?;
         }
-        let rule = load_rules(&mut tx, account_id, Some(id))
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound("ip restriction rule"))?;
+        let rule = one_rule(&mut tx, account_id, id).await?;
         record(
             &mut tx,
             actor,
@@ -441,11 +468,9 @@ impl Store {
     ) -> Result<IpRule, StoreError> {
         check_input(input)?;
         let mut tx = self.write().await?;
-        let before = load_rules(&mut tx, account_id, Some(id))
-            .await?
-            .pop()
-            .filter(|r| r.state == State::Active)
-            .ok_or(StoreError::NotFound("ip restriction rule"))?;
+        let before = one_rule(&mut tx, account_id, id)
+            .await
+            .and_then(active_rule)?;
         let at = now();
         sqlx::query(
             "UPDATE ip_rules SET name = ?, description = ?, rule_type = ?, updated_at = ? WHERE id = ?",
@@ -468,10 +493,7 @@ impl Store {
         if let Some(on) = switch {
             set_switch(&mut tx, actor, account_id, on).await?;
         }
-        let rule = load_rules(&mut tx, account_id, Some(id))
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound("ip restriction rule"))?;
+        let rule = one_rule(&mut tx, account_id, id).await?;
         record(
             &mut tx,
             actor,
@@ -498,10 +520,7 @@ impl Store {
         id: i64,
     ) -> Result<IpRule, StoreError> {
         let mut tx = self.write().await?;
-        let before = load_rules(&mut tx, account_id, Some(id))
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound("ip restriction rule"))?;
+        let before = one_rule(&mut tx, account_id, id).await?;
         if before.state == State::Active {
             let at = now();
             sqlx::query("UPDATE ip_rules SET state = 2, updated_at = ? WHERE id = ?")
@@ -523,10 +542,7 @@ impl Store {
             check_rule_set(&mut tx, actor, account_id).await?;
             append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         }
-        let rule = load_rules(&mut tx, account_id, Some(id))
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound("ip restriction rule"))?;
+        let rule = one_rule(&mut tx, account_id, id).await?;
         tx.commit().await?;
         Ok(rule)
     }

@@ -64,11 +64,7 @@ impl Store {
         account_id: AccountId,
     ) -> Result<Option<IpRules>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let on: Option<i64> =
-            sqlx::query_scalar("SELECT ip_restrictions_enabled FROM accounts WHERE id = ?")
-                .bind(account_id.0)
-                .fetch_optional(&mut *conn)
-                .await?;
-        crate::ip_rules::account_policy(&mut conn, account_id, on == Some(1)).await
+        let on = crate::ip_rules::enabled(&mut conn, account_id).await?;
+        crate::ip_rules::account_policy(&mut conn, account_id, on).await
     }
 }

@@ -137,8 +137,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envel
         .iter()
         .map(|r| wire::ip_rule(r, set.enabled))
         .collect();
-    let total = items.len() as i64;
-    Ok(Envelope::page(items, 0, total.max(1), total))
+    Ok(Envelope::all(items))
 }
 
 /// POST: adds a rule (`name`, `type`, `cidrs`; optional `description`, `rule_set_enabled`).
@@ -175,7 +174,7 @@ pub async fn create(
             body.rule_set_enabled,
         )
         .await?;
-    let enabled = store.ip_restrictions(caller.account()).await?.enabled;
+    let enabled = store.ip_restrictions_enabled(caller.account()).await?;
     Ok(Envelope::created(wire::ip_rule(&rule, enabled)))
 }
 
@@ -190,7 +189,7 @@ pub async fn retrieve(
         .ip_rule(caller.account(), path.id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let enabled = store.ip_restrictions(caller.account()).await?.enabled;
+    let enabled = store.ip_restrictions_enabled(caller.account()).await?;
     Ok(Envelope::ok(wire::ip_rule(&rule, enabled)))
 }
 
@@ -231,7 +230,7 @@ pub async fn update(
             body.rule_set_enabled,
         )
         .await?;
-    let enabled = store.ip_restrictions(caller.account()).await?.enabled;
+    let enabled = store.ip_restrictions_enabled(caller.account()).await?;
     Ok(Envelope::ok(wire::ip_rule(&rule, enabled)))
 }
 
@@ -245,7 +244,7 @@ pub async fn delete(
     let rule = store
         .delete_ip_rule(&caller.actor(), caller.account(), path.id)
         .await?;
-    let enabled = store.ip_restrictions(caller.account()).await?.enabled;
+    let enabled = store.ip_restrictions_enabled(caller.account()).await?;
     Ok(Envelope::ok(wire::ip_rule(&rule, enabled)))
 }
 

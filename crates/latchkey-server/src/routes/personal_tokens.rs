@@ -6,7 +6,7 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{parse_expiry, ApiJson, ApiPath};
 use crate::routes::table::UserCaller;
 use crate::wire;
 use axum::extract::State;
@@ -36,18 +36,6 @@ pub struct TokenPath {
     id: i64,
 }
 
-/// Parses an optional RFC 3339 expiry, naming the field when it is not one.
-pub fn parse_expiry(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, ApiError> {
-    text.map(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
-        .transpose()
-        .map_err(|_| {
-            ApiError::field(
-                "expires_at",
-                "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
-            )
-        })
-}
-
 /// GET: the caller's own tokens in this account, newest first (never secrets).
 pub async fn list(State(state): State<AppState>, caller: UserCaller) -> Result<Envelope, ApiError> {
     let tokens = state
@@ -59,8 +47,7 @@ pub async fn list(State(state): State<AppState>, caller: UserCaller) -> Result<E
         .iter()
         .map(|t| wire::personal_token(t, None))
         .collect();
-    let total = items.len() as i64;
-    Ok(Envelope::page(items, 0, total.max(1), total))
+    Ok(Envelope::all(items))
 }
 
 /// POST: a new token for the signed-in user; the secret is in `token_string`, once.

@@ -46,8 +46,7 @@ pub struct ProjectPath {
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
     let projects = state.verifier.store().projects(caller.account()).await?;
     let items: Vec<_> = projects.iter().map(wire::project).collect();
-    let total = items.len() as i64;
-    Ok(Envelope::page(items, 0, total.max(1), total))
+    Ok(Envelope::all(items))
 }
 
 /// POST: a new project.

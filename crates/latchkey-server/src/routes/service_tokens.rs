@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
+use crate::extract::{parse_expiry, parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::routes::table::Caller;
 use crate::wire;
@@ -113,8 +113,7 @@ pub struct TokenPath {
 /// A token's grants as a (single) page.
 fn grants_page(token: &latchkey_store::ServiceToken) -> Envelope {
     let items: Vec<_> = token.grants.iter().map(|g| wire::grant(g, token)).collect();
-    let total = items.len() as i64;
-    Envelope::page(items, 0, total.max(1), total)
+    Envelope::all(items)
 }
 
 /// Reads grant objects; a bad one is named as `{field}[i].…`.
@@ -192,17 +191,7 @@ pub async fn create(
 ) -> Result<Envelope, ApiError> {
     let grants = parse_grants("permission_grants", &body.permission_grants)?;
     let allowed_cidrs = parse_cidrs("allowed_cidrs", &body.allowed_cidrs)?;
-    let expires_at = body
-        .expires_at
-        .as_deref()
-        .map(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
-        .transpose()
-        .map_err(|_| {
-            ApiError::field(
-                "expires_at",
-                "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
-            )
-        })?;
+    let expires_at = parse_expiry(body.expires_at.as_deref())?;
     let new = state
         .verifier
         .config()

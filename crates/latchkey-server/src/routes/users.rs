@@ -50,8 +50,7 @@ async fn active_member(
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
     let members = state.verifier.store().members(caller.account()).await?;
     let items: Vec<_> = members.iter().map(wire::member).collect();
-    let total = items.len() as i64;
-    Ok(Envelope::page(items, 0, total.max(1), total))
+    Ok(Envelope::all(items))
 }
 
 /// GET one member.
