@@ -15,7 +15,7 @@ fn at(app: &App, rest: &str) -> String {
 
 /// Asks whether `token` may write jobs on project one, until the answer is `want`.
 async fn jobs_write_until(app: &App, token: &str, want: bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::PROPAGATION;
     loop {
         let (_, out) = app
             .authorize(
@@ -280,7 +280,7 @@ async fn license_changes_and_removal_reach_the_members_pats() {
         )
         .await;
     assert_eq!((s, out["data"]["state"].clone()), (200, json!(2)));
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::PROPAGATION;
     loop {
         let (s, _) = app
             .authorize(&pat, json!({"permission": "jobs:read"}))
@@ -370,7 +370,7 @@ async fn a_projects_routes_check_the_permission_on_that_project() {
         )
         .await;
     assert_eq!((s, out["data"]["state"].clone()), (200, json!(2)));
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::PROPAGATION;
     loop {
         let (_, out) = app
             .authorize(

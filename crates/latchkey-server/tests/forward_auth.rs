@@ -260,7 +260,7 @@ async fn nginx_auth_request_passes_mapped_requests_and_stops_the_rest() {
         .revoke_service_token(&latchkey_store::Actor::operator(), None, runner_id)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::PROPAGATION;
     loop {
         let (s, _) = through(
             &nginx,

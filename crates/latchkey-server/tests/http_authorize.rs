@@ -7,10 +7,10 @@ use latchkey_core::{
 };
 use latchkey_store::{Actor, NewServiceTokenParts};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{grant, spawn_app, App};
+use common::{eventually, grant, spawn_app, until_status};
 
 #[tokio::test]
 async fn every_set_and_scope_decides_over_http_as_the_matrix_says() {
@@ -161,26 +161,8 @@ async fn unknown_malformed_revoked_and_expired_tokens_get_one_identical_401() {
     assert_eq!(envelope["status"]["is_success"], false);
 }
 
-async fn wait_for_401(app: &App, token: &str, deadline: Duration) -> Duration {
-    let start = Instant::now();
-    loop {
-        let (status, _) = app
-            .authorize(token, json!({"permission": "jobs:read"}))
-            .await;
-        if status == 401 {
-            return start.elapsed();
-        }
-        assert!(
-            start.elapsed() < deadline,
-            "still authorized after {:?}",
-            start.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test]
-async fn a_revocation_reaches_the_running_server_within_a_second() {
+async fn a_revocation_reaches_the_running_server_within_a_poll() {
     let app = spawn_app().await;
     let (id, token) = app.mint(&[grant("job_admin:all")]).await;
     let (status, _) = app
@@ -192,11 +174,11 @@ async fn a_revocation_reaches_the_running_server_within_a_second() {
         .revoke_service_token(&Actor::operator(), None, id)
         .await
         .unwrap();
-    wait_for_401(&app, &token, Duration::from_secs(1)).await;
+    until_status(&app, &token, 401).await;
 }
 
 #[tokio::test]
-async fn a_plan_downgrade_reaches_the_running_server_within_a_second() {
+async fn a_plan_downgrade_reaches_the_running_server_within_a_poll() {
     let app = spawn_app().await;
     let (_, token) = app
         .mint(&[grant("job_admin:all"), grant("semantic_layer_only:all")])
@@ -210,14 +192,11 @@ async fn a_plan_downgrade_reaches_the_running_server_within_a_second() {
         .set_plan(&Actor::operator(), app.account, Plan::Developer)
         .await
         .unwrap();
-    let start = Instant::now();
-    while app.authorize(&token, check.clone()).await.1["allowed"] == true {
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "job_admin still works on the developer plan"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("job_admin failing on the developer plan", async || {
+        let (_, out) = app.authorize(&token, check.clone()).await;
+        (out["allowed"] == false).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -288,7 +267,7 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
         .remove_membership(&op, app.account, user.id)
         .await
         .unwrap();
-    wait_for_401(&app, pat, Duration::from_secs(1)).await;
+    until_status(&app, pat, 401).await;
 }
 
 #[tokio::test]
@@ -511,22 +490,11 @@ async fn last_used_is_flushed_in_the_background() {
         .is_none());
     app.authorize(&token, json!({"permission": "jobs:read"}))
         .await;
-    let start = Instant::now();
-    while app
-        .store
-        .service_token(id)
-        .await
-        .unwrap()
-        .unwrap()
-        .last_used_at
-        .is_none()
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "last_used_at never written"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("last_used_at being written", async || {
+        let token = app.store.service_token(id).await.unwrap().unwrap();
+        token.last_used_at.map(|_| ())
+    })
+    .await;
 }
 
 #[tokio::test]

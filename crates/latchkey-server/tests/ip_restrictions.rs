@@ -30,7 +30,7 @@ fn whoami() -> &'static str {
 /// Calls whoami as `ip` until the answer is `want` (the change feed reaches the verifier within
 /// a poll); returns the last answer.
 async fn whoami_until(app: &App, ip: &str, token: &str, want: u16) -> (u16, Value) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::PROPAGATION;
     loop {
         let out = app
             .call_via(ip, Method::GET, whoami(), Some(token), None)

@@ -86,7 +86,7 @@ async fn with_header(
 }
 
 async fn until_status(app: &App, token: &str, want: u16) -> u16 {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::PROPAGATION;
     loop {
         let (s, _) = app
             .authorize(

@@ -82,6 +82,40 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
     }
 }
 
+/// How long a test waits for a change to reach a running server: a revocation, a plan change, a
+/// sweep, a `last_used` flush. Many times the poll and flush intervals the harness configures, so
+/// that a loaded CI machine does not fail a correct build, while a change that never arrives
+/// still fails. How fast changes arrive is a matter for benchmarks, not for tests.
+pub const PROPAGATION: Duration = Duration::from_secs(15);
+
+/// Runs `probe` every 20 ms until it yields `Some`, and returns what it yielded; panics naming
+/// `what` once [`PROPAGATION`] has passed.
+pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            start.elapsed() < PROPAGATION,
+            "{what}: not after {:?}",
+            start.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `token` asking for `jobs:read` gets `want` from `/api/v1/authorize`.
+pub async fn until_status(app: &App, token: &str, want: u16) {
+    eventually(&format!("authorize answering {want}"), async || {
+        let (status, _) = app
+            .authorize(token, serde_json::json!({"permission": "jobs:read"}))
+            .await;
+        (status == want).then_some(())
+    })
+    .await
+}
+
 /// A grant from its compact form (`SET[:all|:project=ID][:envs=a,b]`).
 pub fn grant(spec: &str) -> Grant {
     spec.parse().unwrap()
