@@ -14,14 +14,17 @@
 //! `components.schemas`), and [`QUERIES`] the query type (it derives `IntoParams`). The tests
 //! hold every row that reads a body to an entry there.
 //!
-//! Follow-up: responses' `data` is any JSON value until the wire types in [`crate::wire`] derive
-//! `ToSchema`.
+//! Answers are described the same way: [`RESPONSES`] names, per row, the type its handler sends
+//! (in the envelope's `data`, as the items of a page, or as the whole plain-JSON body); those are
+//! the wire types of [`crate::wire`] and the handlers' own answer types, which derive both
+//! `Serialize` and `ToSchema`, so one type makes both the bytes and the schema.
 
 use crate::routes::table::{table, Requirement, RouteSpec};
 use crate::routes::{
-    audit, authorize, credentials, groups, introspect, invites, ip_restrictions, personal_tokens,
-    projects, service_tokens, users,
+    audit, authorize, credentials, groups, health, identity, introspect, invites, ip_restrictions,
+    personal_tokens, projects, service_tokens, users,
 };
+use crate::wire;
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,6 +167,7 @@ const SUCCESS: &[(&str, &str, Success)] = &[
         "/api/v3/accounts/{account_id}/assign-groups/",
         Success::Envelope(200),
     ),
+    ("POST", "/api/v3/invites/redeem/", Success::Envelope(201)),
 ];
 
 /// True for an account's collection, `/api/vN/accounts/{account_id}/<things>/`.
@@ -377,6 +381,243 @@ pub const QUERIES: &[QueryRow] = &[
         "GET",
         "/api/v3/accounts/{account_id}/audit-logs/",
         query::<audit::ListQuery>,
+    ),
+];
+
+/// The type each row answers with: (method, path, the type). For an enveloped answer it is the
+/// type of `data`, for a page the type of its items, and for plain JSON the whole body.
+/// `GET /api/openapi.json` (this document) and forward auth (no body) have none.
+pub const RESPONSES: &[BodyRow] = &[
+    (
+        "POST",
+        "/api/v1/authorize",
+        one::<authorize::AuthorizeAnswer>,
+    ),
+    (
+        "POST",
+        "/oauth/introspect",
+        one::<introspect::Introspection>,
+    ),
+    ("GET", "/healthz", one::<health::Health>),
+    ("GET", "/livez", one::<health::Health>),
+    (
+        "POST",
+        "/api/v1/credentials/revoke",
+        one::<wire::ReportReceiptView>,
+    ),
+    ("GET", "/api/v2/whoami/", one::<identity::WhoAmIView>),
+    ("GET", "/api/v2/constants/", one::<wire::ConstantsView>),
+    ("GET", "/api/v2/accounts/", one::<wire::AccountView>),
+    ("GET", "/api/v3/accounts/", one::<wire::AccountView>),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/service-tokens/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "PUT",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
+        one::<wire::GrantView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
+        one::<wire::GrantView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/service-tokens/{id}/rotate/",
+        one::<wire::ServiceTokenView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/personal-tokens/",
+        one::<wire::PersonalTokenView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/personal-tokens/",
+        one::<wire::PersonalTokenView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/personal-tokens/{id}/",
+        one::<wire::PersonalTokenView>,
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/personal-tokens/{id}/",
+        one::<wire::PersonalTokenView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/projects/",
+        one::<wire::ProjectView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/projects/",
+        one::<wire::ProjectView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/projects/{project_id}/",
+        one::<wire::ProjectView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/projects/{project_id}/",
+        one::<wire::ProjectView>,
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/projects/{project_id}/",
+        one::<wire::ProjectView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/users/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "GET",
+        "/api/v2/accounts/{account_id}/users/{user_id}/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/users/{user_id}/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/users/{user_id}/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/users/{user_id}/license/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/assign-groups/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/groups/",
+        one::<wire::GroupView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/groups/",
+        one::<wire::GroupView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/groups/{id}/",
+        one::<wire::GroupView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/groups/{id}/",
+        one::<wire::GroupView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/group-permissions/{id}/",
+        one::<wire::GroupView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/invites/",
+        one::<wire::InviteView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/invites/",
+        one::<wire::InviteView>,
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/invites/{id}/",
+        one::<wire::InviteView>,
+    ),
+    (
+        "POST",
+        "/api/v3/invites/redeem/",
+        one::<wire::RedemptionView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/ip-restrictions/",
+        one::<wire::IpRuleView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/ip-restrictions/",
+        one::<wire::IpRuleView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+        one::<wire::IpRuleView>,
+    ),
+    (
+        "PUT",
+        "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+        one::<wire::IpRuleView>,
+    ),
+    (
+        "POST",
+        "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+        one::<wire::IpRuleView>,
+    ),
+    (
+        "DELETE",
+        "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
+        one::<wire::IpRuleView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/",
+        one::<wire::IpRuleSetView>,
+    ),
+    (
+        "PUT",
+        "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/",
+        one::<wire::IpRuleSetView>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/audit-logs/",
+        one::<wire::AuditEntryView>,
     ),
 ];
 
@@ -689,84 +930,114 @@ fn error_responses() -> Vec<(String, utoipa::openapi::Response)> {
         .collect()
 }
 
+/// The success envelope with `data` of the given schema (a page's adds `extra`).
+fn envelope_schema(data: RefOr<Schema>, page: bool) -> RefOr<Schema> {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("data", data)
+        .required("data")
+        .property("status", schema_ref("Status"))
+        .required("status");
+    if page {
+        object = object
+            .property("extra", schema_ref("PageExtra"))
+            .required("extra");
+    }
+    object.into()
+}
+
 /// The success response of a row: (status, response).
 fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Response) {
     let json = |schema: RefOr<Schema>| ContentBuilder::new().schema(Some(schema)).build();
-    let any_object = || -> RefOr<Schema> {
-        RefOr::T(Schema::Object(
-            ObjectBuilder::new().schema_type(Type::Object).build(),
-        ))
-    };
-    let (status, response) = match success(spec) {
-        Success::Envelope(status) => (
-            status,
-            ResponseBuilder::new()
-                .description("Success, in dbt Cloud's envelope.")
-                .content("application/json", json(schema_ref("Envelope"))),
-        ),
-        Success::Page => (
-            200,
-            ResponseBuilder::new()
-                .description("A page of the list, in dbt Cloud's envelope.")
-                .content("application/json", json(schema_ref("PageEnvelope"))),
-        ),
-        Success::PageOrCsv => (
-            200,
-            ResponseBuilder::new()
-                .description(
-                    "A page of the list, in dbt Cloud's envelope; with `?format=csv`, the \
-                     selection as a CSV attachment.",
-                )
-                .content("application/json", json(schema_ref("PageEnvelope")))
-                .content(
-                    "text/csv",
-                    ContentBuilder::new()
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                        .build(),
-                ),
-        ),
-        Success::Json => (
-            200,
-            ResponseBuilder::new()
-                .description("Success (plain JSON, not enveloped).")
-                .content("application/json", json(any_object())),
-        ),
-        Success::Headers => {
-            let header = |description: &str, ty: Type| {
-                HeaderBuilder::new()
-                    .schema(ObjectBuilder::new().schema_type(ty))
-                    .description(Some(description))
-                    .build()
-            };
-            (
-                200,
-                ResponseBuilder::new()
-                    .description("Allowed; no body, the caller's identity in headers.")
-                    .header(
-                        "X-Latchkey-Principal",
-                        header(
-                            "`service_token:<id>` or `personal_access_token:<id>`.",
-                            Type::String,
-                        ),
-                    )
-                    .header(
-                        "X-Latchkey-Account",
-                        header("The token's account.", Type::Integer),
-                    )
-                    .header(
-                        "X-Latchkey-User",
-                        header("For personal access tokens, the user.", Type::Integer),
-                    )
-                    .header(
-                        "X-Latchkey-Permission",
-                        header(
-                            "The permission the route map required (`resource:access`).",
-                            Type::String,
-                        ),
-                    ),
-            )
+    let answer = entry_for(RESPONSES, spec).map(|t| schema_ref(&t().name));
+    let page = || -> RefOr<Schema> {
+        match &answer {
+            Some(item) => envelope_schema(ArrayBuilder::new().items(item.clone()).into(), true),
+            None => schema_ref("PageEnvelope"),
         }
     };
+    let (status, response) =
+        match success(spec) {
+            Success::Envelope(status) => (
+                status,
+                ResponseBuilder::new()
+                    .description("Success, in dbt Cloud's envelope.")
+                    .content(
+                        "application/json",
+                        json(match &answer {
+                            Some(data) => envelope_schema(data.clone(), false),
+                            None => schema_ref("Envelope"),
+                        }),
+                    ),
+            ),
+            Success::Page => (
+                200,
+                ResponseBuilder::new()
+                    .description("A page of the list, in dbt Cloud's envelope.")
+                    .content("application/json", json(page())),
+            ),
+            Success::PageOrCsv => (
+                200,
+                ResponseBuilder::new()
+                    .description(
+                        "A page of the list, in dbt Cloud's envelope; with `?format=csv`, the \
+                     selection as a CSV attachment.",
+                    )
+                    .content("application/json", json(page()))
+                    .content(
+                        "text/csv",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    ),
+            ),
+            Success::Json => (
+                200,
+                ResponseBuilder::new()
+                    .description("Success (plain JSON, not enveloped).")
+                    .content(
+                        "application/json",
+                        json(answer.clone().unwrap_or_else(|| {
+                            ObjectBuilder::new().schema_type(Type::Object).into()
+                        })),
+                    ),
+            ),
+            Success::Headers => {
+                let header = |description: &str, ty: Type| {
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(ty))
+                        .description(Some(description))
+                        .build()
+                };
+                (
+                    200,
+                    ResponseBuilder::new()
+                        .description("Allowed; no body, the caller's identity in headers.")
+                        .header(
+                            "X-Latchkey-Principal",
+                            header(
+                                "`service_token:<id>` or `personal_access_token:<id>`.",
+                                Type::String,
+                            ),
+                        )
+                        .header(
+                            "X-Latchkey-Account",
+                            header("The token's account.", Type::Integer),
+                        )
+                        .header(
+                            "X-Latchkey-User",
+                            header("For personal access tokens, the user.", Type::Integer),
+                        )
+                        .header(
+                            "X-Latchkey-Permission",
+                            header(
+                                "The permission the route map required (`resource:access`).",
+                                Type::String,
+                            ),
+                        ),
+                )
+            }
+        };
     (status.to_string(), response.build())
 }
 
@@ -782,16 +1053,16 @@ fn parameters(spec: &RouteSpec) -> Vec<Parameter> {
     parameters
 }
 
-/// The schemas of every request body, by name; two types under one name are a bug.
-fn body_schemas() -> BTreeMap<String, RefOr<Schema>> {
+/// The schemas of every request body and answer, by name; two types under one name are a bug.
+fn named_schemas() -> BTreeMap<String, RefOr<Schema>> {
     let mut schemas = BTreeMap::new();
-    for (method, path, body) in BODIES {
+    for (method, path, body) in BODIES.iter().chain(RESPONSES) {
         for (name, schema) in body().schemas {
             let json = serde_json::to_value(&schema).expect("a schema serializes");
             if let Some(other) = schemas.insert(name.clone(), schema) {
                 assert!(
                     serde_json::to_value(&other).expect("a schema serializes") == json,
-                    "{method} {path}: two request body types are both named {name}; \
+                    "{method} {path}: two types are both named {name}; \
                      give one `#[schema(as = …)]`"
                 );
             }
@@ -863,7 +1134,7 @@ pub fn document() -> OpenApi {
         .schema_from::<Filters>()
         .schema_from::<PageExtra>()
         .schema_from::<PageEnvelope>()
-        .schemas_from_iter(body_schemas())
+        .schemas_from_iter(named_schemas())
         .responses_from_iter(error_responses())
         .security_scheme(
             "TokenAuth",

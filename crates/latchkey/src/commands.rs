@@ -12,6 +12,12 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Prints `value` as one line of JSON.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let format = TokenFormat::new(&cli.service_token_prefix, &cli.personal_token_prefix)?;
@@ -34,7 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .create_project(&Actor::operator(), AccountId(account), &name)
                 .await?;
             if json {
-                println!("{}", wire::project(&project));
+                print_json(&wire::project(&project))?;
             } else {
                 println!(
                     "created project {} ({}) in account {}",
@@ -197,10 +203,7 @@ async fn token(
                 )
                 .await?;
             if json {
-                println!(
-                    "{}",
-                    wire::service_token(&created, Some(&new.secret), cutoff)
-                );
+                print_json(&wire::service_token(&created, Some(&new.secret), cutoff))?;
             } else {
                 println!("{}", new.secret.expose());
             }
@@ -217,7 +220,7 @@ async fn token(
                     .iter()
                     .map(|t| wire::service_token(t, None, cutoff))
                     .collect();
-                println!("{}", serde_json::Value::from(list));
+                print_json(&list)?;
             } else {
                 for t in &tokens {
                     print_token_line(t);
@@ -230,7 +233,7 @@ async fn token(
                 .await?
                 .ok_or_else(|| anyhow!("service token {id} not found"))?;
             if json {
-                println!("{}", wire::service_token(&t, None, cutoff));
+                print_json(&wire::service_token(&t, None, cutoff))?;
             } else {
                 print_token_line(&t);
             }
@@ -240,7 +243,7 @@ async fn token(
                 .revoke_service_token(&Actor::operator(), None, TokenId(id))
                 .await?;
             if json {
-                println!("{}", wire::service_token(&t, None, cutoff));
+                print_json(&wire::service_token(&t, None, cutoff))?;
             } else {
                 println!("revoked service token {} ({})", t.id, t.name);
             }

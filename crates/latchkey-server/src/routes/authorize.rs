@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::Json;
 use latchkey_core::{Decision, EnvCategory, Permission, ProjectId};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Most checks in one batch.
 pub const MAX_CHECKS: usize = 100;
@@ -61,11 +60,16 @@ pub enum AuthorizeRequest {
 }
 
 /// Who was checked.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Principal)]
 pub struct PrincipalView {
+    /// `service_token` or `personal_access_token`.
     kind: &'static str,
+    /// The token's id.
     id: i64,
+    /// Its account.
     account_id: i64,
+    /// For personal access tokens, the user it acts for.
     #[serde(skip_serializing_if = "Option::is_none")]
     user_id: Option<i64>,
 }
@@ -87,21 +91,78 @@ impl PrincipalView {
 }
 
 /// A denial's reason.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DenialReason)]
 pub struct ReasonView {
+    /// A stable code: `no_grant`, or `environment_not_writable`.
     code: &'static str,
+    /// The same in words.
     message: String,
 }
 
+/// One of the caller's grants, and whether it covers the check.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExplainedGrant {
+    /// The grant, `set:all` or `set:project`.
+    grant: String,
+    /// True when this grant allows what was asked.
+    covers: bool,
+}
+
+/// Why a check was answered as it was: every grant of the caller, and which cover it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Explanation {
+    /// The caller's grants.
+    grants: Vec<ExplainedGrant>,
+}
+
 /// One answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuthorizeResult)]
 pub struct CheckResult {
+    /// The permission asked about.
     permission: String,
+    /// The project asked about.
     project_id: Option<i64>,
+    /// The answer.
     allowed: bool,
+    /// Why not, when denied.
     reason: Option<ReasonView>,
+    /// With `explain`, why.
     #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<Value>,
+    explanation: Option<Explanation>,
+}
+
+/// The answer to one check: the result and who asked.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuthorizeSingleAnswer)]
+pub struct SingleAnswer {
+    #[serde(flatten)]
+    result: CheckResult,
+    /// The token checked.
+    principal: PrincipalView,
+}
+
+/// The answer to a batch: every result in order, and whether all were allowed.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuthorizeBatchAnswer)]
+pub struct BatchAnswer {
+    /// True when every check was allowed.
+    allowed: bool,
+    /// The results, in the order of the checks.
+    results: Vec<CheckResult>,
+    /// The token checked.
+    principal: PrincipalView,
+}
+
+/// The answer: to one check, or to a batch.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AuthorizeAnswer {
+    /// To a batch.
+    Batch(BatchAnswer),
+    /// To one check.
+    Single(SingleAnswer),
 }
 
 struct Check {
@@ -204,7 +265,10 @@ async fn grants_for_explaining(
     ))
 }
 
-fn explanation(grants: &(Vec<latchkey_core::Grant>, latchkey_core::Plan), check: &Check) -> Value {
+fn explanation(
+    grants: &(Vec<latchkey_core::Grant>, latchkey_core::Plan),
+    check: &Check,
+) -> Explanation {
     let why = latchkey_core::explain(
         &grants.0,
         grants.1,
@@ -212,11 +276,15 @@ fn explanation(grants: &(Vec<latchkey_core::Grant>, latchkey_core::Plan), check:
         check.project,
         check.env,
     );
-    let rows: Vec<Value> = why
-        .into_iter()
-        .map(|(g, covers)| serde_json::json!({"grant": g.to_string(), "covers": covers}))
-        .collect();
-    serde_json::json!({ "grants": rows })
+    Explanation {
+        grants: why
+            .into_iter()
+            .map(|(g, covers)| ExplainedGrant {
+                grant: g.to_string(),
+                covers,
+            })
+            .collect(),
+    }
 }
 
 /// The handler.
@@ -224,8 +292,8 @@ pub async fn authorize(
     State(state): State<AppState>,
     Caller(principal, _): Caller,
     ApiJson(body): ApiJson<AuthorizeRequest>,
-) -> Result<Json<Value>, ApiError> {
-    let principal_view = serde_json::to_value(PrincipalView::of(&principal)).expect("serializable");
+) -> Result<Json<AuthorizeAnswer>, ApiError> {
+    let principal_view = PrincipalView::of(&principal);
     match body {
         AuthorizeRequest::Single(c) => {
             let explain = c.explain;
@@ -238,9 +306,10 @@ pub async fn authorize(
             let why = grants.as_ref().map(|g| explanation(g, &check));
             let mut result = run(&state, &principal, check).await?;
             result.explanation = why;
-            let mut out = serde_json::to_value(result).expect("serializable");
-            out["principal"] = principal_view;
-            Ok(Json(out))
+            Ok(Json(AuthorizeAnswer::Single(SingleAnswer {
+                result,
+                principal: principal_view,
+            })))
         }
         AuthorizeRequest::Batch(BatchRequest { checks, explain }) => {
             if let Some(i) = checks.iter().position(|c| c.explain) {
@@ -273,10 +342,10 @@ pub async fn authorize(
                 results.push(result);
             }
             let allowed = results.iter().all(|r| r.allowed);
-            Ok(Json(serde_json::json!({
-                "allowed": allowed,
-                "results": results,
-                "principal": principal_view,
+            Ok(Json(AuthorizeAnswer::Batch(BatchAnswer {
+                allowed,
+                results,
+                principal: principal_view,
             })))
         }
     }

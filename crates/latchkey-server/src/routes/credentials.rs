@@ -8,7 +8,6 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
 
 /// Most secrets in one report.
 pub const MAX_CREDENTIALS: usize = 1000;
@@ -58,7 +57,7 @@ pub async fn revoke(
         revoked,
         "leaked-credential report"
     );
-    Ok(Envelope::accepted(
-        json!({ "received": body.credentials.len() }),
-    ))
+    Ok(Envelope::accepted(crate::wire::ReportReceiptView {
+        received: body.credentials.len(),
+    }))
 }

@@ -5,22 +5,31 @@ use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::routes::authorize::PrincipalView;
 use crate::routes::table::Caller;
+use crate::wire::ConstantsView;
 use axum::extract::State;
 use latchkey_core::catalog;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+
+/// Who is calling.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = WhoAmI)]
+pub struct WhoAmIView {
+    /// The calling token.
+    principal: PrincipalView,
+}
 
 /// The calling principal.
 pub async fn whoami(Caller(principal, _): Caller) -> Envelope {
-    Envelope::ok(json!({ "principal": PrincipalView::of(&principal) }))
+    Envelope::ok(WhoAmIView {
+        principal: PrincipalView::of(&principal),
+    })
 }
 
 /// `permissions_sets`: every permission set's slug and label, as dbt Cloud's constants endpoint.
 pub async fn constants(_: Caller) -> Envelope {
-    let sets: Map<String, Value> = catalog()
-        .sets()
-        .map(|s| (s.slug().to_owned(), Value::String(s.label().to_owned())))
-        .collect();
-    Envelope::ok(json!({ "permissions_sets": sets }))
+    Envelope::ok(ConstantsView {
+        permissions_sets: catalog().sets().map(|s| (s.slug(), s.label())).collect(),
+    })
 }
 
 /// `GET /api/v2/accounts/` and `/api/v3/accounts/`: a token sees only its own account.

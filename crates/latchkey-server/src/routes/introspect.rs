@@ -9,8 +9,7 @@ use crate::routes::table::Caller;
 use axum::extract::State;
 use axum::Json;
 use latchkey_core::TokenKind;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 /// `token=…&token_type_hint=…` (the hint is accepted and not needed: prefixes say the kind).
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -23,8 +22,51 @@ pub struct IntrospectForm {
     token_type_hint: Option<String>,
 }
 
-fn inactive() -> Json<Value> {
-    Json(json!({ "active": false }))
+/// RFC 7662's answer. For an inactive token (unknown, revoked, expired, of another account) it
+/// is `{"active": false}` and nothing else.
+#[derive(Serialize, Default, utoipa::ToSchema)]
+pub struct Introspection {
+    /// Whether the token is active.
+    active: bool,
+    /// Its grants (`set:all`, `set:project`) or, for a personal access token, its user's license
+    /// and group grants, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    /// The token's public uid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// `service_token:<id>` or `user:<id>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    /// `service_token` or `personal_access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    /// Created, in seconds since the epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    /// When it expires, in seconds since the epoch; absent when it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    /// Latchkey's own details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latchkey: Option<IntrospectionDetails>,
+}
+
+/// Latchkey's details of an active token.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IntrospectionDetails {
+    /// Its account.
+    account_id: i64,
+    /// Its id.
+    token_id: i64,
+    /// For personal access tokens, the user.
+    user_id: Option<i64>,
+    /// A service token's grants; empty for a personal access token.
+    permission_grants: Vec<crate::wire::GrantView>,
+}
+
+fn inactive() -> Json<Introspection> {
+    Json(Introspection::default())
 }
 
 /// The RFC 7662 answer, with Latchkey's grants under `latchkey`.
@@ -32,7 +74,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     caller: Caller,
     ApiForm(form): ApiForm<IntrospectForm>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Introspection>, ApiError> {
     let Ok(principal) = state.verifier.lookup(form.token.trim()).await else {
         return Ok(inactive());
     };
@@ -46,7 +88,7 @@ pub async fn introspect(
                 return Ok(inactive());
             };
             let scope: Vec<String> = t.grants.iter().map(|g| g.grant.to_string()).collect();
-            let grants: Vec<Value> = t.grants.iter().map(|g| crate::wire::grant(g, &t)).collect();
+            let grants: Vec<_> = t.grants.iter().map(|g| crate::wire::grant(g, &t)).collect();
             (
                 t.created_at,
                 t.uid,
@@ -77,19 +119,19 @@ pub async fn introspect(
         TokenKind::Service => "service_token",
         TokenKind::Personal => "personal_access_token",
     };
-    Ok(Json(json!({
-        "active": true,
-        "scope": scope.join(" "),
-        "client_id": client_id,
-        "sub": sub,
-        "token_type": token_type,
-        "iat": iat.unix_timestamp(),
-        "exp": principal.expires_at,
-        "latchkey": {
-            "account_id": principal.account_id.0,
-            "token_id": principal.id.0,
-            "user_id": principal.user_id.map(|u| u.0),
-            "permission_grants": grants,
-        },
-    })))
+    Ok(Json(Introspection {
+        active: true,
+        scope: Some(scope.join(" ")),
+        client_id: Some(client_id),
+        sub: Some(sub),
+        token_type: Some(token_type),
+        iat: Some(iat.unix_timestamp()),
+        exp: principal.expires_at,
+        latchkey: Some(IntrospectionDetails {
+            account_id: principal.account_id.0,
+            token_id: principal.id.0,
+            user_id: principal.user_id.map(|u| u.0),
+            permission_grants: grants,
+        }),
+    }))
 }

@@ -159,10 +159,10 @@ pub async fn redeem(
             "this invitation code is not valid (unknown, used, withdrawn or expired)",
         ));
     };
-    Ok(Envelope::created(serde_json::json!({
-        "account_id": invite.account_id.0,
-        "user_id": user.0,
-        "license_type": invite.license.as_str(),
-        "groups": invite.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
-    })))
+    Ok(Envelope::created(wire::RedemptionView {
+        account_id: invite.account_id.0,
+        user_id: user.0,
+        license_type: invite.license.as_str(),
+        groups: invite.groups.iter().map(|g| g.0).collect(),
+    }))
 }

@@ -28,7 +28,7 @@ pub fn parse_cidrs(field: &str, list: &[String]) -> Result<Vec<Cidr>, ApiError> 
 /// A range as sent: a string, or dbt Cloud's object with `cidr` or `cidr_ipv6`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
-#[schema(as = IpRestrictionCidr)]
+#[schema(as = IpRestrictionCidrWrite)]
 pub enum CidrBody {
     /// `"203.0.113.0/24"`.
     Text(String),
@@ -45,7 +45,7 @@ pub enum CidrBody {
 
 /// A rule as sent on create (all of `name`, `type`, `cidrs`) or update (any of them).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = IpRestrictionRule)]
+#[schema(as = IpRestrictionRuleWrite)]
 pub struct RuleBody {
     /// The rule's name.
     #[serde(default)]
