@@ -30,24 +30,9 @@ fn opt_timestamp(t: Option<OffsetDateTime>) -> Option<String> {
     t.map(timestamp)
 }
 
-/// `(all_projects, project_id)` of a grant's scope.
-fn scope_fields(scope: Scope) -> (bool, Option<i64>) {
-    match scope {
-        Scope::AllProjects => (true, None),
-        Scope::Project(p) => (false, Some(p.0)),
-    }
-}
-
-/// A grant of a permission set to a service token (dbt Cloud's `ServiceTokenPermission`).
+/// What every grant says, whoever holds it: the set, where, and in which environments.
 #[derive(Serialize, ToSchema)]
-#[schema(as = ServiceTokenPermission)]
-pub struct GrantView {
-    /// Id.
-    pub id: i64,
-    /// Owning account.
-    pub account_id: i64,
-    /// The token holding the grant.
-    pub service_token_id: i64,
+pub struct GrantFields {
     /// The permission set's slug (`job_admin`, …; see `GET /api/v2/constants/`).
     pub permission_set: &'static str,
     /// True when the grant covers every project of the account.
@@ -63,19 +48,42 @@ pub struct GrantView {
     pub created_at: String,
 }
 
-/// A grant as dbt Cloud's `ServiceTokenPermission`.
-pub fn grant(g: &StoredGrant, token: &ServiceToken) -> GrantView {
-    let (all_projects, project_id) = scope_fields(g.grant.scope);
-    GrantView {
-        id: g.id,
-        account_id: token.account_id.0,
-        service_token_id: token.id.0,
+fn grant_fields(g: &StoredGrant) -> GrantFields {
+    let (all_projects, project_id) = match g.grant.scope {
+        Scope::AllProjects => (true, None),
+        Scope::Project(p) => (false, Some(p.0)),
+    };
+    GrantFields {
         permission_set: g.grant.set.slug(),
         all_projects,
         project_id,
         writable_environment_categories: g.grant.writable_envs.names(),
         state: 1,
         created_at: timestamp(g.created_at),
+    }
+}
+
+/// A grant of a permission set to a service token (dbt Cloud's `ServiceTokenPermission`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServiceTokenPermission)]
+pub struct GrantView {
+    /// Id.
+    pub id: i64,
+    /// Owning account.
+    pub account_id: i64,
+    /// The token holding the grant.
+    pub service_token_id: i64,
+    #[serde(flatten)]
+    grant: GrantFields,
+}
+
+/// A grant as dbt Cloud's `ServiceTokenPermission`.
+pub fn grant(g: &StoredGrant, token: &ServiceToken) -> GrantView {
+    GrantView {
+        id: g.id,
+        account_id: token.account_id.0,
+        service_token_id: token.id.0,
+        grant: grant_fields(g),
     }
 }
 
@@ -432,18 +440,8 @@ pub struct GroupPermissionView {
     pub account_id: i64,
     /// The group holding the grant.
     pub group_id: i64,
-    /// The permission set's slug.
-    pub permission_set: &'static str,
-    /// True when the grant covers every project of the account.
-    pub all_projects: bool,
-    /// The one project the grant covers, when `all_projects` is false.
-    pub project_id: Option<i64>,
-    /// Environment categories in which job and run writes are allowed; empty means all.
-    pub writable_environment_categories: Vec<&'static str>,
-    /// Always 1 (active).
-    pub state: i64,
-    /// Created.
-    pub created_at: String,
+    #[serde(flatten)]
+    grant: GrantFields,
 }
 
 /// A group (dbt Cloud's `Group`).
@@ -479,19 +477,11 @@ pub fn group(g: &latchkey_store::Group) -> GroupView {
     let group_permissions = g
         .grants
         .iter()
-        .map(|s| {
-            let (all_projects, project_id) = scope_fields(s.grant.scope);
-            GroupPermissionView {
-                id: s.id,
-                account_id: g.account_id.0,
-                group_id: g.id.0,
-                permission_set: s.grant.set.slug(),
-                all_projects,
-                project_id,
-                writable_environment_categories: s.grant.writable_envs.names(),
-                state: 1,
-                created_at: timestamp(s.created_at),
-            }
+        .map(|s| GroupPermissionView {
+            id: s.id,
+            account_id: g.account_id.0,
+            group_id: g.id.0,
+            grant: grant_fields(s),
         })
         .collect();
     GroupView {
