@@ -38,6 +38,7 @@ pub struct GrantFields {
     /// True when the grant covers every project of the account.
     pub all_projects: bool,
     /// The one project the grant covers, when `all_projects` is false.
+    #[schema(required = true)]
     pub project_id: Option<i64>,
     /// Environment categories (`development`, `staging`, `production`, `other`) in which job
     /// and run writes are allowed; empty means all.
@@ -102,6 +103,7 @@ pub struct ServiceTokenView {
     /// 1 active, 2 revoked.
     pub state: i64,
     /// The secret: in the answer that creates the token (or rotates it) only, null ever after.
+    #[schema(required = true)]
     pub token_string: Option<String>,
     /// The secret's last characters, to recognise it.
     pub hint: String,
@@ -110,14 +112,18 @@ pub struct ServiceTokenView {
     /// Last changed.
     pub updated_at: String,
     /// When it stops working, if ever.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
     /// When it was last used (written in batches, so up to a few seconds late).
+    #[schema(required = true)]
     pub last_used: Option<String>,
     /// When a rotation's overlap ends and the token is revoked.
+    #[schema(required = true)]
     pub revoke_at: Option<String>,
     /// True for tokens made before the deployment's legacy cutoff: rotate them.
     pub needs_rotation: bool,
     /// The token this one replaced by rotation.
+    #[schema(required = true)]
     pub rotated_from_id: Option<i64>,
     /// The ranges the token may be used from, beyond the account's IP rules; empty means any.
     pub allowed_cidrs: Vec<String>,
@@ -213,12 +219,15 @@ pub struct AuditEntryView {
     /// Id; entries are numbered in the order they were written.
     pub id: i64,
     /// The account concerned, if any.
+    #[schema(required = true)]
     pub account_id: Option<i64>,
     /// The actor's name (a token's name, a user's e-mail, `operator`).
     pub actor: String,
     /// The actor's id.
+    #[schema(required = true)]
     pub actor_id: Option<i64>,
     /// The client address the change came from.
+    #[schema(required = true)]
     pub actor_ip: Option<String>,
     /// `operator`, `service_token`, `personal_access_token`, `user` or `anonymous`.
     pub actor_type: String,
@@ -230,6 +239,7 @@ pub struct AuditEntryView {
     /// What was changed (`service_token`, `project`, …).
     pub target_type: String,
     /// Its id.
+    #[schema(required = true)]
     pub target_id: Option<i64>,
     /// `api`, `ui` or `cli`.
     pub source: String,
@@ -265,8 +275,10 @@ pub struct CidrView {
     /// The rule it belongs to.
     pub ip_restriction_rule_id: i64,
     /// An IPv4 range (`203.0.113.0/24`).
+    #[schema(required = true)]
     pub cidr: Option<String>,
     /// An IPv6 range (`2001:db8::/32`).
+    #[schema(required = true)]
     pub cidr_ipv6: Option<String>,
     /// The rule's state.
     pub state: i64,
@@ -304,6 +316,7 @@ pub struct IpRuleView {
     /// 1 active, 2 deleted.
     pub state: i64,
     /// The token or user that made it.
+    #[schema(required = true)]
     pub created_by_id: Option<i64>,
     /// Created.
     pub created_at: String,
@@ -396,6 +409,7 @@ pub struct PersonalTokenView {
     /// 1 active, 2 revoked.
     pub state: i64,
     /// The secret: in the answer that creates the token only, null ever after.
+    #[schema(required = true)]
     pub token_string: Option<String>,
     /// The secret's last characters, to recognise it.
     pub hint: String,
@@ -404,8 +418,10 @@ pub struct PersonalTokenView {
     /// Last changed.
     pub updated_at: String,
     /// When it stops working, if ever.
+    #[schema(required = true)]
     pub expires_at: Option<String>,
     /// When it was last used.
+    #[schema(required = true)]
     pub last_used: Option<String>,
 }
 
@@ -548,14 +564,17 @@ pub struct InviteView {
     /// `pending`, `redeemed` or `withdrawn`.
     pub status: &'static str,
     /// The one-time code: in the answer that creates the invitation only, null ever after.
+    #[schema(required = true)]
     pub code: Option<String>,
     /// Created.
     pub created_at: String,
     /// When the code stops working.
     pub expires_at: String,
     /// When it was redeemed.
+    #[schema(required = true)]
     pub redeemed_at: Option<String>,
     /// The user it made or joined.
+    #[schema(required = true)]
     pub redeemed_user_id: Option<i64>,
 }
 

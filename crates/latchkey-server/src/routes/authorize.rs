@@ -123,10 +123,12 @@ pub struct CheckResult {
     /// The permission asked about.
     permission: String,
     /// The project asked about.
+    #[schema(required = true)]
     project_id: Option<i64>,
     /// The answer.
     allowed: bool,
     /// Why not, when denied.
+    #[schema(required = true)]
     reason: Option<ReasonView>,
     /// With `explain`, why.
     #[serde(skip_serializing_if = "Option::is_none")]

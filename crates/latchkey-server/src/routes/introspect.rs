@@ -60,6 +60,7 @@ pub struct IntrospectionDetails {
     /// Its id.
     token_id: i64,
     /// For personal access tokens, the user.
+    #[schema(required = true)]
     user_id: Option<i64>,
     /// A service token's grants; empty for a personal access token.
     permission_grants: Vec<crate::wire::GrantView>,
