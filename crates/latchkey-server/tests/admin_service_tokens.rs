@@ -213,14 +213,8 @@ async fn a_pat_cannot_create_service_tokens() {
     let app = spawn_app().await;
     let op = Actor::operator();
     let user = app
-        .store
-        .create_user(&op, "admin@example.com", None)
-        .await
-        .unwrap();
-    app.store
-        .set_membership(&op, app.account, user.id, License::Developer)
-        .await
-        .unwrap();
+        .member("admin@example.com", None, License::Developer)
+        .await;
     let group = app
         .store
         .create_group(
@@ -231,10 +225,7 @@ async fn a_pat_cannot_create_service_tokens() {
         )
         .await
         .unwrap();
-    app.store
-        .add_group_member(&op, group, user.id)
-        .await
-        .unwrap();
+    app.store.add_group_member(&op, group, user).await.unwrap();
     let new = TokenFormat::default().generate(TokenKind::Personal);
     let parts = NewServiceTokenParts {
         uid: &new.uid,
@@ -242,15 +233,7 @@ async fn a_pat_cannot_create_service_tokens() {
         hint: &new.hint,
     };
     app.store
-        .create_personal_token(
-            &op,
-            Minter::Operator,
-            app.account,
-            user.id,
-            "pat",
-            parts,
-            None,
-        )
+        .create_personal_token(&op, Minter::Operator, app.account, user, "pat", parts, None)
         .await
         .unwrap();
     let (status, body) = app
@@ -955,14 +938,8 @@ async fn a_leak_report_revokes_real_tokens_without_saying_which_were_real() {
     let leaked = app.token(app.account, &["job_admin:all"]).await;
     let op = Actor::operator();
     let user = app
-        .store
-        .create_user(&op, "dev@example.com", None)
-        .await
-        .unwrap();
-    app.store
-        .set_membership(&op, app.account, user.id, License::Developer)
-        .await
-        .unwrap();
+        .member("dev@example.com", None, License::Developer)
+        .await;
     let pat = TokenFormat::default().generate(TokenKind::Personal);
     let parts = NewServiceTokenParts {
         uid: &pat.uid,
@@ -970,15 +947,7 @@ async fn a_leak_report_revokes_real_tokens_without_saying_which_were_real() {
         hint: &pat.hint,
     };
     app.store
-        .create_personal_token(
-            &op,
-            Minter::Operator,
-            app.account,
-            user.id,
-            "pat",
-            parts,
-            None,
-        )
+        .create_personal_token(&op, Minter::Operator, app.account, user, "pat", parts, None)
         .await
         .unwrap();
     until_status(&app, &leaked, 200).await;

@@ -652,17 +652,8 @@ async fn rich_token(app: &App, admin: &str, name: &str) -> (i64, String) {
 
 /// A member of the account with a developer seat and a password; their id.
 async fn member(app: &App, email: &str) -> UserId {
-    let op = Actor::operator();
-    let user = app
-        .store
-        .create_user(&op, email, Some(&Secret::new(PASSWORD.into())))
-        .await
-        .unwrap();
-    app.store
-        .set_membership(&op, app.account, user.id, License::Developer)
-        .await
-        .unwrap();
-    user.id
+    let user = app.member(email, Some(PASSWORD), License::Developer).await;
+    user
 }
 
 /// A PAT of the user with `email`, made by signing in; its id and secret.

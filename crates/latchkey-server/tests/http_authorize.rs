@@ -204,14 +204,8 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
     let app = spawn_app().await;
     let op = Actor::operator();
     let user = app
-        .store
-        .create_user(&op, "dev@example.com", None)
-        .await
-        .unwrap();
-    app.store
-        .set_membership(&op, app.account, user.id, License::Developer)
-        .await
-        .unwrap();
+        .member("dev@example.com", None, License::Developer)
+        .await;
     let group = app
         .store
         .create_group(
@@ -222,10 +216,7 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
         )
         .await
         .unwrap();
-    app.store
-        .add_group_member(&op, group, user.id)
-        .await
-        .unwrap();
+    app.store.add_group_member(&op, group, user).await.unwrap();
     let new = TokenFormat::default().generate(TokenKind::Personal);
     let parts = NewServiceTokenParts {
         uid: &new.uid,
@@ -237,7 +228,7 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
             &op,
             Minter::Operator,
             app.account,
-            user.id,
+            user,
             "laptop",
             parts,
             None,
@@ -254,7 +245,7 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
         .await;
     assert_eq!(out["allowed"], true);
     assert_eq!(out["principal"]["kind"], "personal_access_token");
-    assert_eq!(out["principal"]["user_id"], user.id.0);
+    assert_eq!(out["principal"]["user_id"], user.0);
     let (_, out) = app
         .authorize(
             pat,
@@ -264,7 +255,7 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
     assert_eq!(out["allowed"], false);
 
     app.store
-        .remove_membership(&op, app.account, user.id)
+        .remove_membership(&op, app.account, user)
         .await
         .unwrap();
     until_status(&app, pat, 401).await;

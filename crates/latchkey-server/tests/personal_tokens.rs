@@ -4,7 +4,7 @@
 
 mod common;
 use common::{grant, spawn_app, spawn_app_with, App};
-use latchkey_core::{License, Secret, UserId};
+use latchkey_core::{License, UserId};
 use latchkey_server::ServerConfig;
 use latchkey_store::Actor;
 use reqwest::Method;
@@ -16,15 +16,7 @@ const PASSWORD: &str = "correct horse battery staple";
 /// A user with a password and a developer seat, in a group with Job Admin on project one.
 async fn user(app: &App, email: &str) -> UserId {
     let op = Actor::operator();
-    let user = app
-        .store
-        .create_user(&op, email, Some(&Secret::new(PASSWORD.into())))
-        .await
-        .unwrap();
-    app.store
-        .set_membership(&op, app.account, user.id, License::Developer)
-        .await
-        .unwrap();
+    let user = app.member(email, Some(PASSWORD), License::Developer).await;
     let group = app
         .store
         .create_group(
@@ -35,11 +27,8 @@ async fn user(app: &App, email: &str) -> UserId {
         )
         .await
         .unwrap();
-    app.store
-        .add_group_member(&op, group, user.id)
-        .await
-        .unwrap();
-    user.id
+    app.store.add_group_member(&op, group, user).await.unwrap();
+    user
 }
 
 fn basic(email: &str, password: &str) -> String {

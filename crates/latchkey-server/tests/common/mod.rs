@@ -213,6 +213,28 @@ impl App {
 
     /// A user with `license` in the test account, in a group holding `grants`, and a personal
     /// access token of theirs; returns the user and the secret.
+    /// A new user with `email` (and `password`, if given) holding a `license` seat in the
+    /// account; their id.
+    pub async fn member(
+        &self,
+        email: &str,
+        password: Option<&str>,
+        license: latchkey_core::License,
+    ) -> latchkey_core::UserId {
+        let op = Actor::operator();
+        let password = password.map(|p| latchkey_core::Secret::new(p.to_owned()));
+        let user = self
+            .store
+            .create_user(&op, email, password.as_ref())
+            .await
+            .unwrap();
+        self.store
+            .set_membership(&op, self.account, user.id, license)
+            .await
+            .unwrap();
+        user.id
+    }
+
     pub async fn user_with_pat(
         &self,
         email: &str,
@@ -220,28 +242,21 @@ impl App {
         grants: &[&str],
     ) -> (latchkey_core::UserId, String) {
         let op = Actor::operator();
-        let user = self.store.create_user(&op, email, None).await.unwrap();
-        self.store
-            .set_membership(&op, self.account, user.id, license)
-            .await
-            .unwrap();
+        let user = self.member(email, None, license).await;
         let grants: Vec<Grant> = grants.iter().map(|g| grant(g)).collect();
         let group = self
             .store
             .create_group(&op, self.account, &format!("{email} group"), &grants)
             .await
             .unwrap();
-        self.store
-            .add_group_member(&op, group, user.id)
-            .await
-            .unwrap();
+        self.store.add_group_member(&op, group, user).await.unwrap();
         let new = TokenFormat::default().generate(TokenKind::Personal);
         self.store
             .create_personal_token(
                 &op,
                 Minter::Operator,
                 self.account,
-                user.id,
+                user,
                 "pat",
                 latchkey_store::NewServiceTokenParts {
                     uid: &new.uid,
@@ -252,7 +267,7 @@ impl App {
             )
             .await
             .unwrap();
-        (user.id, new.secret.expose().to_owned())
+        (user, new.secret.expose().to_owned())
     }
 
     /// `POST /api/v1/authorize` with `body`.
