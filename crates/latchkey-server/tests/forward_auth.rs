@@ -117,10 +117,22 @@ http {{
             auth_request /_latchkey;
             auth_request_set $lk_principal $upstream_http_x_latchkey_principal;
             auth_request_set $lk_account $upstream_http_x_latchkey_account;
+            # auth_request passes on only 401 and 403 and turns any other status into a 500;
+            # keep Latchkey's 429 (and its Retry-After) a 429, as the README shows.
+            auth_request_set $lk_status $upstream_status;
+            auth_request_set $lk_retry_after $upstream_http_retry_after;
+            error_page 500 = @latchkey_error;
             proxy_set_header X-Latchkey-Principal $lk_principal;
             proxy_set_header X-Latchkey-Account $lk_account;
             proxy_set_header Authorization "";
             proxy_pass http://{upstream};
+        }}
+        location @latchkey_error {{
+            if ($lk_status = 429) {{
+                add_header Retry-After $lk_retry_after always;
+                return 429;
+            }}
+            return 500;
         }}
     }}
 }}
@@ -321,6 +333,61 @@ async fn nginx_passes_the_clients_address_for_ip_fences() {
     )
     .await;
     assert_eq!(s, 403);
+}
+
+#[tokio::test]
+async fn a_throttled_client_gets_429_with_retry_after_through_nginx_not_500() {
+    let app = spawn_app_with(ServerConfig {
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        failed_auth_limit: 3,
+        ..ServerConfig::default()
+    })
+    .await;
+    let latchkey = app.url.trim_start_matches("http://").to_owned();
+    let Some(nginx) = start_nginx(&latchkey, &upstream().await).await else {
+        return;
+    };
+    let (_, runner) = app.mint(&[common::grant("job_runner:all")]).await;
+    let path = format!("/api/v2/accounts/{}/jobs/1/run/", app.account);
+    let guesser = "198.51.100.77";
+    let unknown = latchkey_core::TokenFormat::default().generate(latchkey_core::TokenKind::Service);
+    for _ in 0..3 {
+        let (s, _) = through(
+            &nginx,
+            Method::POST,
+            &path,
+            Some(unknown.secret.expose()),
+            Some(guesser),
+        )
+        .await;
+        assert_eq!(s, 401);
+    }
+    // Past the limit even a good token from that address is refused until the window ends, and
+    // nginx says so as a 429 with Latchkey's Retry-After, not as its own 500.
+    let resp = reqwest::Client::new()
+        .post(format!("{}{path}", nginx.url))
+        .header("Authorization", format!("Token {runner}"))
+        .header("X-Forwarded-For", guesser)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Other addresses are not affected.
+    let (s, out) = through(
+        &nginx,
+        Method::POST,
+        &path,
+        Some(&runner),
+        Some("203.0.113.9"),
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
 }
 
 #[tokio::test]
