@@ -79,6 +79,18 @@ async fn start_nginx(latchkey: &str, upstream: &str) -> Option<Nginx> {
         eprintln!("nginx not installed: skipping the nginx forward-auth test");
         return None;
     };
+    // The port is picked free and then handed to nginx, so another test's server may take it in
+    // between: then nginx exits (address in use) or something else answers on it. Try again.
+    for _ in 0..5 {
+        if let Some(nginx) = try_start_nginx(&bin, latchkey, upstream).await {
+            return Some(nginx);
+        }
+    }
+    panic!("nginx did not start on any of five ports");
+}
+
+/// Starts nginx on a free port; `None` if it exited or the port turned out to be another's.
+async fn try_start_nginx(bin: &str, latchkey: &str, upstream: &str) -> Option<Nginx> {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let p = dir.path().display();
@@ -144,23 +156,33 @@ http {{
         .args(["-e", &format!("{p}/error.log"), "-g", "daemon off;"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("nginx starts");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not listen: {}",
-            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Some(Nginx {
+    let mut nginx = Nginx {
         child,
         url: format!("http://127.0.0.1:{port}"),
         _dir: dir,
-    })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if nginx.child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
+        // Only nginx names itself in `Server`; our own servers send no such header.
+        if let Ok(resp) = reqwest::get(format!("{}/_probe", nginx.url)).await {
+            let server = resp.headers().get("server").and_then(|v| v.to_str().ok());
+            return server
+                .is_some_and(|s| s.starts_with("nginx"))
+                .then_some(nginx);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not listen: {}",
+            std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn through(
