@@ -18,6 +18,7 @@ pub mod limiter;
 pub mod openapi;
 pub mod route_map;
 pub mod routes;
+pub mod value_sets;
 pub mod verifier;
 pub mod wire;
 

@@ -34,6 +34,7 @@ fn opt_timestamp(t: Option<OffsetDateTime>) -> Option<String> {
 #[derive(Serialize, ToSchema)]
 pub struct GrantFields {
     /// The permission set's slug (`job_admin`, …; see `GET /api/v2/constants/`).
+    #[schema(schema_with = crate::value_sets::permission_set)]
     pub permission_set: &'static str,
     /// True when the grant covers every project of the account.
     pub all_projects: bool,
@@ -42,8 +43,10 @@ pub struct GrantFields {
     pub project_id: Option<i64>,
     /// Environment categories (`development`, `staging`, `production`, `other`) in which job
     /// and run writes are allowed; empty means all.
+    #[schema(schema_with = crate::value_sets::environment_categories)]
     pub writable_environment_categories: Vec<&'static str>,
     /// Always 1 (active): replaced grants are removed.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// Created.
     pub created_at: String,
@@ -101,6 +104,7 @@ pub struct ServiceTokenView {
     /// Name.
     pub name: String,
     /// 1 active, 2 revoked.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// The secret: in the answer that creates the token (or rotates it) only, null ever after.
     #[schema(required = true)]
@@ -169,6 +173,7 @@ pub struct ProjectView {
     /// Name.
     pub name: String,
     /// 1 active, 2 deleted.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// Created.
     pub created_at: String,
@@ -194,8 +199,10 @@ pub struct AccountView {
     /// Name.
     pub name: String,
     /// `developer`, `team` or `enterprise`.
+    #[schema(schema_with = crate::value_sets::plan)]
     pub plan: &'static str,
     /// 1 active, 2 closed.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// Created.
     pub created_at: String,
@@ -281,6 +288,7 @@ pub struct CidrView {
     #[schema(required = true)]
     pub cidr_ipv6: Option<String>,
     /// The rule's state.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// Always true.
     pub enabled: bool,
@@ -304,6 +312,7 @@ pub struct IpRuleView {
     pub name: String,
     /// 1 allow, 2 deny.
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::value_sets::rule_type)]
     pub rule_type: i64,
     /// Free text.
     pub description: String,
@@ -314,6 +323,7 @@ pub struct IpRuleView {
     /// Always true: rules apply to service tokens too.
     pub enabled_for_service_tokens: bool,
     /// 1 active, 2 deleted.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// The token or user that made it.
     #[schema(required = true)]
@@ -407,6 +417,7 @@ pub struct PersonalTokenView {
     /// Name.
     pub name: String,
     /// 1 active, 2 revoked.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// The secret: in the answer that creates the token only, null ever after.
     #[schema(required = true)]
@@ -471,6 +482,7 @@ pub struct GroupView {
     /// Name (unique in the account).
     pub name: String,
     /// 1 active, 2 deleted.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// Always false: new members join no group by default.
     pub assign_by_default: bool,
@@ -524,8 +536,10 @@ pub struct MemberView {
     /// Their e-mail.
     pub email: String,
     /// 1 active, 2 removed from the account.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// `developer`, `read_only`, `analyst`, … (their seat).
+    #[schema(schema_with = crate::value_sets::license)]
     pub license_type: &'static str,
     /// Their active groups in the account.
     pub groups: Vec<i64>,
@@ -556,12 +570,15 @@ pub struct InviteView {
     /// Who is invited.
     pub email: String,
     /// The seat offered.
+    #[schema(schema_with = crate::value_sets::license)]
     pub license_type: &'static str,
     /// Groups joined on redemption.
     pub group_ids: Vec<i64>,
     /// 1 pending, 2 withdrawn or redeemed.
+    #[schema(schema_with = crate::value_sets::state)]
     pub state: i64,
     /// `pending`, `redeemed` or `withdrawn`.
+    #[schema(schema_with = crate::value_sets::invite_status)]
     pub status: &'static str,
     /// The one-time code: in the answer that creates the invitation only, null ever after.
     #[schema(required = true)]
@@ -610,6 +627,7 @@ pub struct RedemptionView {
     /// The user made or joined.
     pub user_id: i64,
     /// The seat given.
+    #[schema(schema_with = crate::value_sets::license)]
     pub license_type: &'static str,
     /// Groups joined.
     pub groups: Vec<i64>,

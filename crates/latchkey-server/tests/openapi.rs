@@ -276,3 +276,77 @@ fn list_routes_document_their_query_parameters() {
         }
     }
 }
+
+#[test]
+fn closed_sets_of_values_are_the_catalog_files() {
+    let file: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../latchkey-core/catalog.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let sorted = |v: &Value| -> Vec<String> {
+        let mut out: Vec<String> = v
+            .as_array()
+            .unwrap_or_else(|| panic!("an enum: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect();
+        out.sort();
+        out
+    };
+    let keys = |v: &Value| -> Vec<String> {
+        let mut out: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        out.sort();
+        out
+    };
+    let doc = generated();
+    let schemas = &doc["components"]["schemas"];
+    // Permission sets: the file's 26, on what is sent and on what is taken.
+    let sets = keys(&file["permission_sets"]);
+    assert_eq!(sets.len(), 26);
+    for at in [
+        &schemas["PermissionGrant"]["properties"]["permission_set"],
+        &schemas["GrantFields"]["properties"]["permission_set"],
+    ] {
+        assert_eq!(sorted(&at["enum"]), sets);
+    }
+    // Permissions: every resource of the file at read and at write.
+    let mut permissions = Vec::new();
+    for level in ["account", "project"] {
+        for r in file["resources"][level].as_array().unwrap() {
+            for access in ["read", "write"] {
+                permissions.push(format!("{}:{access}", r.as_str().unwrap()));
+            }
+        }
+    }
+    permissions.sort();
+    assert_eq!(
+        sorted(&schemas["AuthorizeCheck"]["properties"]["permission"]["enum"]),
+        permissions
+    );
+    // Environment categories ("all" is the file's word for an empty list), licenses, plans.
+    let mut categories = sorted(&file["writable_environment_categories"]);
+    categories.retain(|c| c != "all");
+    assert_eq!(
+        sorted(
+            &schemas["PermissionGrant"]["properties"]["writable_environment_categories"]["items"]
+                ["enum"]
+        ),
+        categories
+    );
+    assert_eq!(
+        sorted(&schemas["AuthorizeCheck"]["properties"]["environment"]["enum"]),
+        categories
+    );
+    assert_eq!(
+        sorted(&schemas["InviteCreate"]["properties"]["license_type"]["enum"]),
+        keys(&file["licenses"])
+    );
+    assert_eq!(
+        sorted(&schemas["Account"]["properties"]["plan"]["enum"]),
+        keys(&file["plans"])
+    );
+}

@@ -24,12 +24,14 @@ pub const MAX_CHECKS: usize = 100;
 pub struct CheckRequest {
     /// The permission asked about, `resource:access`.
     #[schema(example = "jobs:write")]
+    #[schema(schema_with = crate::value_sets::permission)]
     permission: String,
     /// The project it is asked about (account-wide when absent).
     #[serde(default)]
     project_id: Option<i64>,
     /// The environment category written to (`development`, `staging`, `production`, `other`).
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::environment_category)]
     environment: Option<String>,
     /// True to have the answer say why.
     #[serde(default)]
@@ -64,6 +66,7 @@ pub enum AuthorizeRequest {
 #[schema(as = Principal)]
 pub struct PrincipalView {
     /// `service_token` or `personal_access_token`.
+    #[schema(schema_with = crate::value_sets::token_kind)]
     kind: &'static str,
     /// The token's id.
     id: i64,
@@ -121,6 +124,7 @@ pub struct Explanation {
 #[schema(as = AuthorizeResult)]
 pub struct CheckResult {
     /// The permission asked about.
+    #[schema(schema_with = crate::value_sets::permission)]
     permission: String,
     /// The project asked about.
     #[schema(required = true)]

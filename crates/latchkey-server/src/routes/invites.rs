@@ -24,6 +24,7 @@ pub struct CreateBody {
     email: String,
     /// `developer`, `read_only` or `it`.
     #[schema(example = "developer")]
+    #[schema(schema_with = crate::value_sets::license)]
     license_type: String,
     /// Groups the invited user joins on redemption.
     #[serde(default)]

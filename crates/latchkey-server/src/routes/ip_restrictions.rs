@@ -54,6 +54,7 @@ pub struct RuleBody {
     /// 1 allows the ranges, 2 blocks them.
     #[serde(default, rename = "type")]
     #[schema(example = 1)]
+    #[schema(schema_with = crate::value_sets::rule_type)]
     rule_type: Option<i64>,
     /// A note.
     #[serde(default)]

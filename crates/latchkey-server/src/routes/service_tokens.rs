@@ -22,7 +22,7 @@ pub const MAX_LIMIT: i64 = 1000;
 pub struct ListQuery {
     /// 1 lists active tokens, 2 revoked ones; absent lists both.
     #[serde(default)]
-    #[param(nullable = false, minimum = 1, maximum = 2)]
+    #[param(schema_with = crate::value_sets::state)]
     state: Option<i64>,
     /// Tokens to skip (default 0).
     #[serde(default)]
@@ -40,6 +40,7 @@ pub struct ListQuery {
 pub struct GrantBody {
     /// A permission set of the catalog (`account_admin`, `job_runner`, …).
     #[schema(example = "job_runner")]
+    #[schema(schema_with = crate::value_sets::permission_set)]
     permission_set: String,
     /// `true` (or absent, without `project_id`) for every project.
     #[serde(default)]
@@ -50,6 +51,7 @@ pub struct GrantBody {
     /// `development`, `staging`, `production`, `other` or `all`.
     #[serde(default)]
     #[schema(example = json!(["production"]))]
+    #[schema(schema_with = crate::value_sets::environment_categories)]
     writable_environment_categories: Vec<String>,
 }
 
@@ -82,6 +84,7 @@ pub struct UpdateBody {
     name: Option<String>,
     /// 2 revokes the token.
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::state)]
     state: Option<i64>,
     /// Replaces the token's own allowlist (`[]` removes it).
     #[serde(default)]
