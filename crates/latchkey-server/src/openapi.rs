@@ -19,6 +19,7 @@
 //! the wire types of [`crate::wire`] and the handlers' own answer types, which derive both
 //! `Serialize` and `ToSchema`, so one type makes both the bytes and the schema.
 
+use crate::envelope::PageQuery;
 use crate::routes::table::{table, Requirement, RouteSpec};
 use crate::routes::{
     audit, authorize, credentials, groups, health, identity, introspect, invites, ip_restrictions,
@@ -381,6 +382,36 @@ pub const QUERIES: &[QueryRow] = &[
         "GET",
         "/api/v3/accounts/{account_id}/audit-logs/",
         query::<audit::ListQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/users/",
+        query::<PageQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/groups/",
+        query::<PageQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/projects/",
+        query::<PageQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/invites/",
+        query::<PageQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/ip-restrictions/",
+        query::<PageQuery>,
+    ),
+    (
+        "GET",
+        "/api/v3/accounts/{account_id}/personal-tokens/",
+        query::<PageQuery>,
     ),
 ];
 

@@ -116,10 +116,20 @@ const COVERED_ELSEWHERE: [Route; 7] = [
     // A PAT's create body: personal_tokens.rs (it needs a password sign-in).
     ("POST", "/api/v3/accounts/{account_id}/personal-tokens/"),
 ];
-/// GET routes that read a query string.
-const QUERY_ROUTES: [Route; 2] = [LIST, AUDIT];
+/// GET routes that read a query string: the token list and the audit log, and the lists read
+/// whole and answered a page at a time (the personal-token list with the fixture's PAT).
+const QUERY_ROUTES: [Route; 8] = [
+    LIST,
+    AUDIT,
+    ("GET", "/api/v3/accounts/{account_id}/ip-restrictions/"),
+    ("GET", "/api/v3/accounts/{account_id}/projects/"),
+    ("GET", "/api/v3/accounts/{account_id}/users/"),
+    ("GET", "/api/v3/accounts/{account_id}/groups/"),
+    ("GET", "/api/v3/accounts/{account_id}/invites/"),
+    ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),
+];
 /// Routes that read neither a body nor a query (the `{id}` ones are probed with unknown ids).
-const NO_INPUT_ROUTES: [Route; 28] = [
+const NO_INPUT_ROUTES: [Route; 22] = [
     ("GET", "/healthz"),
     ("GET", "/livez"),
     ("GET", "/api/openapi.json"),
@@ -136,7 +146,6 @@ const NO_INPUT_ROUTES: [Route; 28] = [
         "GET",
         "/api/v3/accounts/{account_id}/service-tokens/{id}/permissions/",
     ),
-    ("GET", "/api/v3/accounts/{account_id}/ip-restrictions/"),
     (
         "GET",
         "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/",
@@ -146,7 +155,6 @@ const NO_INPUT_ROUTES: [Route; 28] = [
         "DELETE",
         "/api/v3/accounts/{account_id}/ip-restrictions/{id}/",
     ),
-    ("GET", "/api/v3/accounts/{account_id}/projects/"),
     (
         "GET",
         "/api/v3/accounts/{account_id}/projects/{project_id}/",
@@ -155,16 +163,12 @@ const NO_INPUT_ROUTES: [Route; 28] = [
         "DELETE",
         "/api/v3/accounts/{account_id}/projects/{project_id}/",
     ),
-    ("GET", "/api/v3/accounts/{account_id}/users/"),
     ("GET", "/api/v3/accounts/{account_id}/users/{user_id}/"),
     ("GET", "/api/v2/accounts/{account_id}/users/{user_id}/"),
     ("DELETE", "/api/v3/accounts/{account_id}/users/{user_id}/"),
-    ("GET", "/api/v3/accounts/{account_id}/groups/"),
     ("GET", "/api/v3/accounts/{account_id}/groups/{id}/"),
-    ("GET", "/api/v3/accounts/{account_id}/invites/"),
     ("DELETE", "/api/v3/accounts/{account_id}/invites/{id}/"),
     // A user's own PATs: called with the fixture's PAT.
-    ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/{id}/"),
     (
         "DELETE",
@@ -252,6 +256,15 @@ async fn fixture() -> Fixture {
         .await;
     assert_eq!(status, 201, "the victim IP rule: {out}");
     fx.rule = out["data"]["id"].as_i64().unwrap();
+    // One pending invitation, so that every list has something to page through.
+    let (status, out) = fx
+        .json(
+            INVITE,
+            &fx.path(INVITE.1),
+            &json!({"email": "pending@example.com", "license_type": "developer"}),
+        )
+        .await;
+    assert_eq!(status, 201, "the pending invitation: {out}");
     fx
 }
 
@@ -1157,7 +1170,7 @@ async fn bad_query_strings_are_4xx_envelopes_and_change_nothing() {
     };
     let mut cases = Vec::new();
     for route in QUERY_ROUTES {
-        // Neither route clamps: out-of-range numbers are refused, never silently adjusted.
+        // No route clamps: out-of-range numbers are refused, never silently adjusted.
         cases.extend([
             q(route, "?offset=99999999999999999999"),
             q(route, "?offset=9223372036854775808"),
@@ -1232,7 +1245,7 @@ async fn edge_query_strings_are_answered_as_written() {
             (path, text)
         }
     };
-    // The largest offset is taken as written and gives an empty page, on both routes.
+    // The largest offset is taken as written and gives an empty page, on every route.
     for route in QUERY_ROUTES {
         let (path, text) = get(route, "?offset=9223372036854775807&limit=1000").await;
         let out: Value = serde_json::from_str(&text).unwrap();

@@ -537,3 +537,57 @@ async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
         .await;
     assert_eq!(s, 400, "a withdrawn code is dead");
 }
+
+#[tokio::test]
+async fn whole_lists_are_answered_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let admin = app.token(app.account, &["account_admin:all"]).await;
+    for name in ["three", "four", "five"] {
+        let (s, out) = app
+            .call(
+                Method::POST,
+                &at(&app, "projects/"),
+                Some(&admin),
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(s, 201, "{out}");
+    }
+    let (s, all) = app
+        .call(Method::GET, &at(&app, "projects/"), Some(&admin), None)
+        .await;
+    assert_eq!(s, 200, "{all}");
+    let all = all["data"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 5, "two from the harness, three made here");
+
+    let mut paged = Vec::new();
+    for offset in [0, 2, 4] {
+        let (s, page) = app
+            .call(
+                Method::GET,
+                &at(&app, &format!("projects/?offset={offset}&limit=2")),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{page}");
+        let pagination = &page["extra"]["pagination"];
+        assert_eq!(pagination["offset"], offset);
+        assert_eq!(pagination["limit"], 2);
+        assert_eq!(pagination["total_count"], 5);
+        let items = page["data"].as_array().unwrap();
+        assert_eq!(pagination["count"], items.len());
+        assert_eq!(items.len(), if offset == 4 { 1 } else { 2 });
+        paged.extend(items.iter().cloned());
+    }
+    assert_eq!(paged, all, "the pages, in order, are the whole list");
+    let (s, out) = app
+        .call(
+            Method::GET,
+            &at(&app, "projects/?limit=0"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!((s, &out["data"]["field"]), (400, &json!("limit")), "{out}");
+}

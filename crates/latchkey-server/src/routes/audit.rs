@@ -3,7 +3,7 @@
 //! as the JSON envelope or, with `?format=csv`, as a CSV export.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{page_window, Envelope, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::routes::table::Caller;
@@ -15,8 +15,6 @@ use latchkey_store::{AuditEntry, AuditQuery};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-/// Largest JSON page.
-pub const MAX_PAGE: i64 = 1000;
 /// Largest CSV export.
 pub const MAX_EXPORT: i64 = 100_000;
 
@@ -106,19 +104,9 @@ pub async fn list(
     let (default_limit, max) = if csv {
         (10_000, MAX_EXPORT)
     } else {
-        (100, MAX_PAGE)
+        (DEFAULT_LIMIT, MAX_LIMIT)
     };
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(default_limit);
-    if offset < 0 {
-        return Err(ApiError::field("offset", "offset must be 0 or more"));
-    }
-    if !(1..=max).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("limit must be 1 to {max}"),
-        ));
-    }
+    let (offset, limit) = page_window(q.offset, q.limit, default_limit, max)?;
     let query = AuditQuery {
         account_id: Some(caller.account()),
         event_type: q.event_type,

@@ -3,9 +3,9 @@
 //! user in a group, with more than they hold themselves.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath};
+use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
 use crate::routes::service_tokens::{parse_grants, GrantBody};
 use crate::routes::table::Caller;
 use crate::wire;
@@ -58,10 +58,14 @@ pub struct GroupPath {
 }
 
 /// GET: the account's groups.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Envelope, ApiError> {
     let groups = state.verifier.store().groups(caller.account()).await?;
     let items: Vec<_> = groups.iter().map(wire::group).collect();
-    Ok(Envelope::all(items))
+    Envelope::slice(items, &page)
 }
 
 /// POST: a new group.

@@ -2,9 +2,9 @@
 //! `POST /api/v3/invites/redeem/` where the invited person takes it with the one-time code.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ClientIp};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
@@ -56,10 +56,14 @@ pub struct InvitePath {
 }
 
 /// GET: the account's invitations (never their codes).
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Envelope, ApiError> {
     let invites = state.verifier.store().invites(caller.account()).await?;
     let items: Vec<_> = invites.iter().map(|i| wire::invite(i, None)).collect();
-    Ok(Envelope::all(items))
+    Envelope::slice(items, &page)
 }
 
 /// POST: offers a seat; the one-time `code` is in the answer, once.

@@ -3,9 +3,9 @@
 //! lists and any change that would shut out the caller's own address.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
@@ -127,7 +127,11 @@ fn check_service_tokens_flag(body: &RuleBody) -> Result<(), ApiError> {
 }
 
 /// GET: the account's active rules.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Envelope, ApiError> {
     let set = state
         .verifier
         .store()
@@ -138,7 +142,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envel
         .iter()
         .map(|r| wire::ip_rule(r, set.enabled))
         .collect();
-    Ok(Envelope::all(items))
+    Envelope::slice(items, &page)
 }
 
 /// POST: adds a rule (`name`, `type`, `cidrs`; optional `description`, `rule_set_enabled`).

@@ -4,9 +4,9 @@
 //! cannot make itself a longer-lived twin.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{parse_expiry, ApiJson, ApiPath};
+use crate::extract::{parse_expiry, ApiJson, ApiPath, ApiQuery};
 use crate::routes::table::UserCaller;
 use crate::wire;
 use axum::extract::State;
@@ -37,7 +37,11 @@ pub struct TokenPath {
 }
 
 /// GET: the caller's own tokens in this account, newest first (never secrets).
-pub async fn list(State(state): State<AppState>, caller: UserCaller) -> Result<Envelope, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: UserCaller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Envelope, ApiError> {
     let tokens = state
         .verifier
         .store()
@@ -47,7 +51,7 @@ pub async fn list(State(state): State<AppState>, caller: UserCaller) -> Result<E
         .iter()
         .map(|t| wire::personal_token(t, None))
         .collect();
-    Ok(Envelope::all(items))
+    Envelope::slice(items, &page)
 }
 
 /// POST: a new token for the signed-in user; the secret is in `token_string`, once.

@@ -2,9 +2,9 @@
 //! project needs the permission on that project (the route table takes it from the path).
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{parse_state, ApiJson, ApiPath};
+use crate::extract::{parse_state, ApiJson, ApiPath, ApiQuery};
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
@@ -43,10 +43,14 @@ pub struct ProjectPath {
 }
 
 /// GET: the account's projects.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Envelope, ApiError> {
     let projects = state.verifier.store().projects(caller.account()).await?;
     let items: Vec<_> = projects.iter().map(wire::project).collect();
-    Ok(Envelope::all(items))
+    Envelope::slice(items, &page)
 }
 
 /// POST: a new project.

@@ -2,7 +2,7 @@
 //! The route table has already checked the caller's account and permission.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{page_window, Envelope, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::ApiError;
 use crate::extract::{parse_expiry, parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
 use crate::routes::ip_restrictions::parse_cidrs;
@@ -12,9 +12,6 @@ use axum::extract::State;
 use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
 use latchkey_store::NewServiceToken;
 use serde::Deserialize;
-
-/// Largest page.
-pub const MAX_LIMIT: i64 = 1000;
 
 /// `?state=1|2&offset=&limit=`.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -162,17 +159,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Envelope, ApiError> {
     let filter = parse_state(q.state)?;
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100);
-    if offset < 0 {
-        return Err(ApiError::field("offset", "offset must be 0 or more"));
-    }
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("limit must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let (offset, limit) = page_window(q.offset, q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let (tokens, total) = state
         .verifier
         .store()

@@ -2,9 +2,9 @@
 //! Cloud's v2 single-user read). Removing a member or their license ends their PATs at once.
 
 use crate::app::AppState;
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::table::Caller;
 use crate::wire;
 use axum::extract::State;
@@ -48,10 +48,14 @@ async fn active_member(
 }
 
 /// GET: the account's members (removed ones too, with state 2).
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Envelope, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Envelope, ApiError> {
     let members = state.verifier.store().members(caller.account()).await?;
     let items: Vec<_> = members.iter().map(wire::member).collect();
-    Ok(Envelope::all(items))
+    Envelope::slice(items, &page)
 }
 
 /// GET one member.
