@@ -449,14 +449,7 @@ async fn deleting_revokes_keeps_the_record_and_filters_by_state() {
     assert_eq!(page["extra"]["pagination"]["total_count"], 2);
 
     eventually("the deleted token failing", async || {
-        let (status, _) = app
-            .call(
-                Method::POST,
-                "/api/v1/authorize",
-                Some(&secret),
-                Some(ask.clone()),
-            )
-            .await;
+        let (status, _) = app.authorize(&secret, ask.clone()).await;
         (status == 401).then_some(())
     })
     .await;
@@ -528,14 +521,7 @@ async fn replacing_grants_takes_effect_at_once_is_audited_and_never_widens_beyon
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["data"].as_array().unwrap().len(), 1);
     eventually("the new grant counting", async || {
-        let (_, out) = app
-            .call(
-                Method::POST,
-                "/api/v1/authorize",
-                Some(&secret),
-                Some(on_p2.clone()),
-            )
-            .await;
+        let (_, out) = app.authorize(&secret, on_p2.clone()).await;
         (out["allowed"] == true).then_some(())
     })
     .await;
