@@ -127,6 +127,40 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     ]
 }
 
+/// A row as its guard enforces it, worked out once when the router is built: the permission
+/// parsed, whether the path names an account, and whether the Admin API budget applies.
+#[derive(Clone, Copy)]
+struct RowGuard {
+    requirement: Requirement,
+    /// The permission of a `Permission` or `OnProject` row.
+    permission: Option<Permission>,
+    /// The path has `{account_id}`.
+    has_account: bool,
+    /// The Admin API (v2/v3) has a per-account budget, like dbt Cloud's; the decision endpoints
+    /// other services call on every request do not.
+    budgeted: bool,
+}
+
+impl RowGuard {
+    /// Panics on a permission the catalog does not have: a bug in the table, found at startup
+    /// (and by the route tests), never per request.
+    fn of(spec: &RouteSpec) -> RowGuard {
+        let permission = match spec.requirement {
+            Needs(p) | OnProject(p) => Some(
+                p.parse()
+                    .unwrap_or_else(|e| panic!("route table: {} {}: {e}", spec.method, spec.path)),
+            ),
+            Public | Authenticated | User => None,
+        };
+        RowGuard {
+            requirement: spec.requirement,
+            permission,
+            has_account: spec.path.contains("{account_id}"),
+            budgeted: spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/"),
+        }
+    }
+}
+
 /// The router, built from the table, each route behind the guard for its own row.
 pub fn build(state: AppState) -> Router {
     let mut router = Router::new();
@@ -134,7 +168,7 @@ pub fn build(state: AppState) -> Router {
     for (spec, handler) in table() {
         let path = spec.path;
         let guarded = handler.route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), spec),
+            (state.clone(), RowGuard::of(&spec)),
             guard,
         ));
         match by_path.iter_mut().find(|(p, _)| *p == path) {
@@ -152,11 +186,11 @@ pub fn build(state: AppState) -> Router {
 /// accounts (404), checks the permission through the decision function (403 naming it), and
 /// hands the caller to the handler.
 async fn guard(
-    State((state, spec)): State<(AppState, RouteSpec)>,
+    State((state, row)): State<(AppState, RowGuard)>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    if spec.requirement == Public {
+    if row.requirement == Public {
         return Ok(next.run(request).await);
     }
     let ip = crate::extract::ClientIp::of(request.extensions()).0;
@@ -167,16 +201,21 @@ async fn guard(
             .check(ip, now)
             .map_err(ApiError::TooManyRequests)?;
     }
-    let path_account = path_account(&spec, &mut request).await?;
+    let path_account = if row.has_account {
+        let account = path_param(&mut request, "account_id").await;
+        Some(AccountId(account.ok_or(ApiError::NotFound)?))
+    } else {
+        None
+    };
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if spec.requirement == User {
+    if row.requirement == User {
         if let Some((email, password)) = authorization.and_then(crate::extract::basic_credentials) {
             let account = path_account.ok_or(ApiError::NotFound)?;
             let user = sign_in(&state, ip, now, account, &email, password).await?;
-            charge_budget(&state, &spec, account, now)?;
+            charge_budget(&state, row, account, now)?;
             request.extensions_mut().insert(user);
             return Ok(next.run(request).await);
         }
@@ -191,65 +230,36 @@ async fn guard(
         Err(e) => return Err(e.into()),
     };
     check_network(&principal, ip)?;
-    charge_budget(&state, &spec, principal.account_id, now)?;
+    charge_budget(&state, row, principal.account_id, now)?;
     // Another account's resources are reported as absent, never as forbidden.
     if path_account.is_some_and(|a| a != principal.account_id) {
         return Err(ApiError::NotFound);
     }
-    match spec.requirement {
-        Needs(permission) => {
-            let permission: Permission = permission
-                .parse()
-                .expect("route table permissions parse (tested)");
-            if let Decision::Deny(reason) = state
-                .verifier
-                .decide(&principal, permission, None, None)
-                .await?
-            {
-                return Err(ApiError::Forbidden(reason.to_string()));
+    if let Some(permission) = row.permission {
+        let project = match row.requirement {
+            OnProject(_) => {
+                let project = path_param(&mut request, "project_id").await;
+                Some(ProjectId(project.ok_or(ApiError::NotFound)?))
             }
+            _ => None,
+        };
+        if let Decision::Deny(reason) = state
+            .verifier
+            .decide(&principal, permission, project, None)
+            .await?
+        {
+            return Err(ApiError::Forbidden(reason.to_string()));
         }
-        OnProject(permission) => {
-            let permission: Permission = permission
-                .parse()
-                .expect("route table permissions parse (tested)");
-            let project = path_param(&mut request, "project_id")
-                .await
-                .ok_or(ApiError::NotFound)?;
-            if let Decision::Deny(reason) = state
-                .verifier
-                .decide(&principal, permission, Some(ProjectId(project)), None)
-                .await?
-            {
-                return Err(ApiError::Forbidden(reason.to_string()));
-            }
-        }
-        User if principal.kind != TokenKind::Personal => {
-            return Err(ApiError::Forbidden(
-                "this route acts for a user: call it with a personal access token, or sign in \
-                 with e-mail and password (HTTP Basic)"
-                    .into(),
-            ))
-        }
-        _ => {}
+    }
+    if row.requirement == User && principal.kind != TokenKind::Personal {
+        return Err(ApiError::Forbidden(
+            "this route acts for a user: call it with a personal access token, or sign in \
+             with e-mail and password (HTTP Basic)"
+                .into(),
+        ));
     }
     request.extensions_mut().insert(Caller(principal, ip));
     Ok(next.run(request).await)
-}
-
-/// The `{account_id}` of the request's path, for rows that have one; `Err(404)` when it is not
-/// a number (no such account).
-async fn path_account(
-    spec: &RouteSpec,
-    request: &mut Request,
-) -> Result<Option<AccountId>, ApiError> {
-    if !spec.path.contains("{account_id}") {
-        return Ok(None);
-    }
-    path_param(request, "account_id")
-        .await
-        .map(|a| Some(AccountId(a)))
-        .ok_or(ApiError::NotFound)
 }
 
 /// A numeric path parameter of the request, if it has one by that name.
@@ -275,22 +285,17 @@ fn failed_sign_in(state: &AppState, ip: Option<IpAddr>, now: i64) -> ApiError {
     ApiError::Unauthenticated
 }
 
-/// The Admin API (v2/v3) has a per-account budget, like dbt Cloud's; the decision endpoints
-/// other services call on every request do not.
+/// Charges the account's Admin API budget on rows it applies to; 429 past it.
 fn charge_budget(
     state: &AppState,
-    spec: &RouteSpec,
+    row: RowGuard,
     account: AccountId,
     now: i64,
 ) -> Result<(), ApiError> {
-    if let Some(budget) = &state.account_budget {
-        if spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/") {
-            budget
-                .hit(account, now)
-                .map_err(ApiError::TooManyRequests)?;
-        }
+    match &state.account_budget {
+        Some(budget) if row.budgeted => budget.hit(account, now).map_err(ApiError::TooManyRequests),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Signs a user in with e-mail and password for one account: the same 401 for every wrong
