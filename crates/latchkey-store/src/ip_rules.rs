@@ -256,6 +256,34 @@ pub(crate) async fn network_policy(
     })
 }
 
+/// The end of every change to one rule, inside its transaction: the audit entry, the rule-set
+/// checks (which refuse a change that shuts the caller out, rolling it back), and the change-feed
+/// entry that makes every node reload the account's policy.
+async fn rule_changed(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    account_id: AccountId,
+    event: &str,
+    id: i64,
+    context: serde_json::Value,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    record(
+        conn,
+        actor,
+        Some(account_id),
+        event,
+        "ip_restriction_rule",
+        Some(id),
+        context,
+        at,
+    )
+    .await?;
+    check_rule_set(conn, actor, account_id).await?;
+    append(conn, ChangeKind::Account, Some(account_id), None).await?;
+    Ok(())
+}
+
 /// What every change to the rule set must leave true, checked inside its transaction: no range
 /// on both lists, and — with the switch on — the caller's own address still let in.
 async fn check_rule_set(
@@ -439,19 +467,16 @@ impl Store {
             set_switch(&mut tx, actor, account_id, on).await?;
         }
         let rule = one_rule(&mut tx, account_id, id).await?;
-        record(
+        rule_changed(
             &mut tx,
             actor,
-            Some(account_id),
+            account_id,
             "ip_restrictions.rule.added",
-            "ip_restriction_rule",
-            Some(id),
+            id,
             rule_json(&rule),
             at,
         )
         .await?;
-        check_rule_set(&mut tx, actor, account_id).await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         tx.commit().await?;
         Ok(rule)
     }
@@ -494,19 +519,16 @@ impl Store {
             set_switch(&mut tx, actor, account_id, on).await?;
         }
         let rule = one_rule(&mut tx, account_id, id).await?;
-        record(
+        rule_changed(
             &mut tx,
             actor,
-            Some(account_id),
+            account_id,
             "ip_restrictions.rule.changed",
-            "ip_restriction_rule",
-            Some(id),
+            id,
             json!({"from": rule_json(&before), "to": rule_json(&rule)}),
             at,
         )
         .await?;
-        check_rule_set(&mut tx, actor, account_id).await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         tx.commit().await?;
         Ok(rule)
     }
@@ -528,19 +550,16 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            record(
+            rule_changed(
                 &mut tx,
                 actor,
-                Some(account_id),
+                account_id,
                 "ip_restrictions.rule.removed",
-                "ip_restriction_rule",
-                Some(id),
+                id,
                 rule_json(&before),
                 at,
             )
             .await?;
-            check_rule_set(&mut tx, actor, account_id).await?;
-            append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         }
         let rule = one_rule(&mut tx, account_id, id).await?;
         tx.commit().await?;
