@@ -6,8 +6,7 @@
 //! nginx comes from Debian's package (`.ci/run` installs it). Without it the nginx tests are
 //! skipped, unless `LATCHKEY_REQUIRE_NGINX=1` (CI), where a missing nginx fails them.
 
-mod common;
-use common::{spawn_app_with, App};
+use crate::common::{spawn_app_with, App};
 use latchkey_server::ServerConfig;
 use reqwest::Method;
 use serde_json::json;
@@ -222,9 +221,12 @@ async fn nginx_auth_request_passes_mapped_requests_and_stops_the_rest() {
         return;
     };
     let a = app.account;
-    let (runner_id, runner) = app.mint(&[common::grant("job_runner:all")]).await;
+    let (runner_id, runner) = app.mint(&[crate::common::grant("job_runner:all")]).await;
     let (_, p1_viewer) = app
-        .mint(&[common::grant(&format!("job_viewer:project={}", app.p1))])
+        .mint(&[crate::common::grant(&format!(
+            "job_viewer:project={}",
+            app.p1
+        ))])
         .await;
 
     // A mapped request the token may make reaches the upstream with identity headers.
@@ -294,7 +296,7 @@ async fn nginx_auth_request_passes_mapped_requests_and_stops_the_rest() {
         .revoke_service_token(&latchkey_store::Actor::operator(), None, runner_id)
         .await
         .unwrap();
-    let deadline = Instant::now() + common::PROPAGATION;
+    let deadline = Instant::now() + crate::common::PROPAGATION;
     loop {
         let (s, _) = through(
             &nginx,
@@ -369,7 +371,7 @@ async fn a_throttled_client_gets_429_with_retry_after_through_nginx_not_500() {
     let Some(nginx) = start_nginx(&latchkey, &upstream().await).await else {
         return;
     };
-    let (_, runner) = app.mint(&[common::grant("job_runner:all")]).await;
+    let (_, runner) = app.mint(&[crate::common::grant("job_runner:all")]).await;
     let path = format!("/api/v2/accounts/{}/jobs/1/run/", app.account);
     let guesser = "198.51.100.77";
     let unknown = latchkey_core::TokenFormat::default().generate(latchkey_core::TokenKind::Service);

@@ -1,9 +1,7 @@
 //! Who may mint which token: the minter rules, and the escalation rule (a new token never holds a
 //! permission, on any scope or environment category, that its creator lacks).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use latchkey_core::principal::owner_set;
 use latchkey_core::{
     check_may_mint_personal_token, check_may_mint_service_token, decide, Access,

@@ -1,9 +1,7 @@
 //! `decide` against the catalog file, exhaustively: every set × resource × access × scope × project
 //! asked, then environment categories, unions of grants and project isolation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use latchkey_core::{
     catalog, decide, Access, Decision, DenyReason, EffectivePermissions, EnvCategories,
     EnvCategory, Grant, Permission, Plan, ProjectId, Scope,

@@ -26,8 +26,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-mod common;
-use common::{grant, spawn_app, spawn_app_with, App};
+use crate::common::{grant, spawn_app, spawn_app_with, App};
 
 // ---------------------------------------------------------------------------------------------
 // The catalog, read from the file.

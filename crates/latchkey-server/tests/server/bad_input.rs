@@ -27,8 +27,7 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-mod common;
-use common::{grant, spawn_app, App};
+use crate::common::{grant, spawn_app, App};
 
 /// A row of the route table: method and path pattern.
 type Route = (&'static str, &'static str);

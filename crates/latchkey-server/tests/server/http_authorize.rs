@@ -9,8 +9,7 @@ use latchkey_store::{Actor, NewServiceTokenParts};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-mod common;
-use common::{eventually, grant, spawn_app, until_status};
+use crate::common::{eventually, grant, spawn_app, until_status};
 
 #[tokio::test]
 async fn every_set_and_scope_decides_over_http_as_the_matrix_says() {

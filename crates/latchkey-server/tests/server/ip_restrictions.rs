@@ -2,8 +2,7 @@
 //! range on both lists, locking out one's own address), enforcement on every token kind with
 //! dbt Cloud's 403 body, per-token allowlists, and `X-Forwarded-For` from trusted proxies only.
 
-mod common;
-use common::{spawn_app, spawn_app_with, App};
+use crate::common::{spawn_app, spawn_app_with, App};
 use latchkey_core::License;
 use latchkey_server::ServerConfig;
 use reqwest::Method;
@@ -30,7 +29,7 @@ fn whoami() -> &'static str {
 /// Calls whoami as `ip` until the answer is `want` (the change feed reaches the verifier within
 /// a poll); returns the last answer.
 async fn whoami_until(app: &App, ip: &str, token: &str, want: u16) -> (u16, Value) {
-    let deadline = Instant::now() + common::PROPAGATION;
+    let deadline = Instant::now() + crate::common::PROPAGATION;
     loop {
         let out = app
             .call_via(ip, Method::GET, whoami(), Some(token), None)

@@ -1,8 +1,6 @@
 //! Plan gating of token grants, the downgrade rule, and what each license makes of a user's groups.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use latchkey_core::mint::check_grants;
 use latchkey_core::principal::owner_set;
 use latchkey_core::{

@@ -2,8 +2,7 @@
 //! to create one, sees and revokes only their own, and the token acts with the user's
 //! permissions until it is revoked or the seat goes. Tokens never mint PATs.
 
-mod common;
-use common::{grant, spawn_app, spawn_app_with, App};
+use crate::common::{grant, spawn_app, spawn_app_with, App};
 use latchkey_core::{License, UserId};
 use latchkey_server::ServerConfig;
 use latchkey_store::Actor;
@@ -75,7 +74,7 @@ async fn with_header(
 }
 
 async fn until_status(app: &App, token: &str, want: u16) -> u16 {
-    let deadline = Instant::now() + common::PROPAGATION;
+    let deadline = Instant::now() + crate::common::PROPAGATION;
     loop {
         let (s, _) = app
             .authorize(

@@ -2,8 +2,7 @@
 //! past it, 429 in the envelope with `Retry-After`; other accounts and the decision endpoints
 //! are not charged.
 
-mod common;
-use common::spawn_app_with;
+use crate::common::spawn_app_with;
 use latchkey_server::ServerConfig;
 use reqwest::Method;
 use serde_json::json;

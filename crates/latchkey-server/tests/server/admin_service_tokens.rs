@@ -10,8 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-mod common;
-use common::{eventually, spawn_app, spawn_app_with, until_status, App};
+use crate::common::{eventually, spawn_app, spawn_app_with, until_status, App};
 
 fn concrete(path: &str, account: AccountId) -> String {
     path.replace("{account_id}", &account.to_string())

@@ -7,7 +7,7 @@ use latchkey_core::{catalog, Access, Catalog, Level, Permission, Plan};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const FILE: &str = include_str!("../catalog.json");
+const FILE: &str = include_str!("../../catalog.json");
 
 fn doc() -> Value {
     serde_json::from_str(FILE).expect("catalog.json is JSON")

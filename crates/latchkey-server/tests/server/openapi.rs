@@ -10,8 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-mod common;
-use common::spawn_app;
+use crate::common::spawn_app;
 
 /// The committed document.
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.json");

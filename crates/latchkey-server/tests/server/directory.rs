@@ -2,8 +2,7 @@
 //! poll, nobody hands a group (or a colleague) more than they hold, license changes and
 //! removals end access, and a project's own routes check the permission on that project.
 
-mod common;
-use common::{spawn_app, App};
+use crate::common::{spawn_app, App};
 use latchkey_core::License;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -15,7 +14,7 @@ fn at(app: &App, rest: &str) -> String {
 
 /// Asks whether `token` may write jobs on project one, until the answer is `want`.
 async fn jobs_write_until(app: &App, token: &str, want: bool) -> Value {
-    let deadline = Instant::now() + common::PROPAGATION;
+    let deadline = Instant::now() + crate::common::PROPAGATION;
     loop {
         let (_, out) = app
             .authorize(
@@ -148,7 +147,7 @@ async fn nobody_hands_a_group_or_a_colleague_more_than_they_hold() {
             None,
             app.account,
             "admins",
-            &[common::grant("account_admin:all")],
+            &[crate::common::grant("account_admin:all")],
         )
         .await
         .unwrap();
@@ -280,7 +279,7 @@ async fn license_changes_and_removal_reach_the_members_pats() {
         )
         .await;
     assert_eq!((s, out["data"]["state"].clone()), (200, json!(2)));
-    let deadline = Instant::now() + common::PROPAGATION;
+    let deadline = Instant::now() + crate::common::PROPAGATION;
     loop {
         let (s, _) = app
             .authorize(&pat, json!({"permission": "jobs:read"}))
@@ -370,7 +369,7 @@ async fn a_projects_routes_check_the_permission_on_that_project() {
         )
         .await;
     assert_eq!((s, out["data"]["state"].clone()), (200, json!(2)));
-    let deadline = Instant::now() + common::PROPAGATION;
+    let deadline = Instant::now() + crate::common::PROPAGATION;
     loop {
         let (_, out) = app
             .authorize(
@@ -476,7 +475,7 @@ async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
             None,
             app.account,
             "admins",
-            &[common::grant("account_admin:all")],
+            &[crate::common::grant("account_admin:all")],
         )
         .await
         .unwrap();

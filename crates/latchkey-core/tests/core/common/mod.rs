@@ -8,7 +8,7 @@ use rand::RngCore;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-pub const FILE: &str = include_str!("../../catalog.json");
+pub const FILE: &str = include_str!("../../../catalog.json");
 
 static DOC: LazyLock<Value> =
     LazyLock::new(|| serde_json::from_str(FILE).expect("catalog.json is JSON"));

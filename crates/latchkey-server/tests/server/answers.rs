@@ -32,8 +32,7 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-mod common;
-use common::{eventually, spawn_app, App};
+use crate::common::{eventually, spawn_app, App};
 
 // ---------------------------------------------------------------------------------------------
 // Rows not validated as JSON, and why.

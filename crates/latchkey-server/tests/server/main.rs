@@ -1,0 +1,15 @@
+//! The latchkey-server integration suite, one test binary: each module is one area of the spec, all
+//! sharing the harness in `common`.
+
+mod admin_service_tokens;
+mod answers;
+mod bad_input;
+mod budgets;
+mod common;
+mod directory;
+mod forward_auth;
+mod http_authorize;
+mod ip_restrictions;
+mod openapi;
+mod personal_tokens;
+mod route_matrix;
