@@ -43,9 +43,6 @@ pub enum Error {
     /// writable_environment_categories given for a set that does not honour it.
     #[error("permission set `{0}` does not take writable_environment_categories")]
     EnvCategoriesNotApplicable(String),
-    /// A token needs at least one grant.
-    #[error("a service token needs at least one permission grant")]
-    NoGrants,
     /// The minter is not the kind of principal that may mint this token.
     #[error("{0}")]
     MayNotMint(&'static str),
@@ -56,6 +53,23 @@ pub enum Error {
         permission: Permission,
         /// Where: " on all projects", " on project 7" or "".
         scope: String,
+    },
+    /// The principal being changed holds a permission its changer lacks: only someone holding
+    /// everything it holds may edit, fence, rotate, re-grant or remove it.
+    #[error("the target holds {permission}{scope}, which you do not hold; only a principal holding everything it holds may change it")]
+    StrongerTarget {
+        /// The first permission found that the actor lacks.
+        permission: Permission,
+        /// Where: " on all projects", " on project 7" or "".
+        scope: String,
+    },
+    /// A license the account's plan does not offer.
+    #[error("the {license} license is not available on the {plan} plan")]
+    LicenseNotOnPlan {
+        /// The refused license.
+        license: String,
+        /// The account's plan.
+        plan: String,
     },
     /// A token string that is not in the deployment's format; deliberately carries no detail.
     #[error("malformed token")]

@@ -13,10 +13,12 @@
 //! assert!(!decide(&perms, write_jobs, Some(ProjectId(8)), None).is_allowed());
 //! ```
 
+pub mod authority;
 pub mod base62;
 pub mod catalog;
 pub mod decision;
 pub mod effective;
+pub mod email;
 pub mod error;
 pub mod grant;
 pub mod ids;
@@ -27,9 +29,11 @@ pub mod plan;
 pub mod principal;
 pub mod token;
 
+pub use authority::Authority;
 pub use catalog::{catalog, Catalog, PermissionSet};
 pub use decision::{decide, explain, Decision, DenyReason};
 pub use effective::{EffectivePermissions, ScopeBits};
+pub use email::{BadEmail, Email};
 pub use error::Error;
 pub use grant::{EnvCategories, EnvCategory, Grant, Scope};
 pub use ids::{AccountId, GroupId, ProjectId, TokenId, UserId};

@@ -1,10 +1,13 @@
-//! Who may mint tokens, and the rule Latchkey adds to dbt Cloud's: no principal may create a
-//! token that holds anything its creator does not.
+//! Who may mint tokens and fill groups. The rule Latchkey adds to dbt Cloud's — no principal may
+//! create a token, or give a group, anything its creator does not hold — is
+//! [`Authority::check_change`](crate::authority::Authority), applied here and everywhere else a
+//! principal changes.
 
+use crate::authority::Authority;
 use crate::catalog::catalog;
 use crate::effective::EffectivePermissions;
 use crate::error::Error;
-use crate::grant::{Grant, Scope};
+use crate::grant::Grant;
 use crate::ids::UserId;
 use crate::permission::{Access, Permission};
 use crate::plan::{License, Plan};
@@ -19,8 +22,12 @@ pub enum Minter<'a> {
         /// Its effective permissions.
         perms: &'a EffectivePermissions,
     },
-    /// A personal access token: never mints service tokens (dbt Cloud answers 400).
-    PersonalToken,
+    /// A personal access token: never mints service tokens (dbt Cloud answers 400), but may act
+    /// on the account's principals with its user's permissions.
+    PersonalToken {
+        /// Its user's effective permissions.
+        perms: &'a EffectivePermissions,
+    },
     /// A signed-in user.
     User {
         /// Who.
@@ -32,10 +39,25 @@ pub enum Minter<'a> {
     },
 }
 
+impl Minter<'_> {
+    /// Whoever mints, as an [`Authority`] over the account's principals.
+    pub fn authority(&self) -> Authority<'_> {
+        match self {
+            Minter::Operator => Authority::Operator,
+            Minter::ServiceToken { perms }
+            | Minter::PersonalToken { perms }
+            | Minter::User { perms, .. } => Authority::Holder(perms),
+        }
+    }
+}
+
 /// Checks that `minter` may create a service token with `grants` on an account of `plan`, and
 /// returns the new token's effective permissions.
 ///
-/// Refused: no grants; categories on a set that ignores them; user-only sets; sets the plan does
+/// A token with no grants is valid and denied everything (dbt Cloud's clients create a token first
+/// and add its permissions after).
+///
+/// Refused: categories on a set that ignores them; user-only sets; sets the plan does
 /// not offer; PATs; users without a Developer license; principals without write on service tokens;
 /// and any grant that would give the token a permission (on any scope or environment) its minter
 /// lacks.
@@ -45,9 +67,9 @@ pub fn check_may_mint_service_token(
     grants: &[Grant],
 ) -> Result<EffectivePermissions, Error> {
     let write_tokens = Permission::new(catalog().service_tokens, Access::Write).bit();
-    let minter_perms = match minter {
-        Minter::Operator => None,
-        Minter::PersonalToken => {
+    match minter {
+        Minter::Operator => {}
+        Minter::PersonalToken { .. } => {
             return Err(Error::MayNotMint(
                 "a personal access token cannot create service tokens; use a service token with service_tokens:write",
             ))
@@ -59,23 +81,18 @@ pub fn check_may_mint_service_token(
             if perms.account & write_tokens == 0 {
                 return Err(Error::MayNotMint("creating service tokens needs service_tokens:write"));
             }
-            Some(perms)
         }
-    };
+    }
     // Who asks is settled before what is asked, so a PAT always hears "PATs cannot".
     check_grants(plan, grants)?;
     let new = EffectivePermissions::for_service_token(grants, plan);
-    if let Some(mine) = minter_perms {
-        check_within(mine, &new)?;
-    }
+    minter.authority().check_new(&new)?;
     Ok(new)
 }
 
-/// Checks a list of grants for a service token on a plan, without regard to who asks.
+/// Checks a list of grants for a service token on a plan, without regard to who asks. An empty
+/// list is valid.
 pub fn check_grants(plan: Plan, grants: &[Grant]) -> Result<(), Error> {
-    if grants.is_empty() {
-        return Err(Error::NoGrants);
-    }
     for grant in grants {
         grant.validate()?;
         if grant.set.is_user_only() {
@@ -102,21 +119,26 @@ pub fn check_may_mint_personal_token(minter: Minter<'_>, owner: UserId) -> Resul
         Minter::User { .. } => Err(Error::MayNotMint(
             "users may create personal access tokens only for themselves",
         )),
-        Minter::ServiceToken { .. } | Minter::PersonalToken => Err(Error::MayNotMint(
+        Minter::ServiceToken { .. } | Minter::PersonalToken { .. } => Err(Error::MayNotMint(
             "tokens cannot create personal access tokens; sign in as the user",
         )),
     }
 }
 
-/// Checks that a grantor may give a group these grants (or put a user in groups holding them):
-/// each set is one the plan lets groups hold, and the grants never reach beyond the grantor's
-/// own permissions (`None`: the operator, bound by the plan only), so no one can widen their
-/// own access, or a colleague's, through a group.
+/// Checks that `authority` may give a group these grants (or put a user in groups holding them):
+/// each set is one the plan lets groups hold, and the grants never reach beyond what the actor
+/// holds, so no one can widen their own access, or a colleague's, through a group.
 pub fn check_may_grant_to_group(
-    grantor: Option<&EffectivePermissions>,
+    authority: Authority<'_>,
     plan: Plan,
     grants: &[Grant],
 ) -> Result<(), Error> {
+    check_group_grants(plan, grants)?;
+    authority.check_new(&EffectivePermissions::compile(grants, |_| true))
+}
+
+/// Checks that each grant is valid and one the plan lets groups hold.
+pub fn check_group_grants(plan: Plan, grants: &[Grant]) -> Result<(), Error> {
     for grant in grants {
         grant.validate()?;
         if !crate::principal::group_may_hold(plan, grant.set) {
@@ -126,23 +148,5 @@ pub fn check_may_grant_to_group(
             });
         }
     }
-    let Some(mine) = grantor else {
-        return Ok(());
-    };
-    check_within(mine, &EffectivePermissions::compile(grants, |_| true))
-}
-
-/// Refuses `new` if it holds anything `mine` does not, naming the first such permission.
-fn check_within(mine: &EffectivePermissions, new: &EffectivePermissions) -> Result<(), Error> {
-    match mine.first_not_covered(new) {
-        None => Ok(()),
-        Some((permission, scope)) => Err(Error::Escalation {
-            permission,
-            scope: match scope {
-                None => String::new(),
-                Some(Scope::AllProjects) => " on all projects".to_owned(),
-                Some(Scope::Project(p)) => format!(" on project {p}"),
-            },
-        }),
-    }
+    Ok(())
 }

@@ -54,6 +54,35 @@ pub fn group_may_hold(plan: Plan, set: PermissionSet) -> bool {
     plan == Plan::Enterprise || catalog().plan_allows(plan, set) || set == owner_set(plan)
 }
 
+/// The sets a license gives its holder whatever their groups say (none for Developer, whose
+/// permissions come from groups), and any account-level extras: Read-only carries `readonly`;
+/// IT carries `security_admin`, `billing_admin` and write on connections.
+fn fixed_sets(license: License) -> &'static [&'static str] {
+    match license {
+        License::Developer => &[],
+        License::ReadOnly => &["readonly"],
+        License::It => &["security_admin", "billing_admin"],
+    }
+}
+
+/// Checks that the plan offers the license: a license is power, and is gated like the sets it
+/// carries (IT, which carries Security Admin, only on Enterprise; Read-only where groups may hold
+/// `readonly`).
+pub fn check_license_on_plan(plan: Plan, license: License) -> Result<(), crate::Error> {
+    let cat = catalog();
+    let offered = fixed_sets(license)
+        .iter()
+        .all(|slug| cat.set(slug).is_some_and(|set| group_may_hold(plan, set)));
+    if offered {
+        Ok(())
+    } else {
+        Err(crate::Error::LicenseNotOnPlan {
+            license: license.to_string(),
+            plan: plan.to_string(),
+        })
+    }
+}
+
 /// What a user holds in one account: a license and the grants of the groups they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserAccess {
@@ -68,28 +97,30 @@ impl UserAccess {
     /// - Developer: the union of the group grants the plan allows groups ([`group_may_hold`]);
     /// - Read-only: the `readonly` set on all projects, whatever the groups say;
     /// - IT: `security_admin` and `billing_admin` on all projects plus write on connections.
+    ///
+    /// A license the plan does not offer ([`check_license_on_plan`]) gives nothing: after a
+    /// downgrade, an IT seat on a Team account holds nothing until the account is Enterprise
+    /// again.
     pub fn permissions(&self, plan: Plan) -> EffectivePermissions {
         let cat = catalog();
-        let fixed = |slug: &str| {
-            Grant::new(
-                cat.set(slug).expect("catalog set named by a license"),
-                Scope::AllProjects,
-            )
-        };
-        match self.license {
-            License::Developer => {
-                EffectivePermissions::compile(&self.group_grants, |g| group_may_hold(plan, g.set))
-            }
-            License::ReadOnly => EffectivePermissions::compile(&[fixed("readonly")], |_| true),
-            License::It => {
-                let mut perms = EffectivePermissions::compile(
-                    &[fixed("security_admin"), fixed("billing_admin")],
-                    |_| true,
-                );
-                perms.account |= Permission::new(cat.connections, Access::Write).bit()
-                    | Permission::new(cat.connections, Access::Read).bit();
-                perms
-            }
+        if check_license_on_plan(plan, self.license).is_err() {
+            return EffectivePermissions::default();
         }
+        if self.license == License::Developer {
+            return EffectivePermissions::compile(&self.group_grants, |g| {
+                group_may_hold(plan, g.set)
+            });
+        }
+        let fixed: Vec<Grant> = fixed_sets(self.license)
+            .iter()
+            .filter_map(|slug| cat.set(slug))
+            .map(|set| Grant::new(set, Scope::AllProjects))
+            .collect();
+        let mut perms = EffectivePermissions::compile(&fixed, |_| true);
+        if self.license == License::It {
+            perms.account |= Permission::new(cat.connections, Access::Write).bit()
+                | Permission::new(cat.connections, Access::Read).bit();
+        }
+        perms
     }
 }

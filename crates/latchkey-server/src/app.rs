@@ -19,6 +19,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// Failed authentications per client address.
     pub auth_failures: Arc<Limiter>,
+    /// Failed password sign-ins per account and e-mail.
+    pub password_failures: Arc<Limiter<crate::sign_in::EmailKey>>,
     /// Leaked-credential reports per client address.
     pub leak_reports: Arc<Limiter>,
     /// The forward-auth route map.
@@ -32,6 +34,10 @@ impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         AppState {
             auth_failures: Arc::new(Limiter::new(
+                config.failed_auth_limit,
+                config.failed_auth_window_secs,
+            )),
+            password_failures: Arc::new(Limiter::new(
                 config.failed_auth_limit,
                 config.failed_auth_window_secs,
             )),

@@ -37,6 +37,41 @@ pub struct ServerConfig {
     pub account_requests_per_minute: u32,
     /// The forward-auth route map; `None` uses the built-in map for dbt Cloud's APIs.
     pub route_map: Option<crate::route_map::RouteMap>,
+    /// How invitation codes reach the invited person.
+    pub invite_delivery: InviteDelivery,
+}
+
+/// How invitation codes reach the invited person. A code is a credential: it goes only where
+/// the operator said, and nowhere by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InviteDelivery {
+    /// Invitations are refused until the operator chooses (the default).
+    #[default]
+    Off,
+    /// The API's answer to the inviter carries the code, and the caller delivers it: for
+    /// platforms that send their own mail.
+    Caller,
+    /// This program gets the invitation as JSON on its standard input (`account_id`,
+    /// `invite_id`, `email`, `code`, `expires_at`) and delivers it; the inviter never sees the
+    /// code. A failed delivery withdraws the invitation.
+    Command(std::path::PathBuf),
+}
+
+impl std::str::FromStr for InviteDelivery {
+    type Err = String;
+    /// `off`, `caller` or `command:PATH`.
+    fn from_str(s: &str) -> Result<InviteDelivery, String> {
+        match s {
+            "off" => Ok(InviteDelivery::Off),
+            "caller" => Ok(InviteDelivery::Caller),
+            _ => match s.strip_prefix("command:") {
+                Some(path) if !path.is_empty() => Ok(InviteDelivery::Command(path.into())),
+                _ => Err(format!(
+                    "invalid invite delivery `{s}`: expected off, caller or command:PATH"
+                )),
+            },
+        }
+    }
 }
 
 /// dbt Cloud's legacy-token cutoff, 2023-07-18T00:00:00Z.
@@ -60,6 +95,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             account_requests_per_minute: 5000,
             route_map: None,
+            invite_delivery: InviteDelivery::Off,
         }
     }
 }

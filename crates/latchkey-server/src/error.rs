@@ -53,6 +53,9 @@ pub enum ApiError {
     /// Too many requests from this client; retry after this many seconds.
     #[error("Too many requests; retry later.")]
     TooManyRequests(u64),
+    /// A service this request needs (an invitation's delivery) failed; nothing was kept.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something failed on our side; the detail goes to the log, not to the caller.
     #[error("Internal error.")]
     Internal(String),
@@ -78,6 +81,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,9 +107,14 @@ impl From<latchkey_store::StoreError> for ApiError {
                 field: None,
                 message: m,
             },
-            E::Domain(d @ latchkey_core::Error::Escalation { .. }) => {
-                ApiError::Forbidden(d.to_string())
+            E::Domain(
+                d @ (latchkey_core::Error::Escalation { .. }
+                | latchkey_core::Error::StrongerTarget { .. }),
+            ) => ApiError::Forbidden(d.to_string()),
+            E::Domain(d @ latchkey_core::Error::LicenseNotOnPlan { .. }) => {
+                ApiError::field("license_type", d.to_string())
             }
+            E::Busy => ApiError::TooManyRequests(1),
             E::Domain(d) => ApiError::BadRequest {
                 field: None,
                 message: d.to_string(),

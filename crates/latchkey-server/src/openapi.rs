@@ -910,19 +910,41 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "429",
         "TooManyRequests",
         "Too many requests (failed authentications from one address, an account's Admin API \
-         budget, or leak reports); retry after `Retry-After` seconds.",
+         budget, or leak reports), or every password check busy; retry after `Retry-After` \
+         seconds.",
+    ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "A service the request needs failed (an invitation's delivery program); nothing was kept.",
     ),
 ];
+
+/// Statuses only some rows answer, beyond what their kind of row documents.
+const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
+    ("POST", "/api/v3/invites/redeem/", &["409"]),
+    ("POST", "/api/v3/accounts/{account_id}/invites/", &["503"]),
+];
+
+/// Statuses no row documents unless [`EXTRA_STATUSES`] names it.
+const ONLY_WHERE_NAMED: &[&str] = &["503"];
 
 /// The error statuses a row documents: all of [`ERRORS`] for guarded rows; for public rows that
 /// read a body, bad input and rate limiting; none for the other public rows.
 fn error_statuses(spec: &RouteSpec) -> Vec<&'static (&'static str, &'static str, &'static str)> {
     let public = spec.requirement == Requirement::Public;
+    let extra: &[&str] = EXTRA_STATUSES
+        .iter()
+        .find(|(method, path, _)| spec.method.as_str() == *method && spec.path == *path)
+        .map_or(&[], |(_, _, statuses)| statuses);
     ERRORS
         .iter()
         .filter(|(status, _, _)| {
-            !public
-                || (request_body(spec).is_some() && ["400", "413", "415", "429"].contains(status))
+            let by_kind = !ONLY_WHERE_NAMED.contains(status)
+                && (!public
+                    || (request_body(spec).is_some()
+                        && ["400", "413", "415", "429"].contains(status)));
+            by_kind || extra.contains(status)
         })
         .collect()
 }

@@ -5,21 +5,29 @@ use crate::changes::{append, ChangeKind};
 use crate::records::*;
 use crate::tokens::{insert_service_token, load_service_token};
 use crate::{now, Store, StoreError};
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-use argon2::Argon2;
-use latchkey_core::principal::{group_may_hold, owner_set};
+use latchkey_core::principal::{check_license_on_plan, group_may_hold, owner_set};
 use latchkey_core::{
-    catalog, AccountId, Grant, GroupId, License, Plan, ProjectId, Scope, Secret, UserAccess, UserId,
+    catalog, AccountId, Authority, Email, Grant, GroupId, License, Plan, ProjectId, Scope, Secret,
+    UserAccess, UserId,
 };
 use serde_json::json;
 use sqlx::{Row, SqliteConnection};
 
-pub(crate) fn hash_password(password: &Secret) -> Result<String, StoreError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
+/// The one rule for passwords people choose: 12 to 1024 characters.
+pub(crate) fn check_password(password: &Secret) -> Result<(), StoreError> {
+    let n = password.expose().chars().count();
+    if !(12..=1024).contains(&n) {
+        return Err(StoreError::field(
+            "password",
+            "a password needs 12 to 1024 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses an e-mail address, refusing it as the `email` field.
+pub(crate) fn parse_email(text: &str) -> Result<Email, StoreError> {
+    Email::parse(text).map_err(|e| StoreError::field("email", e.to_string()))
 }
 
 /// Invisible characters that reorder or hide text (bidirectional controls, zero-width space,
@@ -70,12 +78,69 @@ impl Store {
         admin_password: &Secret,
         token: crate::records::NewServiceTokenParts<'_>,
     ) -> Result<Bootstrapped, StoreError> {
+        self.bootstrap_inner(
+            actor,
+            account_name,
+            plan,
+            admin_email,
+            admin_password,
+            token,
+            false,
+        )
+        .await?
+        .ok_or(StoreError::NotFound("account"))
+    }
+
+    /// [`Store::bootstrap`] only if no account exists yet, decided inside the write
+    /// transaction: of several nodes starting together on a new database, exactly one
+    /// bootstraps and the others get `None`.
+    pub async fn bootstrap_if_empty(
+        &self,
+        actor: &Actor,
+        account_name: &str,
+        plan: Plan,
+        admin_email: &str,
+        admin_password: &Secret,
+        token: crate::records::NewServiceTokenParts<'_>,
+    ) -> Result<Option<Bootstrapped>, StoreError> {
+        self.bootstrap_inner(
+            actor,
+            account_name,
+            plan,
+            admin_email,
+            admin_password,
+            token,
+            true,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn bootstrap_inner(
+        &self,
+        actor: &Actor,
+        account_name: &str,
+        plan: Plan,
+        admin_email: &str,
+        admin_password: &Secret,
+        token: crate::records::NewServiceTokenParts<'_>,
+        only_if_empty: bool,
+    ) -> Result<Option<Bootstrapped>, StoreError> {
         check_name("account name", account_name)?;
-        let password_hash = hash_password(admin_password)?;
+        let email = parse_email(admin_email)?;
+        let password_hash = self.passwords.hash(admin_password).await?;
         let mut tx = self.write().await?;
+        if only_if_empty {
+            let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+                .fetch_one(&mut *tx)
+                .await?;
+            if accounts > 0 {
+                return Ok(None);
+            }
+        }
         let account = insert_account(&mut tx, actor, account_name, plan).await?;
         let project = insert_project(&mut tx, actor, account.id, "Default project").await?;
-        let admin = insert_user(&mut tx, actor, admin_email, Some(&password_hash)).await?;
+        let admin = insert_user(&mut tx, actor, account.id, &email, Some(&password_hash)).await?;
         insert_membership(&mut tx, actor, account.id, admin.id, License::Developer).await?;
         let owner_grant = Grant::new(owner_set(plan), Scope::AllProjects);
         let owner_group = insert_group(&mut tx, actor, account.id, "Owner", &[owner_grant]).await?;
@@ -104,13 +169,13 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("service token"))?;
         tx.commit().await?;
-        Ok(Bootstrapped {
+        Ok(Some(Bootstrapped {
             account,
             project,
             admin,
             owner_group,
             token,
-        })
+        }))
     }
 
     /// Creates an account.
@@ -213,42 +278,85 @@ impl Store {
         .transpose()
     }
 
-    /// Creates a user (with a password, or none for token-only users).
+    /// Creates a user of one account (with a password, or none for token-only users). The same
+    /// e-mail in another account is another user.
     pub async fn create_user(
         &self,
         actor: &Actor,
+        account_id: AccountId,
         email: &str,
         password: Option<&Secret>,
     ) -> Result<User, StoreError> {
-        let hash = password.map(hash_password).transpose()?;
+        let email = parse_email(email)?;
+        let hash = match password {
+            Some(p) => {
+                check_password(p)?;
+                Some(self.passwords.hash(p).await?)
+            }
+            None => None,
+        };
         let mut tx = self.write().await?;
-        let user = insert_user(&mut tx, actor, email, hash.as_deref()).await?;
+        fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        let user = insert_user(&mut tx, actor, account_id, &email, hash.as_deref()).await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    /// Gives a user a seat in an account (or changes its license, or reactivates it).
+    /// Gives a user of the account a seat (or changes its license, or reactivates it). The
+    /// license must be one the plan offers, and `authority` must hold everything the member
+    /// holds before and after ([`Authority::check_change`]).
     pub async fn set_membership(
         &self,
         actor: &Actor,
+        authority: Authority<'_>,
         account_id: AccountId,
         user_id: UserId,
         license: License,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        let account = fetch_account(&mut tx, account_id)
+            .await?
+            .ok_or(StoreError::NotFound("account"))?;
+        check_user_of(&mut tx, account_id, user_id).await?;
+        check_license_on_plan(account.plan, license)?;
+        let before = fetch_membership(&mut tx, account_id, user_id).await?;
+        let after = UserAccess {
+            license,
+            group_grants: before
+                .as_ref()
+                .map(|m| m.access.group_grants.clone())
+                .unwrap_or_default(),
+        };
+        authority.check_change(
+            before
+                .as_ref()
+                .map(|m| m.access.permissions(Plan::Enterprise))
+                .as_ref(),
+            Some(&after.permissions(account.plan)),
+        )?;
+        if before.as_ref().is_some_and(|m| m.license == license) {
+            return Ok(());
+        }
         insert_membership(&mut tx, actor, account_id, user_id, license).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Takes a user's seat away; their PATs for the account stop working.
+    /// Takes a user's seat away; their PATs for the account stop working. `authority` must
+    /// hold everything the member holds.
     pub async fn remove_membership(
         &self,
         actor: &Actor,
+        authority: Authority<'_>,
         account_id: AccountId,
         user_id: UserId,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        if let Some(member) = fetch_membership(&mut tx, account_id, user_id).await? {
+            authority.check_existing(&member.access.permissions(Plan::Enterprise))?;
+        }
         let done = sqlx::query("UPDATE memberships SET state = 2, updated_at = ? WHERE account_id = ? AND user_id = ? AND state = 1")
             .bind(now())
             .bind(account_id.0)
@@ -318,6 +426,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound("group"))?;
+        check_user_of(&mut tx, AccountId(account_id), user_id).await?;
         insert_group_member(&mut tx, actor, AccountId(account_id), group_id, user_id).await?;
         tx.commit().await?;
         Ok(())
@@ -501,28 +610,36 @@ pub(crate) async fn insert_project(
     })
 }
 
+/// Refuses a user who is not the account's own (as not found: other accounts' users are not
+/// there to be seen).
+pub(crate) async fn check_user_of(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    user_id: UserId,
+) -> Result<(), StoreError> {
+    let owner: Option<i64> = sqlx::query_scalar("SELECT account_id FROM users WHERE id = ?")
+        .bind(user_id.0)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match owner {
+        Some(a) if a == account_id.0 => Ok(()),
+        _ => Err(StoreError::NotFound("user")),
+    }
+}
+
 pub(crate) async fn insert_user(
     conn: &mut SqliteConnection,
     actor: &Actor,
-    email: &str,
+    account_id: AccountId,
+    email: &Email,
     password_hash: Option<&str>,
 ) -> Result<User, StoreError> {
-    let email = email.trim();
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !valid {
-        return Err(StoreError::field(
-            "email",
-            format!("`{email}` is not an e-mail address"),
-        ));
-    }
+    let email = email.as_str();
     let at = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (account_id, email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
+    .bind(account_id.0)
     .bind(email)
     .bind(password_hash)
     .bind(at)
@@ -532,7 +649,7 @@ pub(crate) async fn insert_user(
     record(
         conn,
         actor,
-        None,
+        Some(account_id),
         "user.created",
         "user",
         Some(id),
@@ -542,6 +659,7 @@ pub(crate) async fn insert_user(
     .await?;
     Ok(User {
         id: UserId(id),
+        account_id,
         email: email.to_owned(),
         state: State::Active,
         created_at: at,

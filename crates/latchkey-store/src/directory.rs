@@ -3,7 +3,8 @@
 //! names belong to the account, and that a grantor never hands out more than it holds.
 
 use crate::accounts::{
-    check_name, check_projects, fetch_account, insert_group, insert_group_member, insert_project,
+    check_name, check_projects, fetch_account, fetch_membership, insert_group, insert_group_member,
+    insert_project,
 };
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
@@ -11,8 +12,8 @@ use crate::records::{Actor, Project, State, StoredGrant};
 use crate::tokens::grant_from_row;
 use crate::{now, Store, StoreError};
 use latchkey_core::{
-    check_may_grant_to_group, AccountId, EffectivePermissions, Grant, GroupId, License, ProjectId,
-    UserId,
+    check_may_grant_to_group, AccountId, Authority, EffectivePermissions, Grant, GroupId, License,
+    Plan, ProjectId, UserAccess, UserId,
 };
 use serde_json::json;
 use sqlx::{Row, SqliteConnection};
@@ -150,6 +151,12 @@ async fn load_members(
 }
 
 /// The account's plan, refusing an account that is gone.
+/// What a group's grants give its members, on the widest plan: the measure of the group's power.
+fn group_permissions(group: &Group) -> EffectivePermissions {
+    let grants: Vec<Grant> = group.grants.iter().map(|g| g.grant).collect();
+    EffectivePermissions::compile(&grants, |_| true)
+}
+
 async fn plan_of(
     conn: &mut SqliteConnection,
     account_id: AccountId,
@@ -300,11 +307,11 @@ impl Store {
         Ok(load_groups(&mut conn, account_id, Some(id)).await?.pop())
     }
 
-    /// Creates a group with grants no wider than `grantor` holds (`None`: the operator).
+    /// Creates a group with grants no wider than `authority` holds.
     pub async fn add_group(
         &self,
         actor: &Actor,
-        grantor: Option<&EffectivePermissions>,
+        authority: Authority<'_>,
         account_id: AccountId,
         name: &str,
         grants: &[Grant],
@@ -312,7 +319,7 @@ impl Store {
         check_name("group name", name)?;
         let mut tx = self.write().await?;
         let plan = plan_of(&mut tx, account_id).await?;
-        check_may_grant_to_group(grantor, plan, grants)?;
+        check_may_grant_to_group(authority, plan, grants)?;
         check_projects(&mut tx, account_id, grants).await?;
         let id = insert_group(&mut tx, actor, account_id, name, grants)
             .await
@@ -328,9 +335,11 @@ impl Store {
     }
 
     /// Renames a group and/or deletes it (state 2: its members lose its grants at once).
+    /// `authority` must hold everything the group holds.
     pub async fn update_group(
         &self,
         actor: &Actor,
+        authority: Authority<'_>,
         account_id: AccountId,
         id: GroupId,
         name: Option<&str>,
@@ -341,6 +350,7 @@ impl Store {
         }
         let mut tx = self.write().await?;
         let before = one_group(&mut tx, account_id, id).await?;
+        authority.check_existing(&group_permissions(&before))?;
         if before.state == State::Deleted && state == Some(State::Active) {
             return Err(StoreError::Invalid(
                 "a deleted group cannot be restored; create a new one".into(),
@@ -367,11 +377,12 @@ impl Store {
         Ok(group)
     }
 
-    /// Replaces a group's grants wholesale, never beyond what `grantor` holds.
+    /// Replaces a group's grants wholesale: `authority` must hold everything the group holds
+    /// now and everything it will hold.
     pub async fn replace_group_grants(
         &self,
         actor: &Actor,
-        grantor: Option<&EffectivePermissions>,
+        authority: Authority<'_>,
         account_id: AccountId,
         id: GroupId,
         grants: &[Grant],
@@ -384,7 +395,8 @@ impl Store {
                 "a deleted group's permissions cannot change".into(),
             ));
         }
-        check_may_grant_to_group(grantor, plan, grants)?;
+        authority.check_existing(&group_permissions(&group))?;
+        check_may_grant_to_group(authority, plan, grants)?;
         check_projects(&mut tx, account_id, grants).await?;
         write_group_grants(&mut tx, actor, &group, grants).await?;
         append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
@@ -393,12 +405,12 @@ impl Store {
         Ok(group)
     }
 
-    /// Makes a member's groups exactly `desired`. Groups the member joins must not hold more
-    /// than `grantor` does; leaving a group is always allowed.
+    /// Makes a member's groups exactly `desired`. `authority` must hold everything the member
+    /// holds before and after, and every group the member joins.
     pub async fn assign_groups(
         &self,
         actor: &Actor,
-        grantor: Option<&EffectivePermissions>,
+        authority: Authority<'_>,
         account_id: AccountId,
         user_id: UserId,
         desired: &[GroupId],
@@ -430,7 +442,24 @@ impl Store {
             .iter()
             .flat_map(|g| g.grants.iter().map(|s| s.grant))
             .collect();
-        check_may_grant_to_group(grantor, plan, &new_grants)?;
+        check_may_grant_to_group(authority, plan, &new_grants)?;
+        let current = fetch_membership(&mut tx, account_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        let mut kept: Vec<Grant> = Vec::new();
+        for id in desired {
+            if let Some(g) = load_groups(&mut tx, account_id, Some(*id)).await?.pop() {
+                kept.extend(g.grants.iter().map(|s| s.grant));
+            }
+        }
+        let after = UserAccess {
+            license: current.license,
+            group_grants: kept,
+        };
+        authority.check_change(
+            Some(&current.access.permissions(Plan::Enterprise)),
+            Some(&after.permissions(plan)),
+        )?;
         for group in &joining {
             insert_group_member(&mut tx, actor, account_id, group.id, user_id).await?;
         }

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// A domain rule refused the command.
     #[error(transparent)]
     Domain(#[from] latchkey_core::Error),
+    /// Every permit for password hashing is taken: try again shortly.
+    #[error("too many password checks at once; try again shortly")]
+    Busy,
     /// Bad configuration (database URL).
     #[error("{0}")]
     Config(String),

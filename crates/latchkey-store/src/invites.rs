@@ -1,17 +1,23 @@
 //! Invitations: an account offers a seat (license and groups) to an e-mail address through a
-//! one-time code, kept only as its SHA-256. Redeeming it makes the user if needed and gives the
-//! seat, in one transaction. Nobody invites into groups beyond what they hold.
+//! one-time code, kept only as its SHA-256. Redeeming it makes the account's user if needed and
+//! gives the seat, in one transaction. Nobody invites anyone to more than they hold.
+//!
+//! Users belong to one account, so an invitation never reaches another account's user: the
+//! same address elsewhere is another person's login as far as this account knows. An address
+//! that already is a user of *this* account (say, a removed member) is seated only on proof of
+//! their current password; a password is never silently ignored or overwritten.
 
 use crate::accounts::{
-    fetch_account, hash_password, insert_group_member, insert_membership, insert_user,
+    check_password, fetch_account, insert_group_member, insert_membership, insert_user, parse_email,
 };
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
 use crate::records::{Actor, ActorKind, State};
 use crate::{now, Store, StoreError};
+use latchkey_core::principal::check_license_on_plan;
 use latchkey_core::{
-    check_may_grant_to_group, AccountId, EffectivePermissions, Grant, GroupId, License, Secret,
-    TokenDigest, UserId,
+    check_may_grant_to_group, AccountId, Authority, EffectivePermissions, Grant, GroupId, License,
+    Plan, Secret, TokenDigest, UserAccess, UserId,
 };
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -95,14 +101,52 @@ async fn group_grants(
     Ok(grants)
 }
 
+/// What a seat gives: its license over the grants of its groups.
+fn seat_permissions(
+    license: License,
+    group_grants: Vec<Grant>,
+    plan: Plan,
+) -> EffectivePermissions {
+    UserAccess {
+        license,
+        group_grants,
+    }
+    .permissions(plan)
+}
+
+/// The grants of those of `groups` still active in the account.
+async fn live_group_grants(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    groups: &[GroupId],
+) -> Result<Vec<Grant>, StoreError> {
+    let mut grants = Vec::new();
+    for g in groups {
+        let rows = sqlx::query(
+            "SELECT gg.permission_set, gg.project_id, gg.writable_envs FROM group_grants gg
+             JOIN groups g ON g.id = gg.group_id
+             WHERE g.id = ? AND g.account_id = ? AND g.state = 1",
+        )
+        .bind(g.0)
+        .bind(account_id.0)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &rows {
+            grants.push(crate::tokens::grant_from_row(r)?.grant);
+        }
+    }
+    Ok(grants)
+}
+
 impl Store {
     /// Offers `license` and `groups` in the account to `email` until `expires_at`; the caller
-    /// keeps the code (only its digest is stored). Groups may hold no more than `grantor` does.
+    /// keeps the code (only its digest is stored). The seat — license and groups together —
+    /// may hold no more than `authority` does, and the license must be one the plan offers.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_invite(
         &self,
         actor: &Actor,
-        grantor: Option<&EffectivePermissions>,
+        authority: Authority<'_>,
         account_id: AccountId,
         email: &str,
         license: License,
@@ -110,18 +154,8 @@ impl Store {
         code: &TokenDigest,
         expires_at: OffsetDateTime,
     ) -> Result<Invite, StoreError> {
-        let email = email.trim();
-        if email.len() > 254
-            || !email
-                .split_once('@')
-                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
-            || email.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(StoreError::field(
-                "email",
-                format!("`{email}` is not an e-mail address"),
-            ));
-        }
+        let email = parse_email(email)?;
+        let email = email.as_str();
         if expires_at <= now() {
             return Err(StoreError::Invalid(
                 "expires_at must be in the future".into(),
@@ -133,7 +167,9 @@ impl Store {
             .filter(|a| a.state == State::Active)
             .ok_or(StoreError::NotFound("account"))?;
         let grants = group_grants(&mut tx, account_id, groups).await?;
-        check_may_grant_to_group(grantor, account.plan, &grants)?;
+        check_license_on_plan(account.plan, license)?;
+        check_may_grant_to_group(authority, account.plan, &grants)?;
+        authority.check_new(&seat_permissions(license, grants, account.plan))?;
         let at = now();
         let group_text = groups
             .iter()
@@ -183,10 +219,12 @@ impl Store {
         rows.iter().map(invite_from_row).collect()
     }
 
-    /// Withdraws a pending invitation (its code stops working).
+    /// Withdraws a pending invitation (its code stops working). `authority` must hold
+    /// everything the seat offers, as it would to make the invitation.
     pub async fn withdraw_invite(
         &self,
         actor: &Actor,
+        authority: Authority<'_>,
         account_id: AccountId,
         id: i64,
     ) -> Result<Invite, StoreError> {
@@ -197,7 +235,14 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound("invite"))?;
-        if invite_from_row(&row)?.state == State::Active {
+        let pending = invite_from_row(&row)?;
+        if pending.state == State::Active {
+            let grants = live_group_grants(&mut tx, account_id, &pending.groups).await?;
+            authority.check_existing(&seat_permissions(
+                pending.license,
+                grants,
+                Plan::Enterprise,
+            ))?;
             let at = now();
             sqlx::query("UPDATE invites SET state = 2 WHERE id = ?")
                 .bind(id)
@@ -225,30 +270,67 @@ impl Store {
     }
 
     /// Redeems a code: `None` when no pending, unexpired invitation has it (one answer for
-    /// unknown, used, withdrawn and expired codes). A new user is made with `password`; an
-    /// existing one joins as they are. Seat, groups, the used invitation and the audit entry
-    /// commit together.
+    /// unknown, used, withdrawn and expired codes), looked up before any password work. A new
+    /// user of the account is made with `password`; an existing user of the account (a former
+    /// member) is seated only if `password` is their current one (`None` again otherwise, the
+    /// same answer as a bad code). Seat, groups, the used invitation and the audit entry commit
+    /// together.
     pub async fn redeem_invite(
         &self,
         code: &TokenDigest,
-        password: Option<&Secret>,
+        password: &Secret,
         ip: Option<String>,
     ) -> Result<Option<(Invite, UserId)>, StoreError> {
-        let hash = password.map(hash_password).transpose()?;
-        let mut tx = self.write().await?;
-        let row = sqlx::query(
-            "SELECT * FROM invites WHERE code_digest = ? AND state = 1 AND expires_at > ?",
-        )
-        .bind(&code.0[..])
-        .bind(now())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
+        const PENDING: &str =
+            "SELECT * FROM invites WHERE code_digest = ? AND state = 1 AND expires_at > ?";
+        let row = sqlx::query(PENDING)
+            .bind(&code.0[..])
+            .bind(now())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
         let invite = invite_from_row(&row)?;
-        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
-            .bind(&invite.email)
+        let existing =
+            sqlx::query("SELECT id, password_hash FROM users WHERE account_id = ? AND email = ?")
+                .bind(invite.account_id.0)
+                .bind(&invite.email)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (existing, new_hash) = match existing {
+            Some(row) => {
+                let hash: Option<String> = row.try_get("password_hash")?;
+                let proven =
+                    hash.is_none() || self.passwords.verify(hash.clone(), password).await?;
+                if !proven {
+                    return Ok(None);
+                }
+                let set = match hash {
+                    None => {
+                        check_password(password)?;
+                        Some(self.passwords.hash(password).await?)
+                    }
+                    Some(_) => None,
+                };
+                (Some(UserId(row.try_get("id")?)), set)
+            }
+            None => {
+                check_password(password)?;
+                (None, Some(self.passwords.hash(password).await?))
+            }
+        };
+        let mut tx = self.write().await?;
+        // Taken again under the write lock: a code is used once, whoever races for it.
+        let row = sqlx::query(PENDING)
+            .bind(&code.0[..])
+            .bind(now())
             .fetch_optional(&mut *tx)
             .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let invite = invite_from_row(&row)?;
         let actor = |user: Option<i64>| Actor {
             kind: ActorKind::User,
             id: user,
@@ -257,17 +339,28 @@ impl Store {
             source: "api",
         };
         let user_id = match existing {
-            Some(id) => UserId(id),
+            Some(id) => {
+                if let Some(hash) = &new_hash {
+                    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+                        .bind(hash)
+                        .bind(now())
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                id
+            }
             None => {
-                let hash = hash.as_deref().ok_or_else(|| {
-                    StoreError::field(
-                        "password",
-                        "a new user needs a password (12 characters or more)",
-                    )
-                })?;
-                insert_user(&mut tx, &actor(None), &invite.email, Some(hash))
-                    .await?
-                    .id
+                let email = parse_email(&invite.email)?;
+                insert_user(
+                    &mut tx,
+                    &actor(None),
+                    invite.account_id,
+                    &email,
+                    new_hash.as_deref(),
+                )
+                .await?
+                .id
             }
         };
         let actor = actor(Some(user_id.0));

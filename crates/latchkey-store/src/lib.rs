@@ -13,6 +13,7 @@ mod directory;
 mod error;
 mod invites;
 mod ip_rules;
+mod passwords;
 mod records;
 mod sign_in;
 mod tokens;
@@ -43,6 +44,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    passwords: passwords::PasswordGate,
 }
 
 impl Store {
@@ -56,7 +58,13 @@ impl Store {
             )));
         }
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?
+            .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?;
+        let file = options.get_filename().to_owned();
+        let in_memory = file.as_os_str().is_empty() || file.as_os_str() == ":memory:";
+        if !in_memory {
+            create_private(&file)?;
+        }
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -67,8 +75,29 @@ impl Store {
             .min_connections(1)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        // Nodes started together on one new file take turns: the second finds the migrations
+        // applied instead of racing to apply them.
+        let lock = if in_memory {
+            None
+        } else {
+            let mut path = file.into_os_string();
+            path.push(".lock");
+            Some(lock_file(std::path::Path::new(&path)).await?)
+        };
+        let migrated = MIGRATOR.run(&pool).await;
+        drop(lock);
+        migrated?;
+        Ok(Store {
+            pool,
+            passwords: passwords::PasswordGate::default(),
+        })
+    }
+
+    /// The same store with at most `permits` password hashes running at once (default: the
+    /// machine's cores).
+    pub fn with_password_permits(mut self, permits: usize) -> Store {
+        self.passwords = passwords::PasswordGate::new(permits);
+        self
     }
 
     /// Opens a write transaction that takes SQLite's write lock at once, so two writers (a server
@@ -81,6 +110,40 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Creates the database file readable and writable by its owner only (0600), if it does not
+/// exist; SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Config(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Takes an exclusive lock on `path` (created 0600 if missing), waiting for another process
+/// that holds it; released when the file is dropped.
+async fn lock_file(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        create_private(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|e| StoreError::Config(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| StoreError::Config(format!("cannot lock the database: {e}")))?
 }
 
 /// The current time, truncated to microseconds (what the database keeps).

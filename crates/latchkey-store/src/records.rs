@@ -61,7 +61,9 @@ pub struct Project {
 pub struct User {
     /// Id.
     pub id: UserId,
-    /// Sign-in e-mail (unique, case-insensitive).
+    /// The one account the user belongs to.
+    pub account_id: AccountId,
+    /// Sign-in e-mail (unique within the account, case-insensitive).
     pub email: String,
     /// Active or deleted.
     pub state: State,

@@ -9,8 +9,8 @@ use crate::records::*;
 use crate::{now, Store, StoreError};
 use latchkey_core::mint::{check_may_mint_personal_token, check_may_mint_service_token};
 use latchkey_core::{
-    AccountId, EffectivePermissions, EnvCategories, Grant, Minter, ProjectId, Scope, TokenDigest,
-    TokenId, TokenKind, UserId,
+    AccountId, Authority, EffectivePermissions, EnvCategories, Grant, Minter, Plan, ProjectId,
+    Scope, TokenDigest, TokenId, TokenKind, UserId,
 };
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -105,6 +105,13 @@ pub(crate) async fn load_service_token(
     let mut token = service_token_from_row(&row)?;
     token.grants = grants_of(conn, id).await?;
     Ok(Some(token))
+}
+
+/// What a token's grants give it on the widest plan: the measure of its power when someone
+/// wants to change it.
+fn token_permissions(token: &ServiceToken) -> EffectivePermissions {
+    let grants: Vec<Grant> = token.grants.iter().map(|g| g.grant).collect();
+    EffectivePermissions::for_service_token(&grants, Plan::Enterprise)
 }
 
 fn check_token_name(name: &str) -> Result<(), StoreError> {
@@ -312,23 +319,21 @@ impl Store {
 
     /// Revokes a service token: state 2, row kept; audited as `service_token.revoked`. Revoking
     /// a deleted token changes nothing. With `account_id`, a token of another account is
-    /// reported as not found.
+    /// reported as not found. `authority` must hold everything the token holds.
     pub async fn revoke_service_token(
         &self,
         actor: &Actor,
+        authority: Authority<'_>,
         account_id: Option<AccountId>,
         id: TokenId,
     ) -> Result<ServiceToken, StoreError> {
         let mut tx = self.write().await?;
-        let owner: i64 = sqlx::query_scalar("SELECT account_id FROM service_tokens WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
+        let current = load_service_token(&mut tx, id)
             .await?
+            .filter(|t| account_id.is_none_or(|a| a == t.account_id))
             .ok_or(StoreError::NotFound("service token"))?;
-        if account_id.is_some_and(|a| a.0 != owner) {
-            return Err(StoreError::NotFound("service token"));
-        }
-        revoke_in(&mut tx, actor, AccountId(owner), id).await?;
+        authority.check_existing(&token_permissions(&current))?;
+        revoke_in(&mut tx, actor, current.account_id, id).await?;
         let token = load_service_token(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound("service token"))?;
@@ -336,11 +341,14 @@ impl Store {
         Ok(token)
     }
 
-    /// Renames a token and/or revokes it (state 2). A deleted token cannot be brought back:
-    /// revocation is final.
+    /// Renames a token, fences it (`allowed_cidrs`) and/or revokes it (state 2). A deleted
+    /// token cannot be brought back: revocation is final. `authority` must hold everything the
+    /// token holds.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_service_token(
         &self,
         actor: &Actor,
+        authority: Authority<'_>,
         account_id: AccountId,
         id: TokenId,
         name: Option<&str>,
@@ -351,17 +359,17 @@ impl Store {
             check_token_name(name)?;
         }
         let allowlist = allowed_cidrs.map(format_allowlist).transpose()?;
-        let current = self
-            .service_token(id)
+        let mut tx = self.write().await?;
+        let current = load_service_token(&mut tx, id)
             .await?
-            .filter(|t| t.account_id == account_id);
-        let current = current.ok_or(StoreError::NotFound("service token"))?;
+            .filter(|t| t.account_id == account_id)
+            .ok_or(StoreError::NotFound("service token"))?;
+        authority.check_existing(&token_permissions(&current))?;
         if current.state == State::Deleted && state == Some(State::Active) {
             return Err(StoreError::Invalid(
                 "a deleted token cannot be reactivated; create a new one".into(),
             ));
         }
-        let mut tx = self.write().await?;
         if let Some(name) = name.filter(|n| *n != current.name) {
             let at = now();
             sqlx::query("UPDATE service_tokens SET name = ?, updated_at = ? WHERE id = ?")
@@ -451,9 +459,16 @@ impl Store {
         let account = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
+        let old = grants_of(&mut tx, id).await?;
+        let old_grants: Vec<Grant> = old.iter().map(|g| g.grant).collect();
+        minter
+            .authority()
+            .check_existing(&EffectivePermissions::for_service_token(
+                &old_grants,
+                Plan::Enterprise,
+            ))?;
         check_projects(&mut tx, account_id, grants).await?;
         check_may_mint_service_token(minter, account.plan, grants)?;
-        let old = grants_of(&mut tx, id).await?;
         let at = now();
         sqlx::query("DELETE FROM service_token_grants WHERE service_token_id = ?")
             .bind(id.0)
@@ -539,6 +554,9 @@ impl Store {
         let account = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
+        minter
+            .authority()
+            .check_existing(&token_permissions(&old))?;
         let grants: Vec<Grant> = old.grants.iter().map(|g| g.grant).collect();
         check_may_mint_service_token(minter, account.plan, &grants)?;
         let new = NewServiceToken {

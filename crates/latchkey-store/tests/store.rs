@@ -2,8 +2,8 @@
 //! change-feed row, refusals change nothing, secrets never reach the file.
 
 use latchkey_core::{
-    catalog, AccountId, Grant, License, Minter, Plan, ProjectId, Scope, TokenFormat, TokenId,
-    TokenKind,
+    catalog, AccountId, Authority, Grant, License, Minter, Plan, ProjectId, Scope, TokenFormat,
+    TokenId, TokenKind,
 };
 use latchkey_store::{
     Actor, AuditQuery, ChangeKind, NewServiceToken, NewServiceTokenParts, State, Store, StoreError,
@@ -138,7 +138,6 @@ async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
         vec![grant("job_runner:all")], // not on the team plan
         vec![grant(&format!("job_admin:project={}", foreign.id))], // another account's project
         vec![grant("job_admin:project=987654")], // no such project
-        vec![],                        // no grants
         vec![Grant::new(
             catalog().set("fusion_admin").unwrap(),
             Scope::AllProjects,
@@ -160,9 +159,10 @@ async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
             "{err:?}"
         );
     }
+    let pat_perms = latchkey_core::EffectivePermissions::default();
     let pat = mint(
         &db.store,
-        Minter::PersonalToken,
+        Minter::PersonalToken { perms: &pat_perms },
         account.id,
         &[grant("job_admin:all")],
     )
@@ -217,13 +217,23 @@ async fn revoking_keeps_the_row_in_state_2_audits_once_and_stops_the_credential(
 
     let revoked = db
         .store
-        .revoke_service_token(&Actor::operator(), Some(account.id), token.id)
+        .revoke_service_token(
+            &Actor::operator(),
+            Authority::Operator,
+            Some(account.id),
+            token.id,
+        )
         .await
         .unwrap();
     assert_eq!(revoked.state, State::Deleted);
     let again = db
         .store
-        .revoke_service_token(&Actor::operator(), Some(account.id), token.id)
+        .revoke_service_token(
+            &Actor::operator(),
+            Authority::Operator,
+            Some(account.id),
+            token.id,
+        )
         .await
         .unwrap();
     assert_eq!(again.state, State::Deleted);
@@ -290,7 +300,12 @@ async fn a_token_of_another_account_is_not_found_when_revoked_through_that_accou
         .unwrap();
     let err = db
         .store
-        .revoke_service_token(&Actor::operator(), Some(b.id), token.id)
+        .revoke_service_token(
+            &Actor::operator(),
+            Authority::Operator,
+            Some(b.id),
+            token.id,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)));
@@ -361,11 +376,17 @@ async fn a_pat_acts_with_its_users_license_and_groups_and_dies_with_the_seat() {
     let project = db.store.create_project(&op, account.id, "p").await.unwrap();
     let user = db
         .store
-        .create_user(&op, "dev@example.com", None)
+        .create_user(&op, account.id, "dev@example.com", None)
         .await
         .unwrap();
     db.store
-        .set_membership(&op, account.id, user.id, License::Developer)
+        .set_membership(
+            &op,
+            Authority::Operator,
+            account.id,
+            user.id,
+            License::Developer,
+        )
         .await
         .unwrap();
     let group = db
@@ -417,7 +438,13 @@ async fn a_pat_acts_with_its_users_license_and_groups_and_dies_with_the_seat() {
 
     // A read-only seat caps the same groups at read.
     db.store
-        .set_membership(&op, account.id, user.id, License::ReadOnly)
+        .set_membership(
+            &op,
+            Authority::Operator,
+            account.id,
+            user.id,
+            License::ReadOnly,
+        )
         .await
         .unwrap();
     let capped = db
@@ -432,7 +459,7 @@ async fn a_pat_acts_with_its_users_license_and_groups_and_dies_with_the_seat() {
     );
 
     db.store
-        .remove_membership(&op, account.id, user.id)
+        .remove_membership(&op, Authority::Operator, account.id, user.id)
         .await
         .unwrap();
     assert!(
@@ -445,7 +472,13 @@ async fn a_pat_acts_with_its_users_license_and_groups_and_dies_with_the_seat() {
     );
 
     db.store
-        .set_membership(&op, account.id, user.id, License::Developer)
+        .set_membership(
+            &op,
+            Authority::Operator,
+            account.id,
+            user.id,
+            License::Developer,
+        )
         .await
         .unwrap();
     db.store
@@ -519,12 +552,12 @@ async fn bootstrap_creates_everything_in_one_go_and_the_secret_never_reaches_the
         .unwrap();
     assert_eq!(membership.license, License::Developer);
 
-    // The same e-mail again is refused whole: no second account appears.
-    let again = TokenFormat::default().generate(TokenKind::Service);
+    // A bootstrap that fails at its last step (a token digest already in use) is refused
+    // whole: no second account, project, user or group appears.
     let parts = NewServiceTokenParts {
-        uid: &again.uid,
-        digest: again.digest,
-        hint: &again.hint,
+        uid: "zzzzzzz",
+        digest: new.digest,
+        hint: &new.hint,
     };
     let err = db
         .store

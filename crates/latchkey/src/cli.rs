@@ -85,6 +85,11 @@ pub struct ServeArgs {
         default_value_t = 5000
     )]
     pub account_requests_per_minute: u32,
+    /// How invitation codes reach people: `off` (invitations refused), `caller` (the inviter's
+    /// API answer carries the code and the caller delivers it), or `command:PATH` (the program
+    /// gets each invitation as JSON on its standard input).
+    #[arg(long, env = "LATCHKEY_INVITE_DELIVERY", default_value = "off")]
+    pub invite_delivery: latchkey_server::config::InviteDelivery,
 }
 
 /// `init`.

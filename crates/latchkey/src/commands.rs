@@ -54,13 +54,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Bootstraps an account; with `only_if_empty`, only on a database with no account yet (`None`
+/// when another node got there first).
 async fn bootstrap(
     store: &Store,
     format: &TokenFormat,
     account: &str,
     plan: Plan,
     email: &str,
-) -> anyhow::Result<(Bootstrapped, Secret, Secret)> {
+    only_if_empty: bool,
+) -> anyhow::Result<Option<(Bootstrapped, Secret, Secret)>> {
     let password = latchkey_core::token::random_base62(24);
     let token = format.generate(TokenKind::Service);
     let parts = NewServiceTokenParts {
@@ -68,10 +71,19 @@ async fn bootstrap(
         digest: token.digest,
         hint: &token.hint,
     };
-    let made = store
-        .bootstrap(&Actor::operator(), account, plan, email, &password, parts)
-        .await?;
-    Ok((made, password, token.secret))
+    let actor = Actor::operator();
+    let made = if only_if_empty {
+        store
+            .bootstrap_if_empty(&actor, account, plan, email, &password, parts)
+            .await?
+    } else {
+        Some(
+            store
+                .bootstrap(&actor, account, plan, email, &password, parts)
+                .await?,
+        )
+    };
+    Ok(made.map(|made| (made, password, token.secret)))
 }
 
 async fn serve(
@@ -80,9 +92,20 @@ async fn serve(
     args: ServeArgs,
     legacy_cutoff: time::OffsetDateTime,
 ) -> anyhow::Result<ExitCode> {
-    if store.is_empty().await? {
-        let (made, password, token) =
-            bootstrap(&store, &format, "Demo", Plan::Enterprise, &args.admin_email).await?;
+    let first_start = if store.is_empty().await? {
+        bootstrap(
+            &store,
+            &format,
+            "Demo",
+            Plan::Enterprise,
+            &args.admin_email,
+            true,
+        )
+        .await?
+    } else {
+        None
+    };
+    if let Some((made, password, token)) = first_start {
         println!(
             "First start: created account {} \"Demo\" (enterprise plan) with project {}.",
             made.account.id, made.project.id
@@ -110,6 +133,7 @@ async fn serve(
         trusted_proxies: args.trusted_proxies.clone(),
         account_requests_per_minute: args.account_requests_per_minute,
         route_map,
+        invite_delivery: args.invite_delivery.clone(),
         ..ServerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -134,8 +158,16 @@ async fn shutdown_signal() {
 }
 
 async fn init(store: Store, format: TokenFormat, args: InitArgs) -> anyhow::Result<ExitCode> {
-    let (made, password, token) =
-        bootstrap(&store, &format, &args.account, args.plan, &args.admin_email).await?;
+    let (made, password, token) = bootstrap(
+        &store,
+        &format,
+        &args.account,
+        args.plan,
+        &args.admin_email,
+        false,
+    )
+    .await?
+    .context("the account was not created")?;
     if args.json {
         println!(
             "{}",
@@ -240,7 +272,12 @@ async fn token(
         }
         TokenCommand::Revoke { id, json } => {
             let t = store
-                .revoke_service_token(&Actor::operator(), None, TokenId(id))
+                .revoke_service_token(
+                    &Actor::operator(),
+                    latchkey_core::Authority::Operator,
+                    None,
+                    TokenId(id),
+                )
                 .await?;
             if json {
                 print_json(&wire::service_token(&t, None, cutoff))?;

@@ -307,8 +307,24 @@ fn start_server(env: &Env, port: u16) -> (Server, Vec<String>) {
 }
 
 fn start_server_logging(env: &Env, port: u16, stderr: Stdio, level: &str) -> (Server, Vec<String>) {
+    // Invitation codes go to a delivery program that files them beside the database.
+    let deliver = env.dir.path().join("deliver.sh");
+    std::fs::write(
+        &deliver,
+        "#!/bin/sh\ncat > \"$(dirname \"$0\")/delivered.json\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &deliver,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let mut child = env
         .cmd()
+        .env(
+            "LATCHKEY_INVITE_DELIVERY",
+            format!("command:{}", deliver.display()),
+        )
         .args([
             "serve",
             "--listen",
@@ -560,7 +576,14 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
     .unwrap();
     assert_eq!(status, 201, "{body}");
     let invite: Value = serde_json::from_str(&body).unwrap();
-    let code = invite["data"]["code"].as_str().unwrap().to_owned();
+    assert!(
+        invite["data"]["code"].is_null(),
+        "the inviter never sees a delivered code"
+    );
+    let delivered = std::fs::read_to_string(env.dir.path().join("delivered.json")).unwrap();
+    let delivered: Value = serde_json::from_str(&delivered).unwrap();
+    assert_eq!(delivered["email"], "new@example.com");
+    let code = delivered["code"].as_str().unwrap().to_owned();
     let new_password = "a brand new secret password";
     let (status, body) = http::request(
         "POST",
@@ -576,6 +599,26 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
     let logged = std::fs::read_to_string(&log_path).unwrap();
     for secret in [&basic[6..], &pat, &code, new_password] {
         assert!(!logged.contains(secret), "a credential reached the log");
+    }
+    // Nor the database, its WAL or its shared memory, in any form a reader could use.
+    let mut stored = Vec::new();
+    for file in ["l.db", "l.db-wal", "l.db-shm"] {
+        stored.extend(std::fs::read(env.dir.path().join(file)).unwrap_or_default());
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    for secret in [
+        pat.as_str(),
+        &code,
+        new_password,
+        &admin,
+        &minted,
+        &password,
+    ] {
+        assert!(!stored.contains(secret), "a secret reached the database");
+        assert!(
+            !stored.contains(&secret[secret.len().saturating_sub(24)..]),
+            "part of a secret reached the database"
+        );
     }
     assert!(
         logged.lines().count() > 5,

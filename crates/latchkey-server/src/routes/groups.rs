@@ -80,7 +80,7 @@ pub async fn create(
         .store()
         .add_group(
             &caller.actor(),
-            Some(&caller.0.permissions),
+            caller.authority(),
             caller.account(),
             &body.name,
             &grants,
@@ -117,6 +117,7 @@ pub async fn update(
         .store()
         .update_group(
             &caller.actor(),
+            caller.authority(),
             caller.account(),
             GroupId(path.id),
             body.name.as_deref(),
@@ -139,7 +140,7 @@ pub async fn replace_permissions(
         .store()
         .replace_group_grants(
             &caller.actor(),
-            Some(&caller.0.permissions),
+            caller.authority(),
             caller.account(),
             GroupId(path.id),
             &grants,
@@ -163,7 +164,7 @@ pub async fn assign(
         .store()
         .assign_groups(
             &caller.actor(),
-            Some(&caller.0.permissions),
+            caller.authority(),
             caller.account(),
             UserId(body.user_id),
             &desired,

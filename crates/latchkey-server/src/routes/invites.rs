@@ -2,6 +2,7 @@
 //! `POST /api/v3/invites/redeem/` where the invited person takes it with the one-time code.
 
 use crate::app::AppState;
+use crate::config::InviteDelivery;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
@@ -35,16 +36,19 @@ pub struct CreateBody {
     expires_in_days: Option<i64>,
 }
 
-/// A redemption: the code, and a password when the invited e-mail has no user yet.
+/// A redemption: the code, and a password — the new user's, or, for an address that already
+/// is a user of the account (a former member), their current one, as proof.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = InviteRedeem)]
 pub struct RedeemBody {
     /// The invitation's one-time code.
+    #[schema(max_length = 256)]
     code: String,
-    /// The new user's password, when the invited e-mail has no user yet.
-    #[serde(default)]
-    password: Option<String>,
+    /// 12 to 1024 characters: the password to sign in with from now on, or the current one of
+    /// an existing user of the account.
+    #[schema(min_length = 12, max_length = 1024)]
+    password: String,
 }
 
 /// `{account_id}` and `{id}`.
@@ -66,7 +70,9 @@ pub async fn list(
     Envelope::slice(items, &page)
 }
 
-/// POST: offers a seat; the one-time `code` is in the answer, once.
+/// POST: offers a seat. The one-time code goes where the operator chose
+/// (`--invite-delivery`): to the configured command, or — only when the operator said the
+/// caller delivers codes — in the answer, once. Refused (409) until the operator has chosen.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +93,14 @@ pub async fn create(
         return Err(ApiError::field("group_ids", "at most 100 groups"));
     }
     let groups: Vec<GroupId> = body.group_ids.iter().map(|g| GroupId(*g)).collect();
+    let delivery = state.verifier.config().invite_delivery.clone();
+    if delivery == InviteDelivery::Off {
+        return Err(ApiError::Conflict(
+            "invitations are off on this server: the operator chooses how codes reach people \
+             (latchkey serve --invite-delivery caller|command:PATH)"
+                .into(),
+        ));
+    }
     let code = Secret::new(format!(
         "lkinv_{}",
         latchkey_core::token::random_base62(32).expose()
@@ -96,7 +110,7 @@ pub async fn create(
         .store()
         .create_invite(
             &caller.actor(),
-            Some(&caller.0.permissions),
+            caller.authority(),
             caller.account(),
             &body.email,
             license,
@@ -105,7 +119,29 @@ pub async fn create(
             latchkey_store::now() + time::Duration::days(days),
         )
         .await?;
-    Ok(Envelope::created(wire::invite(&invite, Some(&code))))
+    match delivery {
+        InviteDelivery::Caller => Ok(Envelope::created(wire::invite(&invite, Some(&code)))),
+        InviteDelivery::Command(program) => {
+            if let Err(why) = crate::invite_delivery::run(&program, &invite, &code).await {
+                tracing::warn!(invite = invite.id, %why, "invitation code not delivered");
+                state
+                    .verifier
+                    .store()
+                    .withdraw_invite(
+                        &latchkey_store::Actor::operator(),
+                        latchkey_core::Authority::Operator,
+                        caller.account(),
+                        invite.id,
+                    )
+                    .await?;
+                return Err(ApiError::Unavailable(
+                    "the invitation could not be delivered; it was withdrawn".into(),
+                ));
+            }
+            Ok(Envelope::created(wire::invite(&invite, None)))
+        }
+        InviteDelivery::Off => Err(ApiError::NotFound),
+    }
 }
 
 /// DELETE: withdraws an invitation; its code stops working.
@@ -117,7 +153,12 @@ pub async fn delete(
     let invite = state
         .verifier
         .store()
-        .withdraw_invite(&caller.actor(), caller.account(), path.id)
+        .withdraw_invite(
+            &caller.actor(),
+            caller.authority(),
+            caller.account(),
+            path.id,
+        )
         .await?;
     Ok(Envelope::ok(wire::invite(&invite, None)))
 }
@@ -136,22 +177,13 @@ pub async fn redeem(
             .check(ip, now)
             .map_err(ApiError::TooManyRequests)?;
     }
-    let password = body.password.map(Secret::new);
-    if let Some(p) = &password {
-        let n = p.expose().chars().count();
-        if !(12..=256).contains(&n) {
-            return Err(ApiError::field(
-                "password",
-                "password must be 12 to 256 characters",
-            ));
-        }
-    }
+    let password = Secret::new(body.password);
     let redeemed = state
         .verifier
         .store()
         .redeem_invite(
             &TokenDigest::of(body.code.trim()),
-            password.as_ref(),
+            &password,
             ip.map(|ip| ip.to_string()),
         )
         .await?;
@@ -161,7 +193,8 @@ pub async fn redeem(
         }
         return Err(ApiError::field(
             "code",
-            "this invitation code is not valid (unknown, used, withdrawn or expired)",
+            "this invitation code is not valid (unknown, used, withdrawn or expired), or the \
+             password does not prove the existing user it is for",
         ));
     };
     Ok(Envelope::created(wire::RedemptionView {

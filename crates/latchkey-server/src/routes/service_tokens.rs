@@ -249,7 +249,12 @@ pub async fn delete(
     let token = state
         .verifier
         .store()
-        .revoke_service_token(&caller.actor(), Some(caller.account()), TokenId(path.id))
+        .revoke_service_token(
+            &caller.actor(),
+            caller.authority(),
+            Some(caller.account()),
+            TokenId(path.id),
+        )
         .await?;
     Ok(Envelope::ok(wire::service_token(
         &token,
@@ -286,6 +291,7 @@ pub async fn update(
         .store()
         .update_service_token(
             &caller.actor(),
+            caller.authority(),
             caller.account(),
             TokenId(path.id),
             body.name.as_deref(),

@@ -8,6 +8,7 @@ use crate::routes::{
     audit, authorize, credentials, forward, groups, health, identity, introspect, invites,
     ip_restrictions, personal_tokens, projects, service_tokens, users,
 };
+pub use crate::sign_in::SignedIn;
 use crate::verifier::{AuthError, Principal};
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
@@ -15,10 +16,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
-use latchkey_core::{AccountId, Decision, Minter, Permission, ProjectId, TokenKind};
+use latchkey_core::{AccountId, Authority, Decision, Minter, Permission, ProjectId, TokenKind};
 use latchkey_store::{Actor, ActorKind};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// What a route requires of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,7 +214,7 @@ async fn guard(
     if row.requirement == User {
         if let Some((email, password)) = authorization.and_then(crate::extract::basic_credentials) {
             let account = path_account.ok_or(ApiError::NotFound)?;
-            let user = sign_in(&state, ip, now, account, &email, password).await?;
+            let user = crate::sign_in::sign_in(&state, ip, now, account, &email, password).await?;
             charge_budget(&state, row, account, now)?;
             request.extensions_mut().insert(user);
             return Ok(next.run(request).await);
@@ -298,66 +298,6 @@ fn charge_budget(
     }
 }
 
-/// Signs a user in with e-mail and password for one account: the same 401 for every wrong
-/// credential, 404 without a seat there, and the account's IP rules as for tokens.
-async fn sign_in(
-    state: &AppState,
-    ip: Option<IpAddr>,
-    now: i64,
-    account: AccountId,
-    email: &str,
-    password: latchkey_core::Secret,
-) -> Result<SignedIn, ApiError> {
-    let store = state.verifier.store();
-    let Some(user) = store.sign_in(email, &password).await? else {
-        return Err(failed_sign_in(state, ip, now));
-    };
-    let membership = store
-        .membership(account, user.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if let Some(rules) = store.sign_in_fence(account).await? {
-        if !ip.is_some_and(|ip| rules.permits(ip)) {
-            return Err(ApiError::IpDenied {
-                account_id: account.0,
-                user_id: Some(user.id.0),
-                is_service_token: false,
-                account_access_denied: true,
-            });
-        }
-    }
-    let plan = store
-        .account(account)
-        .await?
-        .ok_or(ApiError::NotFound)?
-        .plan;
-    Ok(SignedIn {
-        account,
-        user_id: user.id,
-        email: user.email,
-        license: membership.license,
-        permissions: Arc::new(membership.access.permissions(plan)),
-        ip,
-    })
-}
-
-/// A user signed in with e-mail and password for one request (routes that act for a user).
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    /// The account in the path, where the user holds a seat.
-    pub account: AccountId,
-    /// Who.
-    pub user_id: latchkey_core::UserId,
-    /// Their e-mail, for the audit log.
-    pub email: String,
-    /// Their seat.
-    pub license: latchkey_core::License,
-    /// Their permissions in the account.
-    pub permissions: Arc<latchkey_core::EffectivePermissions>,
-    /// The client address.
-    pub ip: Option<IpAddr>,
-}
-
 /// The caller of a route that acts for a user: a personal access token, or a password sign-in.
 #[derive(Clone)]
 pub enum UserCaller {
@@ -381,6 +321,14 @@ impl UserCaller {
         match self {
             UserCaller::Token(c) => c.0.user_id.expect("the guard admits only PATs here"),
             UserCaller::Password(s) => s.user_id,
+        }
+    }
+
+    /// The caller's authority over the account's principals (its user's permissions).
+    pub fn authority(&self) -> Authority<'_> {
+        match self {
+            UserCaller::Token(c) => c.authority(),
+            UserCaller::Password(s) => Authority::Holder(&s.permissions),
         }
     }
 
@@ -459,8 +407,16 @@ impl Caller {
             TokenKind::Service => Minter::ServiceToken {
                 perms: &self.0.permissions,
             },
-            TokenKind::Personal => Minter::PersonalToken,
+            TokenKind::Personal => Minter::PersonalToken {
+                perms: &self.0.permissions,
+            },
         }
+    }
+
+    /// The caller's authority over the account's principals: what it holds, no more
+    /// ([`Authority::check_change`] is the one rule for every change to a principal).
+    pub fn authority(&self) -> Authority<'_> {
+        Authority::Holder(&self.0.permissions)
     }
 
     /// The caller as the audit log records it.

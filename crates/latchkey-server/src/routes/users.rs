@@ -91,6 +91,7 @@ pub async fn set_license(
     store
         .set_membership(
             &caller.actor(),
+            caller.authority(),
             caller.account(),
             UserId(path.user_id),
             license,
@@ -109,7 +110,12 @@ pub async fn remove(
     active_member(&state, &caller, path.user_id).await?;
     let store = state.verifier.store();
     store
-        .remove_membership(&caller.actor(), caller.account(), UserId(path.user_id))
+        .remove_membership(
+            &caller.actor(),
+            caller.authority(),
+            caller.account(),
+            UserId(path.user_id),
+        )
         .await?;
     let member = store
         .member(caller.account(), UserId(path.user_id))

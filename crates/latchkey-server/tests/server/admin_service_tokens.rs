@@ -1107,7 +1107,12 @@ async fn introspection_describes_active_tokens_of_the_callers_account_only() {
     }
     let id = created["data"]["id"].as_i64().unwrap();
     app.store
-        .revoke_service_token(&Actor::operator(), None, latchkey_core::TokenId(id))
+        .revoke_service_token(
+            &Actor::operator(),
+            latchkey_core::Authority::Operator,
+            None,
+            latchkey_core::TokenId(id),
+        )
         .await
         .unwrap();
     eventually("introspection seeing the revocation", async || {

@@ -1379,6 +1379,7 @@ async fn redeem_variants(app: &App, w: &World) -> Vec<Variant> {
     app.store
         .create_user(
             &Actor::operator(),
+            app.account,
             existing,
             Some(&Secret::new(PASSWORD.into())),
         )
@@ -1400,7 +1401,10 @@ async fn redeem_variants(app: &App, w: &World) -> Vec<Variant> {
             "a new user, into a group",
             redeem(json!({"code": new_code, "password": PASSWORD})).await,
         ),
-        variant("an existing user", redeem(json!({"code": old_code})).await),
+        variant(
+            "an existing user of the account, proven by their password",
+            redeem(json!({"code": old_code, "password": PASSWORD})).await,
+        ),
     ]
 }
 

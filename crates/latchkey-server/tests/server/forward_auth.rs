@@ -293,7 +293,12 @@ async fn nginx_auth_request_passes_mapped_requests_and_stops_the_rest() {
 
     // A revoked token stops passing within a poll.
     app.store
-        .revoke_service_token(&latchkey_store::Actor::operator(), None, runner_id)
+        .revoke_service_token(
+            &latchkey_store::Actor::operator(),
+            latchkey_core::Authority::Operator,
+            None,
+            runner_id,
+        )
         .await
         .unwrap();
     let deadline = Instant::now() + crate::common::PROPAGATION;

@@ -102,7 +102,12 @@ async fn unknown_malformed_revoked_and_expired_tokens_get_one_identical_401() {
     let app = spawn_app().await;
     let (revoked_id, revoked) = app.mint(&[grant("job_admin:all")]).await;
     app.store
-        .revoke_service_token(&Actor::operator(), None, revoked_id)
+        .revoke_service_token(
+            &Actor::operator(),
+            latchkey_core::Authority::Operator,
+            None,
+            revoked_id,
+        )
         .await
         .unwrap();
     let soon = latchkey_store::now() + time::Duration::seconds(1);
@@ -170,7 +175,12 @@ async fn a_revocation_reaches_the_running_server_within_a_poll() {
     assert_eq!(status, 200, "now cached");
     // Revoke behind the server's back, as the CLI on the same database does.
     app.store
-        .revoke_service_token(&Actor::operator(), None, id)
+        .revoke_service_token(
+            &Actor::operator(),
+            latchkey_core::Authority::Operator,
+            None,
+            id,
+        )
         .await
         .unwrap();
     until_status(&app, &token, 401).await;
@@ -254,7 +264,7 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
     assert_eq!(out["allowed"], false);
 
     app.store
-        .remove_membership(&op, app.account, user)
+        .remove_membership(&op, latchkey_core::Authority::Operator, app.account, user)
         .await
         .unwrap();
     until_status(&app, pat, 401).await;

@@ -2,7 +2,7 @@
 //! generates, every row of the route table is in it, it is OpenAPI 3.1, and the server serves it.
 //!
 //! When the route table changes, regenerate the committed file with
-//! `LATCHKEY_UPDATE_OPENAPI=1 cargo test -p latchkey-server --test openapi`.
+//! `LATCHKEY_UPDATE_OPENAPI=1 cargo test -p latchkey-server --test server openapi::`.
 
 use latchkey_server::openapi::{document, document_json, BODIES, QUERIES};
 use latchkey_server::routes::table::{table, Requirement};
@@ -34,7 +34,7 @@ fn the_committed_openapi_json_is_up_to_date() {
     assert!(
         committed == fresh,
         "openapi.json at the repository root is not what the route table generates; \
-         regenerate it with `{UPDATE}=1 cargo test -p latchkey-server --test openapi` \
+         regenerate it with `{UPDATE}=1 cargo test -p latchkey-server --test server openapi::` \
          and commit it"
     );
 }

@@ -329,7 +329,12 @@ async fn losing_the_seat_ends_pats_and_sign_in_and_ip_rules_fence_sign_in() {
 
     // The seat goes: the PAT stops, and signing in to this account finds nothing.
     app.store
-        .remove_membership(&Actor::operator(), app.account, me)
+        .remove_membership(
+            &Actor::operator(),
+            latchkey_core::Authority::Operator,
+            app.account,
+            me,
+        )
         .await
         .unwrap();
     assert_eq!(until_status(&app, &pat, 401).await, 401);

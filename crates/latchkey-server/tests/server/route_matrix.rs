@@ -290,11 +290,17 @@ async fn directory_objects(
     let user = if want.user {
         let u = app
             .store
-            .create_user(&op, &format!("{tag}-{n}@example.com"), None)
+            .create_user(&op, account, &format!("{tag}-{n}@example.com"), None)
             .await
             .unwrap();
         app.store
-            .set_membership(&op, account, u.id, latchkey_core::License::Developer)
+            .set_membership(
+                &op,
+                latchkey_core::Authority::Operator,
+                account,
+                u.id,
+                latchkey_core::License::Developer,
+            )
             .await
             .unwrap();
         u.id.0
@@ -303,7 +309,13 @@ async fn directory_objects(
     };
     let group = if want.group {
         app.store
-            .add_group(&op, None, account, &format!("{tag}-group-{n}"), &[])
+            .add_group(
+                &op,
+                latchkey_core::Authority::Operator,
+                account,
+                &format!("{tag}-group-{n}"),
+                &[],
+            )
             .await
             .unwrap()
             .id
@@ -315,7 +327,7 @@ async fn directory_objects(
         app.store
             .create_invite(
                 &op,
-                None,
+                latchkey_core::Authority::Operator,
                 account,
                 &format!("{tag}-invitee-{n}@example.com"),
                 latchkey_core::License::Developer,
@@ -917,7 +929,12 @@ async fn unauthenticated_calls_to_every_non_public_route_get_one_401() {
         .await
         .unwrap();
     app.store
-        .revoke_service_token(&Actor::operator(), None, revoked.id)
+        .revoke_service_token(
+            &Actor::operator(),
+            latchkey_core::Authority::Operator,
+            None,
+            revoked.id,
+        )
         .await
         .unwrap();
     let live = mint(&app, app.account, "live", &[grant("job_viewer:all")])

@@ -29,8 +29,14 @@ pub struct App {
 }
 
 /// A server with the default configuration (fast change polling and usage flushing).
+/// The suites read invitation codes from the inviter's answer, so this server is one whose
+/// operator chose `--invite-delivery caller`; the default (off) is tested on its own.
 pub async fn spawn_app() -> App {
-    spawn_app_with(ServerConfig::default()).await
+    spawn_app_with(ServerConfig {
+        invite_delivery: latchkey_server::config::InviteDelivery::Caller,
+        ..ServerConfig::default()
+    })
+    .await
 }
 
 /// A server with `config`; change polling and usage flushing are sped up for tests.
@@ -225,11 +231,17 @@ impl App {
         let password = password.map(|p| latchkey_core::Secret::new(p.to_owned()));
         let user = self
             .store
-            .create_user(&op, email, password.as_ref())
+            .create_user(&op, self.account, email, password.as_ref())
             .await
             .unwrap();
         self.store
-            .set_membership(&op, self.account, user.id, license)
+            .set_membership(
+                &op,
+                latchkey_core::Authority::Operator,
+                self.account,
+                user.id,
+                license,
+            )
             .await
             .unwrap();
         user.id

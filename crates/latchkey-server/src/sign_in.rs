@@ -1,0 +1,107 @@
+//! Password sign-in for routes that act for a user (HTTP Basic with e-mail and password).
+//!
+//! Argon2 is the one thing an anonymous caller can make the server spend memory and CPU on, so
+//! it is bounded three ways before any hashing: the client address's failure budget (checked by
+//! the guard), a failure budget per account and e-mail (a guessed password for one person from a
+//! thousand addresses still stops), and the store's few hashing permits (429 at once when all are
+//! taken, never a queue).
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::limiter::LimitKey;
+use latchkey_core::{AccountId, Secret};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+/// A person to sign in as: the account and the e-mail (case folded), hashed with a key chosen
+/// at start so nobody can aim collisions at one shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EmailKey(u64);
+
+impl EmailKey {
+    /// The key for an account and an e-mail address.
+    pub fn of(account: AccountId, email: &str) -> EmailKey {
+        static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+        let mut h = KEYS.get_or_init(Default::default).build_hasher();
+        account.0.hash(&mut h);
+        email.trim().to_lowercase().hash(&mut h);
+        EmailKey(h.finish())
+    }
+}
+
+impl LimitKey for EmailKey {
+    fn shard_byte(&self) -> u8 {
+        self.0 as u8
+    }
+}
+
+/// Signs a user in with e-mail and password for one account: the same 401 for every wrong
+/// credential, 404 without a seat there, and the account's IP rules as for tokens. Refused
+/// with 429 before any hashing once the address or the e-mail has used its failures.
+pub async fn sign_in(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    now: i64,
+    account: AccountId,
+    email: &str,
+    password: Secret,
+) -> Result<SignedIn, ApiError> {
+    let key = EmailKey::of(account, email);
+    state
+        .password_failures
+        .check(key, now)
+        .map_err(ApiError::TooManyRequests)?;
+    let store = state.verifier.store();
+    let Some(user) = store.sign_in(account, email, &password).await? else {
+        let _ = state.password_failures.hit(key, now);
+        if let Some(ip) = ip {
+            let _ = state.auth_failures.hit(ip, now);
+        }
+        return Err(ApiError::Unauthenticated);
+    };
+    let membership = store
+        .membership(account, user.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if let Some(rules) = store.sign_in_fence(account).await? {
+        if !ip.is_some_and(|ip| rules.permits(ip)) {
+            return Err(ApiError::IpDenied {
+                account_id: account.0,
+                user_id: Some(user.id.0),
+                is_service_token: false,
+                account_access_denied: true,
+            });
+        }
+    }
+    let plan = store
+        .account(account)
+        .await?
+        .ok_or(ApiError::NotFound)?
+        .plan;
+    Ok(SignedIn {
+        account,
+        user_id: user.id,
+        email: user.email,
+        license: membership.license,
+        permissions: Arc::new(membership.access.permissions(plan)),
+        ip,
+    })
+}
+
+/// A user signed in with e-mail and password for one request (routes that act for a user).
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    /// The account in the path, where the user holds a seat.
+    pub account: AccountId,
+    /// Who.
+    pub user_id: latchkey_core::UserId,
+    /// Their e-mail, for the audit log.
+    pub email: String,
+    /// Their seat.
+    pub license: latchkey_core::License,
+    /// Their permissions in the account.
+    pub permissions: Arc<latchkey_core::EffectivePermissions>,
+    /// The client address.
+    pub ip: Option<IpAddr>,
+}

@@ -1,0 +1,84 @@
+//! Password hashing, bounded: Argon2 costs memory (19 MiB) and CPU per attempt, so at most a
+//! few run at once, on blocking threads, and a request that finds every permit taken is
+//! refused at once ([`StoreError::Busy`]) instead of queueing. Nothing else in the store hashes
+//! or verifies a password.
+
+use crate::StoreError;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use latchkey_core::Secret;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// A fixed Argon2 hash verified when there is no real one (unknown e-mail, user without a
+/// password), so every sign-in costs the same and none can be told apart by timing.
+pub(crate) const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2lnbi1pbi1kZWNveQ$Q0f6Vd2M7y2i3Xo9Qm6hQe0b5i0rN8wM2nK9xZ1aBcE";
+
+/// The permits for password work; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct PasswordGate(Arc<Semaphore>);
+
+impl Default for PasswordGate {
+    /// One permit per core.
+    fn default() -> Self {
+        PasswordGate::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+}
+
+impl PasswordGate {
+    pub(crate) fn new(permits: usize) -> PasswordGate {
+        PasswordGate(Arc::new(Semaphore::new(permits.max(1))))
+    }
+
+    /// Runs `work` on a blocking thread under a permit, or refuses at once when none is free.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let permit = self
+            .0
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| StoreError::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|_| StoreError::Busy)
+    }
+
+    /// An Argon2id hash of the password, in PHC form.
+    pub(crate) async fn hash(&self, password: &Secret) -> Result<String, StoreError> {
+        let password = Secret::new(password.expose().to_owned());
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| StoreError::Invalid(format!("cannot hash password: {e}")))
+        })
+        .await?
+    }
+
+    /// Whether the password matches the hash (`None`: verified against the decoy, and false).
+    pub(crate) async fn verify(
+        &self,
+        hash: Option<String>,
+        password: &Secret,
+    ) -> Result<bool, StoreError> {
+        let password = Secret::new(password.expose().to_owned());
+        self.run(move || {
+            let real = hash.is_some();
+            let hash = hash.unwrap_or_else(|| DECOY_HASH.to_owned());
+            let ok = PasswordHash::new(&hash).is_ok_and(|h| {
+                Argon2::default()
+                    .verify_password(password.expose().as_bytes(), &h)
+                    .is_ok()
+            });
+            ok && real
+        })
+        .await
+    }
+}
