@@ -826,3 +826,128 @@ async fn a_rotated_out_token_is_revoked_after_its_overlap_even_across_a_restart(
         State::Active
     );
 }
+
+#[tokio::test]
+async fn the_database_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = open().await;
+    for name in ["store.db", "store.db.lock"] {
+        let mode = std::fs::metadata(db.dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+}
+
+#[tokio::test]
+async fn nodes_starting_together_on_a_new_database_bootstrap_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/shared.db", dir.path().display());
+    let node = |url: String| async move {
+        let store = Store::open(&url).await.unwrap();
+        let new = TokenFormat::default().generate(TokenKind::Service);
+        let parts = NewServiceTokenParts {
+            uid: &new.uid,
+            digest: new.digest,
+            hint: &new.hint,
+        };
+        store
+            .bootstrap_if_empty(
+                &Actor::operator(),
+                "Demo",
+                Plan::Enterprise,
+                "admin@example.com",
+                &latchkey_core::Secret::new("a long enough password".into()),
+                parts,
+            )
+            .await
+            .unwrap()
+            .is_some()
+    };
+    let started: Vec<_> = (0..4).map(|_| tokio::spawn(node(url.clone()))).collect();
+    let mut made = 0;
+    for s in started {
+        made += usize::from(s.await.unwrap());
+    }
+    assert_eq!(made, 1, "exactly one node bootstraps");
+    let store = Store::open(&url).await.unwrap();
+    assert!(store.account(AccountId(1)).await.unwrap().is_some());
+    assert!(store.account(AccountId(2)).await.unwrap().is_none());
+}
+
+/// A database as the previous release left it (migrations 1 to 4), with one global user who
+/// held seats in two accounts, is split into one user per account by migration 5: the first
+/// account keeps the id, and the second account's seat, group and PAT move to the new user.
+#[tokio::test]
+async fn a_user_with_seats_in_two_accounts_becomes_one_user_per_account() {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/old.db", dir.path().display());
+    let options = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/sqlite"
+    )))
+    .await
+    .unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version <= 4)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&pool).await.unwrap();
+    let t = "2026-01-01T00:00:00Z";
+    for sql in [
+        format!("INSERT INTO accounts (id, name, plan, state, created_at, updated_at) VALUES (1, 'A', 'enterprise', 1, '{t}', '{t}'), (2, 'B', 'enterprise', 1, '{t}', '{t}')"),
+        format!("INSERT INTO users (id, email, password_hash, state, created_at, updated_at) VALUES (7, 'both@example.com', 'hash', 1, '{t}', '{t}')"),
+        format!("INSERT INTO memberships (account_id, user_id, license, state, created_at, updated_at) VALUES (1, 7, 'developer', 1, '{t}', '{t}'), (2, 7, 'read_only', 1, '{t}', '{t}')"),
+        format!("INSERT INTO groups (id, account_id, name, state, created_at, updated_at) VALUES (1, 1, 'ga', 1, '{t}', '{t}'), (2, 2, 'gb', 1, '{t}', '{t}')"),
+        "INSERT INTO group_members VALUES (1, 7), (2, 7)".to_owned(),
+        format!("INSERT INTO personal_tokens (id, account_id, user_id, uid, name, token_digest, hint, created_at, updated_at) VALUES (1, 2, 7, 'uidpat1', 'p', x'00', 'h', '{t}', '{t}')"),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::open(&url).await.unwrap();
+    drop(store);
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let users: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, account_id, email FROM users ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(users.len(), 2, "{users:?}");
+    assert_eq!(users[0], (7, 1, "both@example.com".to_owned()));
+    let (b_user, b_account, _) = users[1].clone();
+    assert_eq!(b_account, 2);
+    let seat: i64 = sqlx::query_scalar("SELECT user_id FROM memberships WHERE account_id = 2")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seat, b_user);
+    let grouped: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT group_id, user_id FROM group_members ORDER BY group_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(grouped, vec![(1, 7), (2, b_user)]);
+    let pat_user: i64 = sqlx::query_scalar("SELECT user_id FROM personal_tokens WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pat_user, b_user);
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+}

@@ -9,6 +9,7 @@ mod common;
 mod directory;
 mod forward_auth;
 mod http_authorize;
+mod identity;
 mod ip_restrictions;
 mod openapi;
 mod personal_tokens;

@@ -30,7 +30,7 @@ async fn user(app: &App, email: &str) -> UserId {
     user
 }
 
-fn basic(email: &str, password: &str) -> String {
+pub fn basic(email: &str, password: &str) -> String {
     const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let bytes = format!("{email}:{password}").into_bytes();
     let mut out = String::new();
