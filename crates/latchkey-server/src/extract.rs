@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
@@ -25,6 +25,17 @@ pub fn parse_expiry(text: Option<&str>) -> Result<Option<time::OffsetDateTime>, 
                 "expires_at must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
             )
         })
+}
+
+/// For optional body fields that may be left out but never sent as `null`: absent is `None`
+/// (with `#[serde(default)]`), a value is `Some`, and `null` is refused like any other wrong
+/// type.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// A `state` field as sent: 1 active, 2 deleted.
@@ -114,6 +125,17 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
     if !is_json_content_type(req.headers()) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    let (mut parts, body) = req.into_parts();
+    let path_account = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
+        .await
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(k, _)| *k == "account_id")
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+        });
+    let req = Request::from_parts(parts, body);
     let bytes = axum::body::Bytes::from_request(req, state)
         .await
         .map_err(|rejection| {
@@ -134,6 +156,30 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
             message: format!("the request body must be a JSON {what}"),
         });
     }
+    // The whole body must be valid, not only the fields a handler reads: serde skips unknown
+    // fields without checking their text, so invalid UTF-8 and lone surrogates are looked for
+    // here, and the body is read once more as a JSON value when it could hold either.
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(ApiError::BadRequest {
+            field: None,
+            message: "the request body is not valid UTF-8".into(),
+        });
+    }
+    if path_account.is_some() || may_hold_surrogate(&bytes) {
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| ApiError::BadRequest {
+                field: None,
+                message: "malformed JSON in request body (or an unpaired UTF-16 surrogate)".into(),
+            })?;
+        if let (Some(path), Some(sent)) = (path_account, value.get("account_id")) {
+            if sent.as_i64() != Some(path) {
+                return Err(ApiError::field(
+                    "account_id",
+                    "account_id in the body must be the account in the path",
+                ));
+            }
+        }
+    }
     match axum::Json::<T>::from_bytes(&bytes) {
         Ok(axum::Json(v)) => Ok(v),
         Err(JsonRejection::JsonDataError(e)) => Err(ApiError::BadRequest {
@@ -145,6 +191,16 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
             message: "malformed JSON in request body".into(),
         }),
     }
+}
+
+/// Whether the body has a `\uD800`–`\uDFFF` escape (half of a surrogate pair, or a lone one).
+fn may_hold_surrogate(bytes: &[u8]) -> bool {
+    bytes.windows(4).any(|w| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && matches!(w[2], b'd' | b'D')
+            && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    })
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {

@@ -496,6 +496,19 @@ impl Store {
         let before = one_rule(&mut tx, account_id, id)
             .await
             .and_then(active_rule)?;
+        let old: Vec<Cidr> = before.cidrs.iter().map(|c| c.cidr).collect();
+        let switch = match switch {
+            Some(on) if enabled(&mut tx, account_id).await? != on => Some(on),
+            _ => None,
+        };
+        let unchanged = before.name == input.name
+            && before.description == input.description
+            && before.rule_type == input.rule_type
+            && old == input.cidrs;
+        if unchanged && switch.is_none() {
+            // No write without a change: no row touched, no audit entry, no change-feed row.
+            return Ok(before);
+        }
         let at = now();
         sqlx::query(
             "UPDATE ip_rules SET name = ?, description = ?, rule_type = ?, updated_at = ? WHERE id = ?",
@@ -507,7 +520,6 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let old: Vec<Cidr> = before.cidrs.iter().map(|c| c.cidr).collect();
         if old != input.cidrs {
             sqlx::query("DELETE FROM ip_rule_cidrs WHERE ip_rule_id = ?")
                 .bind(id)

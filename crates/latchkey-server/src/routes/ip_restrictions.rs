@@ -48,26 +48,32 @@ pub enum CidrBody {
 #[schema(as = IpRestrictionRuleWrite)]
 pub struct RuleBody {
     /// The rule's name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(nullable = false)]
     #[schema(example = "office")]
     name: Option<String>,
     /// 1 allows the ranges, 2 blocks them.
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "crate::extract::present")]
+    #[schema(nullable = false)]
     #[schema(example = 1)]
     #[schema(schema_with = crate::value_sets::rule_type)]
     rule_type: Option<i64>,
     /// A note.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(nullable = false)]
     description: Option<String>,
     /// The ranges.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(nullable = false)]
     cidrs: Option<Vec<CidrBody>>,
     /// Moves the account-wide switch in the same transaction.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(nullable = false)]
     rule_set_enabled: Option<bool>,
     /// Accepted for compatibility; every token's traffic is subject to the rules, so only
     /// `true` is meaningful.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(nullable = false)]
     enabled_for_service_tokens: Option<bool>,
 }
 

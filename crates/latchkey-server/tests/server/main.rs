@@ -14,3 +14,4 @@ mod ip_restrictions;
 mod openapi;
 mod personal_tokens;
 mod route_matrix;
+mod strict_bodies;
