@@ -13,6 +13,8 @@
 //! assert!(!decide(&perms, write_jobs, Some(ProjectId(8)), None).is_allowed());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod authority;
 pub mod base62;
 pub mod catalog;

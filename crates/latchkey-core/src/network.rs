@@ -5,20 +5,16 @@
 //! address outside them is allowed; as soon as one allow rule exists, every address outside the
 //! allow ranges is denied. A token may also carry its own allowlist, which must pass as well.
 
+use ipnet::IpNet;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
-/// An IPv4 or IPv6 range in canonical form (no host bits set).
+/// An IPv4 or IPv6 range in canonical form (no host bits set). IPv4-mapped IPv6 ranges
+/// (`::ffff:10.1.1.0/120`) are stored as the IPv4 range they mean (`10.1.1.0/24`), since
+/// IPv4-mapped client addresses are matched as IPv4. The range arithmetic is `ipnet`'s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Cidr {
-    /// The network address's bits, right-aligned for IPv4.
-    bits: u128,
-    /// Prefix length.
-    prefix: u8,
-    /// IPv6 when true.
-    v6: bool,
-}
+pub struct Cidr(IpNet);
 
 /// Why a CIDR string was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -39,87 +35,56 @@ pub enum CidrError {
     },
 }
 
-fn mask(prefix: u8, width: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        let all = if width == 128 {
-            u128::MAX
-        } else {
-            (1u128 << width) - 1
-        };
-        all & !((1u128 << (width - prefix)) - 1)
-    }
-}
-
-/// An address as `(bits, is_v6)`, with IPv4-mapped IPv6 addresses read as IPv4.
-fn key(ip: IpAddr) -> (u128, bool) {
-    match ip.to_canonical() {
-        IpAddr::V4(a) => (u128::from(u32::from(a)), false),
-        IpAddr::V6(a) => (u128::from(a), true),
-    }
-}
+/// `::ffff:0:0/96`, where IPv6 carries IPv4 addresses.
+const MAPPED_PREFIX: u8 = 96;
 
 impl Cidr {
     /// The range holding exactly one address.
     pub fn host(ip: IpAddr) -> Cidr {
-        let (bits, v6) = key(ip);
-        Cidr {
-            bits,
-            prefix: if v6 { 128 } else { 32 },
-            v6,
-        }
-    }
-
-    fn width(&self) -> u8 {
-        if self.v6 {
-            128
-        } else {
-            32
-        }
+        let ip = ip.to_canonical();
+        let prefix = if ip.is_ipv6() { 128 } else { 32 };
+        Cidr(IpNet::new_assert(ip, prefix))
     }
 
     /// The prefix length.
     pub fn prefix(&self) -> u8 {
-        self.prefix
+        self.0.prefix_len()
     }
 
     /// Whether this is an IPv6 range.
     pub fn is_v6(&self) -> bool {
-        self.v6
+        matches!(self.0, IpNet::V6(_))
     }
 
     /// Whether the range holds `ip` (IPv4-mapped IPv6 addresses count as IPv4).
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let (bits, v6) = key(ip);
-        v6 == self.v6 && bits & mask(self.prefix, self.width()) == self.bits
+        self.0.contains(&ip.to_canonical())
     }
+}
 
-    fn address(&self) -> IpAddr {
-        if self.v6 {
-            IpAddr::V6(Ipv6Addr::from(self.bits))
-        } else {
-            IpAddr::V4(Ipv4Addr::from(self.bits as u32))
-        }
+/// An IPv6 range inside `::ffff:0:0/96`, as the IPv4 range it stands for.
+fn unmapped(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= MAPPED_PREFIX => match v6.network().to_ipv4_mapped() {
+            Some(v4) => IpNet::new_assert(IpAddr::V4(v4), v6.prefix_len() - MAPPED_PREFIX),
+            None => net,
+        },
+        _ => net,
     }
 }
 
 impl FromStr for Cidr {
     type Err = CidrError;
 
-    /// `ADDRESS/PREFIX`, or a bare address for one host.
+    /// `ADDRESS/PREFIX`, or a bare address for one host. The prefix is 1 to 3 decimal digits.
     fn from_str(s: &str) -> Result<Cidr, CidrError> {
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
         let ip: IpAddr = addr.parse().map_err(|_| CidrError::Syntax(s.into()))?;
-        let (bits, v6) = match ip {
-            IpAddr::V4(a) => (u128::from(u32::from(a)), false),
-            IpAddr::V6(a) => (u128::from(a), true),
-        };
-        let width = if v6 { 128 } else { 32 };
+        let width = if ip.is_ipv6() { 128 } else { 32 };
         let prefix = match prefix {
             None => width,
             Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => {
@@ -127,28 +92,21 @@ impl FromStr for Cidr {
             }
             Some(_) => return Err(CidrError::Syntax(s.into())),
         };
-        if prefix > width {
-            return Err(CidrError::Prefix(s.into()));
-        }
-        let net = bits & mask(prefix, width);
-        let cidr = Cidr {
-            bits: net,
-            prefix,
-            v6,
-        };
-        if net != bits {
+        let net = IpNet::new(ip, prefix).map_err(|_| CidrError::Prefix(s.into()))?;
+        let canonical = Cidr(unmapped(net.trunc()));
+        if net.trunc() != net {
             return Err(CidrError::HostBits {
                 given: s.into(),
-                canonical: cidr.to_string(),
+                canonical: canonical.to_string(),
             });
         }
-        Ok(cidr)
+        Ok(canonical)
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.address(), self.prefix)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -207,7 +165,7 @@ impl IpRules {
         let best = |list: &[Cidr]| {
             list.iter()
                 .filter(|c| c.contains(ip))
-                .map(|c| c.prefix)
+                .map(|c| c.prefix())
                 .max()
         };
         match (best(&self.allow), best(&self.deny)) {
@@ -292,6 +250,21 @@ mod tests {
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_ranges_are_the_ipv4_ranges_they_mean() {
+        let mapped = c("::ffff:10.1.1.0/120");
+        assert_eq!(mapped, c("10.1.1.0/24"));
+        assert_eq!(mapped.to_string(), "10.1.1.0/24");
+        assert!(mapped.contains(ip("10.1.1.9")));
+        assert!(mapped.contains(ip("::ffff:10.1.1.9")));
+        assert!(!mapped.contains(ip("10.1.2.9")));
+        assert_eq!(c("::ffff:192.0.2.7").to_string(), "192.0.2.7/32");
+        assert!(matches!(
+            "::ffff:10.1.1.1/120".parse::<Cidr>(),
+            Err(CidrError::HostBits { canonical, .. }) if canonical == "10.1.1.0/24"
+        ));
     }
 
     #[test]

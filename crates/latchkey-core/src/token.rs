@@ -63,13 +63,7 @@ impl fmt::Display for Secret {
 
 impl Drop for Secret {
     fn drop(&mut self) {
-        // SAFETY: zero bytes are valid UTF-8, so the String stays well-formed.
-        let bytes = unsafe { self.0.as_bytes_mut() };
-        for b in bytes.iter_mut() {
-            // Volatile so the wipe is not optimised away as a dead store.
-            unsafe { std::ptr::write_volatile(b, 0) };
-        }
-        std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

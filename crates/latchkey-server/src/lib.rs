@@ -7,6 +7,8 @@
 //!
 //! Other services can skip HTTP and embed a [`verifier::Verifier`] directly.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod cache;
 pub mod config;

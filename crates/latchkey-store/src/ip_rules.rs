@@ -309,9 +309,17 @@ async fn check_rule_set(
     if !enabled(conn, account_id).await? {
         return Ok(());
     }
-    // The operator at the command line has no address and is the way back in.
-    let Some(ip) = actor.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) else {
+    // The operator at the command line has no address and is the way back in. Anyone else
+    // whose address is unknown cannot show the change leaves them a way in: refused.
+    if actor.kind == crate::records::ActorKind::Operator {
         return Ok(());
+    }
+    let Some(ip) = actor.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) else {
+        return Err(StoreError::Conflict(
+            "your client address is unknown, so this change could lock you out; make it from \
+             an address the rules let in, or as the operator"
+                .into(),
+        ));
     };
     if !flatten(&rules).permits(ip) {
         return Err(StoreError::Conflict(format!(

@@ -6,6 +6,8 @@
 //! Domain rules (who may mint what, plan gating) come from `latchkey-core`; this crate only runs
 //! them inside the transaction and persists the result.
 
+#![forbid(unsafe_code)]
+
 mod accounts;
 mod audit;
 mod changes;

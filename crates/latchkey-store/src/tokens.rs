@@ -107,6 +107,30 @@ pub(crate) async fn load_service_token(
     Ok(Some(token))
 }
 
+/// Refuses a token fencing itself out: an allowlist it sets on itself must hold the address it
+/// calls from (an unknown address cannot be shown to be held).
+fn check_not_fencing_itself_out(
+    actor: &Actor,
+    id: TokenId,
+    cidrs: &[latchkey_core::Cidr],
+) -> Result<(), StoreError> {
+    if actor.kind != ActorKind::ServiceToken || actor.id != Some(id.0) || cidrs.is_empty() {
+        return Ok(());
+    }
+    let ip = actor
+        .ip
+        .as_deref()
+        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    if ip.is_some_and(|ip| cidrs.iter().any(|c| c.contains(ip))) {
+        return Ok(());
+    }
+    Err(StoreError::field(
+        "allowed_cidrs",
+        "this allowlist would shut this token out of the address it is calling from; include \
+         that address, or have another token set it",
+    ))
+}
+
 /// What a token's grants give it on the widest plan: the measure of its power when someone
 /// wants to change it.
 fn token_permissions(token: &ServiceToken) -> EffectivePermissions {
@@ -397,6 +421,7 @@ impl Store {
                     "a deleted token's allowed_cidrs cannot change".into(),
                 ));
             }
+            check_not_fencing_itself_out(actor, id, cidrs)?;
             let at = now();
             sqlx::query("UPDATE service_tokens SET allowed_cidrs = ?, updated_at = ? WHERE id = ?")
                 .bind(allowlist.as_deref().unwrap_or_default())

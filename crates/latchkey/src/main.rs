@@ -1,5 +1,7 @@
 //! The `latchkey` command: run the server, set up accounts, manage tokens, check permissions.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod commands;
 

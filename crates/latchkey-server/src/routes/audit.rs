@@ -130,7 +130,7 @@ pub async fn list(
     let store = state.verifier.store();
     let entries = store.audit_entries(&query).await?;
     if csv {
-        let body = to_csv(&entries);
+        let body = to_csv(&entries)?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -153,24 +153,36 @@ pub async fn list(
     .into_response())
 }
 
-/// One CSV cell: quoted when it must be, and never read as a formula by a spreadsheet.
-fn cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
+/// One CSV cell's text, never read as a formula by a spreadsheet (OWASP's CSV injection
+/// advice: a leading `=`, `+`, `-`, `@`, tab or carriage return gets a `'`). Quoting is the
+/// `csv` writer's.
+fn defused(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
     } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
+        text.into()
     }
 }
 
-fn to_csv(entries: &[AuditEntry]) -> String {
-    let mut out = String::from(
-        "id,created_at,account_id,actor_type,actor_id,actor,actor_ip,event_type,target_type,target_id,source,event_context\n",
-    );
+/// The entries as CSV (RFC 4180, a header row first).
+fn to_csv(entries: &[AuditEntry]) -> Result<String, ApiError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
+    out.write_record([
+        "id",
+        "created_at",
+        "account_id",
+        "actor_type",
+        "actor_id",
+        "actor",
+        "actor_ip",
+        "event_type",
+        "target_type",
+        "target_id",
+        "source",
+        "event_context",
+    ])
+    .map_err(failed)?;
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     for e in entries {
         let row = [
@@ -187,24 +199,60 @@ fn to_csv(entries: &[AuditEntry]) -> String {
             e.source.clone(),
             e.event_context.to_string(),
         ];
-        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        out.write_record(row.iter().map(|c| defused(c).into_owned()))
+            .map_err(failed)?;
     }
-    out
+    let bytes = out
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::cell;
+    use super::to_csv;
+    use latchkey_store::AuditEntry;
+
+    fn entry(actor_name: &str) -> AuditEntry {
+        AuditEntry {
+            id: 1,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            account_id: None,
+            actor_type: "operator".into(),
+            actor_id: None,
+            actor_name: actor_name.into(),
+            actor_ip: None,
+            event_type: "e".into(),
+            target_type: "t".into(),
+            target_id: None,
+            source: "cli".into(),
+            event_context: serde_json::json!({}),
+        }
+    }
+
+    /// The actor cell of a one-entry export.
+    fn actor_cell(name: &str) -> String {
+        let text = to_csv(&[entry(name)]).unwrap();
+        let row = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+        row.split_once(",,operator,,")
+            .unwrap()
+            .1
+            .rsplit_once(",,e,t,,cli,")
+            .unwrap()
+            .0
+            .to_owned()
+    }
 
     #[test]
     fn csv_cells_are_quoted_and_never_formulas() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("+1"), "'+1");
-        assert_eq!(cell("line\nbreak"), "\"line\nbreak\"");
+        assert_eq!(actor_cell("plain"), "plain");
+        assert_eq!(actor_cell("a,b"), "\"a,b\"");
+        assert_eq!(actor_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(
+            actor_cell("=HYPERLINK(\"x\")"),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
+        assert_eq!(actor_cell("+1"), "'+1");
+        assert_eq!(actor_cell("line\nbreak"), "\"line\nbreak\"");
     }
 }

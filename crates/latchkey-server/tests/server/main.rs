@@ -7,6 +7,7 @@ mod bad_input;
 mod budgets;
 mod common;
 mod directory;
+mod fences;
 mod forward_auth;
 mod http_authorize;
 mod identity;
