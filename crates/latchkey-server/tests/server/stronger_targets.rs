@@ -16,54 +16,49 @@ use latchkey_server::routes::table::{table, Requirement, RouteSpec};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::{spawn_app, until_status, App};
+use crate::common::{eventually, spawn_app, until_status, App};
 
 /// Words that mark a path as one about principals (tokens, groups, members, seats).
-const PRINCIPAL_WORDS: [&str; 8] = [
-    "tokens",
-    "groups",
-    "group-permissions",
-    "users",
-    "members",
-    "invites",
-    "licenses",
-    "credentials",
+const PRINCIPAL_WORDS: [&str; 7] = [
+    "token",
+    "group",
+    "user",
+    "member",
+    "invite",
+    "license",
+    "credential",
 ];
 
-/// Write rows on principals the rule does not judge, and why.
-const EXEMPT: [(&str, &str, &str); 4] = [
+/// Write rows on principals that the rule does not judge, and why.
+const EXEMPT: [(&str, &str); 4] = [
     (
-        "POST",
-        "/api/v1/credentials/revoke",
+        "POST /api/v1/credentials/revoke",
         "the leaked-credential report: whoever holds a secret may revoke it (tested below)",
     ),
     (
-        "POST",
-        "/api/v3/invites/redeem/",
-        "the invited person takes the seat whose inviter the rule already judged",
+        "POST /api/v3/invites/redeem/",
+        "the invited person takes a seat whose inviter the rule already judged",
     ),
     (
-        "POST",
-        "/api/v3/accounts/{account_id}/personal-tokens/",
+        "POST /api/v3/accounts/{account_id}/personal-tokens/",
         "a user acting for themselves: a PAT carries exactly its user's permissions",
     ),
     (
-        "DELETE",
-        "/api/v3/accounts/{account_id}/personal-tokens/{id}/",
+        "DELETE /api/v3/accounts/{account_id}/personal-tokens/{id}/",
         "a user's own token only; another's is 404 (personal_tokens.rs)",
     ),
 ];
 
-/// Weaker callers tried on every row: each holds the write permissions of some rows at account
-/// level but lacks what the targets hold on all projects (or at account level).
+/// Weaker callers tried on every row (`{p1}` is the first project): each holds the write
+/// permissions of some rows at account level, but not what the targets hold.
 const WEAKER: [&str; 3] = [
     "account_admin:project={p1}",
     "security_admin:all",
     "admin:project={p1}",
 ];
 
-/// The principal a row acts on.
-#[derive(Clone, Copy, Debug)]
+/// The principal a row acts on: what `{id}` and `{user_id}` stand for.
+#[derive(Clone, Copy)]
 enum Target {
     Token,
     Group,
@@ -71,8 +66,8 @@ enum Target {
     Invite,
 }
 
-/// Which half of the rule refuses the weaker caller.
-#[derive(Clone, Copy, Debug)]
+/// Which half of the rule refuses a weaker caller.
+#[derive(Clone, Copy)]
 enum Refusal {
     /// The target holds more than the caller (`Error::StrongerTarget`).
     Before,
@@ -89,81 +84,79 @@ impl Refusal {
     }
 }
 
-/// How one row of the table is exercised.
-struct Case {
-    method: &'static str,
-    /// The row's path pattern, as the table has it.
-    path: String,
-    target: Target,
-    refusal: Refusal,
-    /// The body sent, by the weaker callers and then by the one holding everything.
-    body: fn(&World) -> Option<Value>,
-}
-
-/// Every write row on a principal, with the write tried on it. Bodies of changes ask for
-/// nothing beyond the weaker callers, so their refusal comes from what the target holds.
-fn cases() -> Vec<Case> {
+/// Every write row on a principal: `METHOD path under the account`, its target, the half of the
+/// rule that refuses, and the body (JSON with [`World::fill`] placeholders; "" for none). The
+/// bodies of changes ask for nothing beyond any weaker caller, so refusals come from the target.
+const CASES: [(&str, Target, Refusal, &str); 14] = {
     use Refusal::{After, Before};
     use Target::{Group, Invite, Member, Token};
-    type Body = fn(&World) -> Option<Value>;
-    let rows: [(&'static str, &str, Target, Refusal, Body); 14] = [
-        ("POST", "service-tokens/", Token, After, |_| {
-            Some(json!({"name": "stronger", "permission_grants": [all_admin()]}))
-        }),
-        ("DELETE", "service-tokens/{id}/", Token, Before, |_| None),
-        ("POST", "service-tokens/{id}/", Token, Before, |_| {
-            Some(json!({"allowed_cidrs": []}))
-        }),
-        ("PUT", "service-tokens/{id}/", Token, Before, |_| {
-            Some(json!({"name": "mine now", "state": 2}))
-        }),
+    [
         (
-            "POST",
-            "service-tokens/{id}/permissions/",
+            "POST service-tokens/",
+            Token,
+            After,
+            r#"{"name": "more", "permission_grants": [{"permission_set": "account_admin", "all_projects": true}]}"#,
+        ),
+        ("DELETE service-tokens/{id}/", Token, Before, ""),
+        (
+            "POST service-tokens/{id}/",
             Token,
             Before,
-            |w| Some(json!([{"permission_set": "job_viewer", "project_id": w.app.p1.0}])),
+            r#"{"allowed_cidrs": []}"#,
         ),
-        ("POST", "service-tokens/{id}/rotate/", Token, Before, |_| {
-            Some(json!({}))
-        }),
-        ("POST", "groups/", Group, After, |_| {
-            Some(json!({"name": "Owners too", "group_permissions": [all_admin()]}))
-        }),
-        ("POST", "groups/{id}/", Group, Before, |_| {
-            Some(json!({"name": "Renamed", "state": 2}))
-        }),
-        ("POST", "group-permissions/{id}/", Group, Before, |_| {
-            Some(json!([]))
-        }),
-        ("POST", "assign-groups/", Member, Before, |w| {
-            Some(json!({"user_id": w.owner, "desired_group_ids": []}))
-        }),
-        ("DELETE", "users/{user_id}/", Member, Before, |_| None),
-        ("POST", "users/{user_id}/license/", Member, Before, |_| {
-            Some(json!({"license_type": "read_only"}))
-        }),
-        ("POST", "invites/", Invite, After, |w| {
-            Some(
-                json!({"email": "second@example.com", "license_type": "developer", "group_ids": [w.owners]}),
-            )
-        }),
-        ("DELETE", "invites/{id}/", Invite, Before, |_| None),
-    ];
-    rows.into_iter()
-        .map(|(method, rest, target, refusal, body)| Case {
-            method,
-            path: format!("/api/v3/accounts/{{account_id}}/{rest}"),
-            target,
-            refusal,
-            body,
-        })
-        .collect()
-}
+        (
+            "PUT service-tokens/{id}/",
+            Token,
+            Before,
+            r#"{"name": "mine", "state": 2}"#,
+        ),
+        (
+            "POST service-tokens/{id}/permissions/",
+            Token,
+            Before,
+            r#"[{"permission_set": "job_viewer", "project_id": {p1}}]"#,
+        ),
+        ("POST service-tokens/{id}/rotate/", Token, Before, "{}"),
+        (
+            "POST groups/",
+            Group,
+            After,
+            r#"{"name": "Owners too", "group_permissions": [{"permission_set": "account_admin", "all_projects": true}]}"#,
+        ),
+        (
+            "POST groups/{id}/",
+            Group,
+            Before,
+            r#"{"name": "Renamed", "state": 2}"#,
+        ),
+        ("POST group-permissions/{id}/", Group, Before, "[]"),
+        (
+            "POST assign-groups/",
+            Member,
+            Before,
+            r#"{"user_id": {owner}, "desired_group_ids": []}"#,
+        ),
+        ("DELETE users/{user_id}/", Member, Before, ""),
+        (
+            "POST users/{user_id}/license/",
+            Member,
+            Before,
+            r#"{"license_type": "read_only"}"#,
+        ),
+        (
+            "POST invites/",
+            Invite,
+            After,
+            r#"{"email": "b@example.com", "license_type": "developer", "group_ids": [{owners}]}"#,
+        ),
+        ("DELETE invites/{id}/", Invite, Before, ""),
+    ]
+};
 
-/// An `account_admin` grant on all projects, as the API takes it.
-fn all_admin() -> Value {
-    json!({"permission_set": "account_admin", "all_projects": true})
+/// A case's row as the table spells it: `METHOD /api/v3/accounts/{account_id}/…`.
+fn row_of(line: &str) -> String {
+    let (method, rest) = line.split_once(' ').unwrap();
+    format!("{method} /api/v3/accounts/{{account_id}}/{rest}")
 }
 
 /// An account with a strong principal of every kind, and a caller holding everything they hold.
@@ -171,14 +164,16 @@ struct World {
     app: App,
     /// An `account_admin:all` token: holds everything every target holds.
     admin: String,
-    /// An `account_admin:all` token fenced to loopback.
+    /// An `account_admin:all` token fenced to loopback, and its secret.
     strong: i64,
     strong_secret: String,
-    /// A group holding `account_admin:all` (the Owner group of a bootstrapped account).
+    /// A group holding `account_admin:all` (what a bootstrapped account's Owner group holds).
     owners: i64,
     /// A developer in `owners`, and their personal access token.
     owner: i64,
     owner_pat: String,
+    /// A developer in no group.
+    plain: i64,
     /// A pending developer invitation into `owners`.
     invite: i64,
 }
@@ -187,12 +182,6 @@ impl World {
     async fn new() -> World {
         let app = spawn_app().await;
         let admin = app.token(app.account, &["account_admin:all"]).await;
-        let body = json!({"name": "strong", "permission_grants": [all_admin()],
-                          "allowed_cidrs": ["127.0.0.0/8"]});
-        let (status, made) = app
-            .call(Method::POST, &app.tokens(), Some(&admin), Some(body))
-            .await;
-        assert_eq!(status, 201, "{made}");
         let (owner, owner_pat) = app
             .user_with_pat(
                 "owner@example.com",
@@ -200,49 +189,63 @@ impl World {
                 &["account_admin:all"],
             )
             .await;
-        let owners = app.store.groups(app.account).await.unwrap();
-        let owners = owners.iter().find(|g| g.members.contains(&owner)).unwrap();
-        let body = json!({"email": "invitee@example.com", "license_type": "developer",
-                          "group_ids": [owners.id.0]});
-        let invites = format!("/api/v3/accounts/{}/invites/", app.account);
-        let (status, invited) = app
-            .call(Method::POST, &invites, Some(&admin), Some(body))
+        let groups = app.store.groups(app.account).await.unwrap();
+        let owners = groups.iter().find(|g| g.members.contains(&owner)).unwrap();
+        let plain = app
+            .member("plain@example.com", None, License::Developer)
             .await;
-        assert_eq!(status, 201, "{invited}");
-        World {
+        let mut w = World {
             admin,
-            strong: made["data"]["id"].as_i64().unwrap(),
-            strong_secret: made["data"]["token_string"].as_str().unwrap().to_owned(),
+            strong: 0,
+            strong_secret: String::new(),
             owners: owners.id.0,
             owner: owner.0,
             owner_pat,
-            invite: invited["data"]["id"].as_i64().unwrap(),
+            plain: plain.0,
+            invite: 0,
             app,
-        }
-    }
-
-    /// `/api/v3/accounts/{account}/{rest}`.
-    fn at(&self, rest: &str) -> String {
-        format!("/api/v3/accounts/{}/{rest}", self.app.account)
-    }
-
-    /// A row's path with this world's account and the case's target in it.
-    fn path(&self, case: &Case) -> String {
-        let id = match case.target {
-            Target::Token => self.strong,
-            Target::Group => self.owners,
-            Target::Member => self.owner,
-            Target::Invite => self.invite,
         };
-        case.path
-            .replace("{account_id}", &self.app.account.to_string())
-            .replace("{id}", &id.to_string())
-            .replace("{user_id}", &self.owner.to_string())
+        let body = r#"{"name": "strong", "allowed_cidrs": ["127.0.0.0/8"],
+            "permission_grants": [{"permission_set": "account_admin", "all_projects": true}]}"#;
+        let (status, made) = w.send(&w.admin, "POST service-tokens/", body).await;
+        assert_eq!(status, 201, "{made}");
+        w.strong = made["data"]["id"].as_i64().unwrap();
+        w.strong_secret = made["data"]["token_string"].as_str().unwrap().to_owned();
+        let body =
+            r#"{"email": "a@example.com", "license_type": "developer", "group_ids": [{owners}]}"#;
+        let (status, invited) = w.send(&w.admin, "POST invites/", body).await;
+        assert_eq!(status, 201, "{invited}");
+        w.invite = invited["data"]["id"].as_i64().unwrap();
+        w
     }
 
-    /// A new service token holding `spec` (`{p1}` stands for the first project).
+    /// `text` with `{p1}`, `{strong}`, `{owners}`, `{owner}`, `{plain}` and `{invite}` filled in.
+    fn fill(&self, text: &str) -> String {
+        [
+            ("{p1}", self.app.p1.0),
+            ("{strong}", self.strong),
+            ("{owners}", self.owners),
+            ("{owner}", self.owner),
+            ("{plain}", self.plain),
+            ("{invite}", self.invite),
+        ]
+        .iter()
+        .fold(text.to_owned(), |t, (k, v)| t.replace(k, &v.to_string()))
+    }
+
+    /// Sends `line` (`METHOD path under the account`) with `body` ("" for none) as `secret`,
+    /// both [filled](World::fill) first.
+    async fn send(&self, secret: &str, line: &str, body: &str) -> (u16, Value) {
+        let (method, rest) = line.split_once(' ').unwrap();
+        let path = format!("/api/v3/accounts/{}/{}", self.app.account, self.fill(rest));
+        let body = (!body.is_empty()).then(|| serde_json::from_str(&self.fill(body)).unwrap());
+        let method: Method = method.parse().unwrap();
+        self.app.call(method, &path, Some(secret), body).await
+    }
+
+    /// A new service token holding `spec` (`{p1}` filled in); its secret.
     async fn token(&self, spec: &str) -> String {
-        let spec = spec.replace("{p1}", &self.app.p1.to_string());
+        let spec = self.fill(spec);
         self.app.token(self.app.account, &[spec.as_str()]).await
     }
 
@@ -257,38 +260,50 @@ impl World {
             "users/",
             "invites/",
         ] {
-            let (status, answer) = self.get(list).await;
+            let (status, answer) = self.send(&self.admin, &format!("GET {list}"), "").await;
             assert_eq!(status, 200, "{list}: {answer}");
             seen[list] = answer["data"].clone();
         }
-        let (status, log) = self.get("audit-logs/?limit=1").await;
+        let (status, log) = self.send(&self.admin, "GET audit-logs/?limit=1", "").await;
         assert_eq!(status, 200, "{log}");
         seen["audit entries"] = log["extra"]["pagination"]["total_count"].clone();
         forget_last_use(&mut seen);
         seen
     }
 
-    /// `GET` of `rest` under the account, as the admin.
-    async fn get(&self, rest: &str) -> (u16, Value) {
-        self.app
-            .call(Method::GET, &self.at(rest), Some(&self.admin), None)
-            .await
-    }
-
     /// Whether `secret` is allowed `permission` on the account.
     async fn allows(&self, secret: &str, permission: &str) -> bool {
-        let (status, answer) = self
-            .app
-            .authorize(secret, json!({"permission": permission}))
-            .await;
+        let ask = json!({ "permission": permission });
+        let (status, answer) = self.app.authorize(secret, ask).await;
         status == 200 && answer["allowed"] == true
     }
 
     /// Whether the strong token and the Owner group's member still hold what they held.
     async fn strong_still_stand(&self) -> bool {
-        self.allows(&self.strong_secret, "service_tokens:write")
-            .await
-            && self.allows(&self.owner_pat, "service_tokens:write").await
+        let token = self
+            .allows(&self.strong_secret, "service_tokens:write")
+            .await;
+        token && self.allows(&self.owner_pat, "service_tokens:write").await
+    }
+
+    /// Sends each attempt as `secret`: each must be refused (403) in the rule's words, and the
+    /// account must be as it was.
+    async fn all_refused(&self, secret: &str, attempts: &[(&str, &str)]) {
+        let before = self.state().await;
+        for (line, body) in attempts {
+            let (status, answer) = self.send(secret, line, body).await;
+            let said = message(&answer);
+            assert_eq!(status, 403, "{line} {body}: {answer}");
+            assert!(
+                said.contains(Refusal::Before.words()) || said.contains(Refusal::After.words()),
+                "{line} {body}: refused, but not by the rule: {said}"
+            );
+        }
+        assert_eq!(
+            self.state().await,
+            before,
+            "a refused write changed the account"
+        );
     }
 }
 
@@ -306,37 +321,33 @@ fn forget_last_use(value: &mut Value) {
 
 /// The human message of an error answer.
 fn message(answer: &Value) -> &str {
-    answer["status"]["user_message"]
-        .as_str()
-        .unwrap_or_default()
+    answer["status"]["user_message"].as_str().unwrap_or("")
 }
 
-fn is_write(method: &Method) -> bool {
-    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
-}
-
-/// A write row whose path is about a principal.
-fn on_a_principal(spec: &RouteSpec) -> bool {
-    is_write(&spec.method) && PRINCIPAL_WORDS.iter().any(|w| spec.path.contains(w))
-}
-
-fn same_row(spec: &RouteSpec, method: &str, path: &str) -> bool {
-    spec.method.as_str() == method && spec.path == path
+/// A write row whose path is about a principal, as `METHOD path`.
+fn principal_write(spec: &RouteSpec) -> Option<String> {
+    let write = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+    let principal = PRINCIPAL_WORDS.iter().any(|w| spec.path.contains(w));
+    (write.contains(&spec.method) && principal).then(|| format!("{} {}", spec.method, spec.path))
 }
 
 /// Tries one row: every weaker caller passing its permission is refused and changes nothing;
-/// the admin then succeeds and changes something. Returns what went wrong.
-async fn prove(case: &Case, spec: &RouteSpec) -> Vec<String> {
-    let row = format!("{} {}", spec.method, spec.path);
+/// then the admin succeeds and changes something. Returns what went wrong.
+async fn prove(case: &(&str, Target, Refusal, &str), spec: &RouteSpec) -> Vec<String> {
+    let &(line, target, refusal, body) = case;
+    let row = row_of(line);
     let Requirement::Permission(permission) = spec.requirement else {
-        return vec![format!(
-            "{row}: not a permission row ({:?})",
-            spec.requirement
-        )];
+        return vec![format!("{row}: not a permission row")];
     };
     let w = World::new().await;
-    let path = w.path(case);
-    let body = (case.body)(&w);
+    let id = match target {
+        Target::Token => w.strong,
+        Target::Group => w.owners,
+        Target::Member => w.owner,
+        Target::Invite => w.invite,
+    };
+    let line = line.replace("{id}", &id.to_string());
+    let line = line.replace("{user_id}", &w.owner.to_string());
     let mut problems = Vec::new();
     let mut tried = 0;
     for weaker in WEAKER {
@@ -346,14 +357,11 @@ async fn prove(case: &Case, spec: &RouteSpec) -> Vec<String> {
         }
         tried += 1;
         let before = w.state().await;
-        let (status, answer) = w
-            .app
-            .call(spec.method.clone(), &path, Some(&secret), body.clone())
-            .await;
-        if status != 403 || !message(&answer).contains(case.refusal.words()) {
+        let (status, answer) = w.send(&secret, &line, body).await;
+        if status != 403 || !message(&answer).contains(refusal.words()) {
+            let words = refusal.words();
             problems.push(format!(
-                "{row}: {weaker} got {status} {answer}, not 403 \"…{}\"",
-                case.refusal.words()
+                "{row}: {weaker} got {status} {answer}, not 403 “…{words}”"
             ));
         }
         if w.state().await != before {
@@ -371,10 +379,7 @@ async fn prove(case: &Case, spec: &RouteSpec) -> Vec<String> {
         problems.push(format!("{row}: none of {WEAKER:?} passes {permission}"));
     }
     let before = w.state().await;
-    let (status, answer) = w
-        .app
-        .call(spec.method.clone(), &path, Some(&w.admin), body)
-        .await;
+    let (status, answer) = w.send(&w.admin, &line, body).await;
     if !(200..300).contains(&status) {
         problems.push(format!("{row}: account_admin:all got {status} {answer}"));
     } else if w.state().await == before {
@@ -384,136 +389,80 @@ async fn prove(case: &Case, spec: &RouteSpec) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn every_write_on_a_principal_is_refused_to_a_weaker_caller_and_done_for_one_holding_everything(
-) {
-    let cases = cases();
-    let rows: Vec<RouteSpec> = table()
+async fn every_write_on_a_principal_is_refused_to_a_weaker_caller_and_done_for_one_holding_all() {
+    let rows: Vec<(String, RouteSpec)> = table()
         .into_iter()
-        .map(|(spec, _)| spec)
-        .filter(on_a_principal)
+        .filter_map(|(spec, _)| principal_write(&spec).map(|row| (row, spec)))
         .collect();
-    let unexercised: Vec<String> = rows
+    let known: Vec<String> = CASES.iter().map(|c| row_of(c.0)).collect();
+    let exempt: Vec<&str> = EXEMPT.iter().map(|(row, _)| *row).collect();
+    let unexercised: Vec<&String> = rows
         .iter()
-        .filter(|r| !cases.iter().any(|c| same_row(r, c.method, &c.path)))
-        .filter(|r| !EXEMPT.iter().any(|(m, p, _)| same_row(r, m, p)))
-        .map(|r| format!("{} {}", r.method, r.path))
+        .map(|(row, _)| row)
+        .filter(|row| !known.contains(row) && !exempt.contains(&row.as_str()))
         .collect();
     assert!(
         unexercised.is_empty(),
         "write rows on principals that this file neither exercises nor exempts: {unexercised:#?}"
     );
-    for (method, path) in cases
+    for row in known
         .iter()
-        .map(|c| (c.method, c.path.as_str()))
-        .chain(EXEMPT.iter().map(|(m, p, _)| (*m, *p)))
+        .map(String::as_str)
+        .chain(exempt.iter().copied())
     {
         assert!(
-            rows.iter().any(|r| same_row(r, method, path)),
-            "{method} {path} is no write row on a principal any more: update this file"
+            rows.iter().any(|(r, _)| r == row),
+            "{row} is no longer a write row on a principal: update this file"
         );
     }
     let mut problems = Vec::new();
-    for case in &cases {
-        let spec = rows
-            .iter()
-            .find(|r| same_row(r, case.method, &case.path))
-            .unwrap();
+    for case in &CASES {
+        let (_, spec) = rows.iter().find(|(r, _)| *r == row_of(case.0)).unwrap();
         problems.extend(prove(case, spec).await);
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
-/// Calls `attempts` as `secret`; each must be 403 in the rule's words (either half).
-async fn all_refused(w: &World, secret: &str, attempts: &[(Method, String, Option<Value>)]) {
-    for (method, path, body) in attempts {
-        let (status, answer) = w
-            .app
-            .call(method.clone(), path, Some(secret), body.clone())
-            .await;
-        let said = message(&answer);
-        assert_eq!(status, 403, "{method} {path}: {answer}");
-        assert!(
-            said.contains(Refusal::Before.words()) || said.contains(Refusal::After.words()),
-            "{method} {path}: refused, but not by the rule: {said}"
-        );
-    }
-}
-
 #[tokio::test]
-async fn an_account_admin_of_one_project_can_neither_unfence_regrant_rotate_nor_revoke_one_of_all_projects(
-) {
+async fn an_account_admin_of_one_project_can_neither_fence_regrant_rotate_nor_revoke_one_of_all() {
     let w = World::new().await;
-    let weak_id = w
-        .app
-        .mint(&[crate::common::grant(&format!(
-            "account_admin:project={}",
-            w.app.p1
-        ))])
-        .await;
-    let (weak_id, weak) = weak_id;
-    let strong = w.at(&format!("service-tokens/{}/", w.strong));
-    let before = w.state().await;
+    let weak = w.token("account_admin:project={p1}").await;
     let attempts = [
+        ("POST service-tokens/{strong}/", r#"{"allowed_cidrs": []}"#),
         (
-            Method::POST,
-            strong.clone(),
-            Some(json!({"allowed_cidrs": []})),
+            "POST service-tokens/{strong}/",
+            r#"{"allowed_cidrs": ["192.0.2.0/24"]}"#,
+        ),
+        ("POST service-tokens/{strong}/permissions/", "[]"),
+        (
+            "POST service-tokens/{strong}/permissions/",
+            r#"[{"permission_set": "job_viewer", "project_id": {p1}}]"#,
         ),
         (
-            Method::POST,
-            strong.clone(),
-            Some(json!({"allowed_cidrs": ["192.0.2.0/24"]})),
+            "POST service-tokens/{strong}/rotate/",
+            r#"{"overlap_seconds": 60}"#,
         ),
-        (
-            Method::POST,
-            format!("{strong}permissions/"),
-            Some(json!([])),
-        ),
-        (
-            Method::POST,
-            format!("{strong}permissions/"),
-            Some(json!([{"permission_set": "job_viewer", "project_id": w.app.p1.0}])),
-        ),
-        (
-            Method::POST,
-            format!("{strong}rotate/"),
-            Some(json!({"overlap_seconds": 60})),
-        ),
-        (Method::PUT, strong.clone(), Some(json!({"state": 2}))),
-        (Method::DELETE, strong.clone(), None),
+        ("PUT service-tokens/{strong}/", r#"{"state": 2}"#),
+        ("DELETE service-tokens/{strong}/", ""),
     ];
-    all_refused(&w, &weak, &attempts).await;
+    w.all_refused(&weak, &attempts).await;
+    let (_, held) = w.send(&w.admin, "GET service-tokens/{strong}/", "").await;
+    let held = &held["data"];
+    assert_eq!(held["allowed_cidrs"], json!(["127.0.0.0/8"]));
+    assert_eq!(held["state"], 1);
     assert_eq!(
-        w.state().await,
-        before,
-        "a refused write changed the account"
-    );
-    let (_, held) = w.get(&format!("service-tokens/{}/", w.strong)).await;
-    assert_eq!(held["data"]["allowed_cidrs"], json!(["127.0.0.0/8"]));
-    assert_eq!(held["data"]["state"], 1);
-    assert_eq!(
-        held["data"]["permission_grants"].as_array().unwrap().len(),
-        1
+        held["permission_grants"][0]["permission_set"],
+        "account_admin"
     );
     assert!(w.allows(&w.strong_secret, "service_tokens:write").await);
 
-    // The rule runs one way: the all-projects admin fences and revokes the one-project admin.
-    let weak_path = w.at(&format!("service-tokens/{}/", weak_id.0));
-    let fence = json!({"allowed_cidrs": ["192.0.2.0/24"]});
-    let (status, answer) = w
-        .app
-        .call(
-            Method::POST,
-            &weak_path,
-            Some(&w.strong_secret),
-            Some(fence),
-        )
-        .await;
+    // The rule runs one way: the all-projects admin may fence and revoke the one-project one.
+    let (weak_id, _) = w.app.mint(&[crate::common::grant("job_viewer:all")]).await;
+    let line = format!("POST service-tokens/{weak_id}/");
+    let fence = r#"{"allowed_cidrs": ["192.0.2.0/24"]}"#;
+    let (status, answer) = w.send(&w.strong_secret, &line, fence).await;
     assert_eq!(status, 200, "{answer}");
-    let (status, answer) = w
-        .app
-        .call(Method::DELETE, &weak_path, Some(&w.strong_secret), None)
-        .await;
+    let (status, answer) = w.send(&w.strong_secret, &line, r#"{"state": 2}"#).await;
     assert_eq!(
         (status, &answer["data"]["state"]),
         (200, &json!(2)),
@@ -525,40 +474,25 @@ async fn an_account_admin_of_one_project_can_neither_unfence_regrant_rotate_nor_
 async fn a_security_admin_cannot_replace_rename_or_delete_the_owner_group() {
     let w = World::new().await;
     let security = w.token("security_admin:all").await;
-    let group = w.at(&format!("groups/{}/", w.owners));
-    let grants = w.at(&format!("group-permissions/{}/", w.owners));
-    let before = w.state().await;
     let attempts = [
-        (Method::POST, grants.clone(), Some(json!([]))),
+        ("POST group-permissions/{owners}/", "[]"),
         (
-            Method::POST,
-            grants.clone(),
-            Some(json!([{"permission_set": "security_admin", "all_projects": true}])),
+            "POST group-permissions/{owners}/",
+            r#"[{"permission_set": "security_admin", "all_projects": true}]"#,
         ),
-        (Method::POST, group.clone(), Some(json!({"name": "Mine"}))),
-        (Method::POST, group.clone(), Some(json!({"state": 2}))),
+        ("POST groups/{owners}/", r#"{"name": "Mine"}"#),
+        ("POST groups/{owners}/", r#"{"state": 2}"#),
     ];
-    all_refused(&w, &security, &attempts).await;
-    assert_eq!(
-        w.state().await,
-        before,
-        "a refused write changed the account"
-    );
+    w.all_refused(&security, &attempts).await;
     assert!(w.allows(&w.owner_pat, "service_tokens:write").await);
 
     // What counts is what the group holds: a group within the security admin is theirs to edit.
-    let body = json!({"name": "Security", "group_permissions":
-                      [{"permission_set": "security_admin", "all_projects": true}]});
-    let (status, made) = w
-        .app
-        .call(Method::POST, &w.at("groups/"), Some(&w.admin), Some(body))
-        .await;
+    let body = r#"{"name": "Security", "group_permissions":
+        [{"permission_set": "security_admin", "all_projects": true}]}"#;
+    let (status, made) = w.send(&w.admin, "POST groups/", body).await;
     assert_eq!(status, 201, "{made}");
-    let theirs = w.at(&format!("group-permissions/{}/", made["data"]["id"]));
-    let (status, answer) = w
-        .app
-        .call(Method::POST, &theirs, Some(&security), Some(json!([])))
-        .await;
+    let line = format!("POST group-permissions/{}/", made["data"]["id"]);
+    let (status, answer) = w.send(&security, &line, "[]").await;
     assert_eq!(status, 200, "{answer}");
 }
 
@@ -566,10 +500,6 @@ async fn a_security_admin_cannot_replace_rename_or_delete_the_owner_group() {
 async fn a_security_admin_can_neither_make_a_member_it_nor_a_read_only_owner_a_developer() {
     let w = World::new().await;
     let security = w.token("security_admin:all").await;
-    let plain = w
-        .app
-        .member("plain@example.com", None, License::Developer)
-        .await;
     let (reader, reader_pat) = w
         .app
         .user_with_pat(
@@ -578,39 +508,24 @@ async fn a_security_admin_can_neither_make_a_member_it_nor_a_read_only_owner_a_d
             &["account_admin:all"],
         )
         .await;
-    let license = |user: latchkey_core::UserId| w.at(&format!("users/{}/license/", user.0));
+    let promote = format!("POST users/{reader}/license/");
     let attempts = [
+        ("POST users/{plain}/license/", r#"{"license_type": "it"}"#),
+        (promote.as_str(), r#"{"license_type": "developer"}"#),
         (
-            Method::POST,
-            license(plain),
-            Some(json!({"license_type": "it"})),
-        ),
-        (
-            Method::POST,
-            license(reader),
-            Some(json!({"license_type": "developer"})),
-        ),
-        (
-            Method::POST,
-            w.at("assign-groups/"),
-            Some(json!({"user_id": plain.0, "desired_group_ids": [w.owners]})),
+            "POST assign-groups/",
+            r#"{"user_id": {plain}, "desired_group_ids": [{owners}]}"#,
         ),
     ];
-    let before = w.state().await;
-    all_refused(&w, &security, &attempts).await;
-    assert_eq!(
-        w.state().await,
-        before,
-        "a refused write changed the account"
-    );
+    w.all_refused(&security, &attempts).await;
     assert!(!w.allows(&reader_pat, "service_tokens:write").await);
 
     // Someone holding everything the new seat gives may give it.
-    for (method, path, body) in attempts {
-        let (status, answer) = w.app.call(method, &path, Some(&w.admin), body).await;
-        assert_eq!(status, 200, "{path}: {answer}");
+    for (line, body) in attempts {
+        let (status, answer) = w.send(&w.admin, line, body).await;
+        assert_eq!(status, 200, "{line}: {answer}");
     }
-    crate::common::eventually("the reader's promotion reaching the verifier", async || {
+    eventually("the reader's promotion reaching the verifier", async || {
         w.allows(&reader_pat, "service_tokens:write")
             .await
             .then_some(())
@@ -619,58 +534,45 @@ async fn a_security_admin_can_neither_make_a_member_it_nor_a_read_only_owner_a_d
 }
 
 #[tokio::test]
-async fn an_admin_of_one_project_cannot_offer_or_give_an_it_or_read_only_seat() {
+async fn an_admin_of_one_project_can_neither_offer_nor_give_an_it_or_read_only_seat() {
     let w = World::new().await;
     let admin_of_p1 = w.token("admin:project={p1}").await;
-    let plain = w
-        .app
-        .member("plain@example.com", None, License::Developer)
-        .await;
-    let invite = |license: &str| {
-        let body = json!({"email": "new@example.com", "license_type": license});
-        (Method::POST, w.at("invites/"), Some(body))
-    };
-    let give = |license: &str| {
-        let path = w.at(&format!("users/{}/license/", plain.0));
-        (Method::POST, path, Some(json!({"license_type": license})))
-    };
-    let before = w.state().await;
     let attempts = [
-        invite("it"),
-        invite("read_only"),
-        give("it"),
-        give("read_only"),
+        (
+            "POST invites/",
+            r#"{"email": "n@example.com", "license_type": "it"}"#,
+        ),
+        (
+            "POST invites/",
+            r#"{"email": "n@example.com", "license_type": "read_only"}"#,
+        ),
+        ("POST users/{plain}/license/", r#"{"license_type": "it"}"#),
+        (
+            "POST users/{plain}/license/",
+            r#"{"license_type": "read_only"}"#,
+        ),
     ];
-    all_refused(&w, &admin_of_p1, &attempts).await;
-    assert_eq!(
-        w.state().await,
-        before,
-        "a refused write changed the account"
-    );
+    w.all_refused(&admin_of_p1, &attempts).await;
 
-    // A developer seat in no group holds nothing: within anyone, so offered.
-    let (method, path, body) = invite("developer");
-    let (status, answer) = w.app.call(method, &path, Some(&admin_of_p1), body).await;
+    // A developer seat in no group holds nothing: within anyone, so it may be offered.
+    let body = r#"{"email": "n@example.com", "license_type": "developer"}"#;
+    let (status, answer) = w.send(&admin_of_p1, "POST invites/", body).await;
     assert_eq!(status, 201, "{answer}");
 }
 
 #[tokio::test]
 async fn the_it_license_is_refused_on_a_plan_without_security_admin() {
     let app = spawn_app().await;
+    let operator = latchkey_store::Actor::operator();
     let team = app
         .store
-        .create_account(
-            &latchkey_store::Actor::operator(),
-            "T",
-            latchkey_core::Plan::Team,
-        )
-        .await
-        .unwrap();
-    let admin = app.token(team.id, &["account_admin:all"]).await;
-    let invites = format!("/api/v3/accounts/{}/invites/", team.id);
-    let body = json!({"email": "it@example.com", "license_type": "it"});
+        .create_account(&operator, "T", latchkey_core::Plan::Team);
+    let team = team.await.unwrap().id;
+    let admin = app.token(team, &["account_admin:all"]).await;
+    let invites = format!("/api/v3/accounts/{team}/invites/");
+    let invite = |license: &str| Some(json!({"email": "x@example.com", "license_type": license}));
     let (status, answer) = app
-        .call(Method::POST, &invites, Some(&admin), Some(body))
+        .call(Method::POST, &invites, Some(&admin), invite("it"))
         .await;
     assert_eq!(
         (status, &answer["data"]["field"]),
@@ -680,9 +582,8 @@ async fn the_it_license_is_refused_on_a_plan_without_security_admin() {
     let (_, listed) = app.call(Method::GET, &invites, Some(&admin), None).await;
     assert_eq!(listed["data"], json!([]));
 
-    let body = json!({"email": "ro@example.com", "license_type": "read_only"});
     let (status, answer) = app
-        .call(Method::POST, &invites, Some(&admin), Some(body))
+        .call(Method::POST, &invites, Some(&admin), invite("read_only"))
         .await;
     assert_eq!(
         status, 201,
@@ -693,13 +594,18 @@ async fn the_it_license_is_refused_on_a_plan_without_security_admin() {
 #[tokio::test]
 async fn an_anonymous_leak_report_revokes_even_an_all_projects_account_admin() {
     let w = World::new().await;
-    let body = json!({"credentials": [w.strong_secret]});
+    let report = json!({ "credentials": [w.strong_secret] });
     let (status, answer) = w
         .app
-        .call(Method::POST, "/api/v1/credentials/revoke", None, Some(body))
+        .call(
+            Method::POST,
+            "/api/v1/credentials/revoke",
+            None,
+            Some(report),
+        )
         .await;
     assert_eq!(status, 202, "{answer}");
     until_status(&w.app, &w.strong_secret, 401).await;
-    let (_, held) = w.get(&format!("service-tokens/{}/", w.strong)).await;
+    let (_, held) = w.send(&w.admin, "GET service-tokens/{strong}/", "").await;
     assert_eq!(held["data"]["state"], 2);
 }
