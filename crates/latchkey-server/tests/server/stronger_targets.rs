@@ -9,7 +9,9 @@
 //! members, invitations or audit log, and the strong principals still authorize what they did;
 //! then a caller holding everything succeeds on the same row, so refusing everyone cannot pass.
 //! A write row on a principal that this file neither exercises nor exempts with a reason fails.
-//! The issue's concrete cases follow, each as its own test.
+//! The issue's concrete cases follow, each as its own test; two ignored tests reproduce holes
+//! found while writing this file (removed members re-seated into their old groups; the rule
+//! judging a caller by cached, possibly outdated, permissions).
 
 use latchkey_core::License;
 use latchkey_server::routes::table::{table, Requirement, RouteSpec};
@@ -29,24 +31,12 @@ const PRINCIPAL_WORDS: [&str; 7] = [
     "credential",
 ];
 
-/// Write rows on principals that the rule does not judge, and why.
-const EXEMPT: [(&str, &str); 4] = [
-    (
-        "POST /api/v1/credentials/revoke",
-        "the leaked-credential report: whoever holds a secret may revoke it (tested below)",
-    ),
-    (
-        "POST /api/v3/invites/redeem/",
-        "the invited person takes a seat whose inviter the rule already judged",
-    ),
-    (
-        "POST /api/v3/accounts/{account_id}/personal-tokens/",
-        "a user acting for themselves: a PAT carries exactly its user's permissions",
-    ),
-    (
-        "DELETE /api/v3/accounts/{account_id}/personal-tokens/{id}/",
-        "a user's own token only; another's is 404 (personal_tokens.rs)",
-    ),
+/// Write rows on principals that the rule does not judge: `METHOD path — why`.
+const EXEMPT: [&str; 4] = [
+    "POST /api/v1/credentials/revoke — a leak report: whoever holds a secret may revoke it (below)",
+    "POST /api/v3/invites/redeem/ — the invited person takes a seat whose inviter was judged",
+    "POST /api/v3/accounts/{account_id}/personal-tokens/ — a user for themselves, within their own",
+    "DELETE /api/v3/accounts/{account_id}/personal-tokens/{id}/ — one's own; another's is 404",
 ];
 
 /// Weaker callers tried on every row (`{p1}` is the first project): each holds the write
@@ -57,101 +47,64 @@ const WEAKER: [&str; 3] = [
     "admin:project={p1}",
 ];
 
-/// The principal a row acts on: what `{id}` and `{user_id}` stand for.
-#[derive(Clone, Copy)]
-enum Target {
-    Token,
-    Group,
-    Member,
-    Invite,
+/// What the rule says when the target holds more than the caller (`Error::StrongerTarget`)…
+const STRONGER: &str = "which you do not hold";
+/// …and when the write would create more than the caller holds (`Error::Escalation`).
+const ESCALATION: &str = "which its creator does not hold";
+
+/// Every write row on a principal, as `METHOD path under the account | target (what `{id}` and
+/// `{user_id}` name) | the half of the rule that refuses | body` (JSON with [`World::fill`]'s
+/// placeholders; empty for none).
+/// The bodies of changes ask for nothing beyond any weaker caller, so refusals come from the
+/// target; the bodies of creations ask for more than the weaker callers hold.
+const CASES: [&str; 14] = [
+    r#"POST service-tokens/                  | token  | after  | {"name": "more", "permission_grants": [{admin_all}]}"#,
+    r#"DELETE service-tokens/{id}/           | token  | before |"#,
+    r#"POST service-tokens/{id}/             | token  | before | {"allowed_cidrs": []}"#,
+    r#"PUT service-tokens/{id}/              | token  | before | {"name": "mine", "state": 2}"#,
+    r#"POST service-tokens/{id}/permissions/ | token  | before | [{"permission_set": "job_viewer", "project_id": {p1}}]"#,
+    r#"POST service-tokens/{id}/rotate/      | token  | before | {}"#,
+    r#"POST groups/                          | group  | after  | {"name": "Owners too", "group_permissions": [{admin_all}]}"#,
+    r#"POST groups/{id}/                     | group  | before | {"name": "Renamed", "state": 2}"#,
+    r#"POST group-permissions/{id}/          | group  | before | []"#,
+    r#"POST assign-groups/                   | member | before | {"user_id": {owner}, "desired_group_ids": []}"#,
+    r#"DELETE users/{user_id}/               | member | before |"#,
+    r#"POST users/{user_id}/license/         | member | before | {"license_type": "read_only"}"#,
+    r#"POST invites/                         | invite | after  | {"email": "b@example.com", "license_type": "developer", "group_ids": [{owners}]}"#,
+    r#"DELETE invites/{id}/                  | invite | before |"#,
+];
+
+/// One of [`CASES`], read.
+struct Case {
+    /// `METHOD path under the account`.
+    line: String,
+    /// `token`, `group`, `member` or `invite`.
+    target: &'static str,
+    /// [`STRONGER`] or [`ESCALATION`].
+    refusal: &'static str,
+    body: &'static str,
 }
 
-/// Which half of the rule refuses a weaker caller.
-#[derive(Clone, Copy)]
-enum Refusal {
-    /// The target holds more than the caller (`Error::StrongerTarget`).
-    Before,
-    /// The write would create more than the caller holds (`Error::Escalation`).
-    After,
-}
-
-impl Refusal {
-    fn words(self) -> &'static str {
-        match self {
-            Refusal::Before => "which you do not hold",
-            Refusal::After => "which its creator does not hold",
+impl Case {
+    fn read(text: &'static str) -> Case {
+        let fields: Vec<&str> = text.split('|').map(str::trim).collect();
+        let [line, target, refusal, body] = fields[..] else {
+            panic!("a case is four fields: {text}")
+        };
+        let refusal = match refusal {
+            "before" => STRONGER,
+            "after" => ESCALATION,
+            other => panic!("unknown refusal {other}"),
+        };
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        Case {
+            line,
+            target,
+            refusal,
+            body,
         }
     }
 }
-
-/// Every write row on a principal: `METHOD path under the account`, its target, the half of the
-/// rule that refuses, and the body (JSON with [`World::fill`] placeholders; "" for none). The
-/// bodies of changes ask for nothing beyond any weaker caller, so refusals come from the target.
-const CASES: [(&str, Target, Refusal, &str); 14] = {
-    use Refusal::{After, Before};
-    use Target::{Group, Invite, Member, Token};
-    [
-        (
-            "POST service-tokens/",
-            Token,
-            After,
-            r#"{"name": "more", "permission_grants": [{"permission_set": "account_admin", "all_projects": true}]}"#,
-        ),
-        ("DELETE service-tokens/{id}/", Token, Before, ""),
-        (
-            "POST service-tokens/{id}/",
-            Token,
-            Before,
-            r#"{"allowed_cidrs": []}"#,
-        ),
-        (
-            "PUT service-tokens/{id}/",
-            Token,
-            Before,
-            r#"{"name": "mine", "state": 2}"#,
-        ),
-        (
-            "POST service-tokens/{id}/permissions/",
-            Token,
-            Before,
-            r#"[{"permission_set": "job_viewer", "project_id": {p1}}]"#,
-        ),
-        ("POST service-tokens/{id}/rotate/", Token, Before, "{}"),
-        (
-            "POST groups/",
-            Group,
-            After,
-            r#"{"name": "Owners too", "group_permissions": [{"permission_set": "account_admin", "all_projects": true}]}"#,
-        ),
-        (
-            "POST groups/{id}/",
-            Group,
-            Before,
-            r#"{"name": "Renamed", "state": 2}"#,
-        ),
-        ("POST group-permissions/{id}/", Group, Before, "[]"),
-        (
-            "POST assign-groups/",
-            Member,
-            Before,
-            r#"{"user_id": {owner}, "desired_group_ids": []}"#,
-        ),
-        ("DELETE users/{user_id}/", Member, Before, ""),
-        (
-            "POST users/{user_id}/license/",
-            Member,
-            Before,
-            r#"{"license_type": "read_only"}"#,
-        ),
-        (
-            "POST invites/",
-            Invite,
-            After,
-            r#"{"email": "b@example.com", "license_type": "developer", "group_ids": [{owners}]}"#,
-        ),
-        ("DELETE invites/{id}/", Invite, Before, ""),
-    ]
-};
 
 /// A case's row as the table spells it: `METHOD /api/v3/accounts/{account_id}/…`.
 fn row_of(line: &str) -> String {
@@ -206,7 +159,7 @@ impl World {
             app,
         };
         let body = r#"{"name": "strong", "allowed_cidrs": ["127.0.0.0/8"],
-            "permission_grants": [{"permission_set": "account_admin", "all_projects": true}]}"#;
+                       "permission_grants": [{admin_all}]}"#;
         let (status, made) = w.send(&w.admin, "POST service-tokens/", body).await;
         assert_eq!(status, 201, "{made}");
         w.strong = made["data"]["id"].as_i64().unwrap();
@@ -219,18 +172,21 @@ impl World {
         w
     }
 
-    /// `text` with `{p1}`, `{strong}`, `{owners}`, `{owner}`, `{plain}` and `{invite}` filled in.
+    /// `text` with `{admin_all}` (an `account_admin` grant on all projects), `{p1}`, `{strong}`,
+    /// `{owners}`, `{owner}`, `{plain}` and `{invite}` filled in.
     fn fill(&self, text: &str) -> String {
+        let admin_all = r#"{"permission_set": "account_admin", "all_projects": true}"#;
         [
-            ("{p1}", self.app.p1.0),
-            ("{strong}", self.strong),
-            ("{owners}", self.owners),
-            ("{owner}", self.owner),
-            ("{plain}", self.plain),
-            ("{invite}", self.invite),
+            ("{admin_all}", admin_all.to_owned()),
+            ("{p1}", self.app.p1.to_string()),
+            ("{strong}", self.strong.to_string()),
+            ("{owners}", self.owners.to_string()),
+            ("{owner}", self.owner.to_string()),
+            ("{plain}", self.plain.to_string()),
+            ("{invite}", self.invite.to_string()),
         ]
         .iter()
-        .fold(text.to_owned(), |t, (k, v)| t.replace(k, &v.to_string()))
+        .fold(text.to_owned(), |t, (k, v)| t.replace(k, v))
     }
 
     /// Sends `line` (`METHOD path under the account`) with `body` ("" for none) as `secret`,
@@ -286,16 +242,17 @@ impl World {
         token && self.allows(&self.owner_pat, "service_tokens:write").await
     }
 
-    /// Sends each attempt as `secret`: each must be refused (403) in the rule's words, and the
-    /// account must be as it was.
-    async fn all_refused(&self, secret: &str, attempts: &[(&str, &str)]) {
+    /// Sends each attempt (`METHOD path | body`) as `secret`: each must be refused (403) in the
+    /// rule's words, and the account must be as it was.
+    async fn all_refused(&self, secret: &str, attempts: &[String]) {
         let before = self.state().await;
-        for (line, body) in attempts {
+        for attempt in attempts {
+            let (line, body) = attempt.split_once(" | ").unwrap_or((attempt, ""));
             let (status, answer) = self.send(secret, line, body).await;
             let said = message(&answer);
             assert_eq!(status, 403, "{line} {body}: {answer}");
             assert!(
-                said.contains(Refusal::Before.words()) || said.contains(Refusal::After.words()),
+                said.contains(STRONGER) || said.contains(ESCALATION),
                 "{line} {body}: refused, but not by the rule: {said}"
             );
         }
@@ -333,20 +290,21 @@ fn principal_write(spec: &RouteSpec) -> Option<String> {
 
 /// Tries one row: every weaker caller passing its permission is refused and changes nothing;
 /// then the admin succeeds and changes something. Returns what went wrong.
-async fn prove(case: &(&str, Target, Refusal, &str), spec: &RouteSpec) -> Vec<String> {
-    let &(line, target, refusal, body) = case;
-    let row = row_of(line);
+async fn prove(case: &Case, spec: &RouteSpec) -> Vec<String> {
+    let (refusal, body) = (case.refusal, case.body);
+    let row = row_of(&case.line);
     let Requirement::Permission(permission) = spec.requirement else {
         return vec![format!("{row}: not a permission row")];
     };
     let w = World::new().await;
-    let id = match target {
-        Target::Token => w.strong,
-        Target::Group => w.owners,
-        Target::Member => w.owner,
-        Target::Invite => w.invite,
+    let id = match case.target {
+        "token" => w.strong,
+        "group" => w.owners,
+        "member" => w.owner,
+        "invite" => w.invite,
+        other => panic!("unknown target {other}"),
     };
-    let line = line.replace("{id}", &id.to_string());
+    let line = case.line.replace("{id}", &id.to_string());
     let line = line.replace("{user_id}", &w.owner.to_string());
     let mut problems = Vec::new();
     let mut tried = 0;
@@ -358,8 +316,8 @@ async fn prove(case: &(&str, Target, Refusal, &str), spec: &RouteSpec) -> Vec<St
         tried += 1;
         let before = w.state().await;
         let (status, answer) = w.send(&secret, &line, body).await;
-        if status != 403 || !message(&answer).contains(refusal.words()) {
-            let words = refusal.words();
+        if status != 403 || !message(&answer).contains(refusal) {
+            let words = refusal;
             problems.push(format!(
                 "{row}: {weaker} got {status} {answer}, not 403 “…{words}”"
             ));
@@ -394,8 +352,12 @@ async fn every_write_on_a_principal_is_refused_to_a_weaker_caller_and_done_for_o
         .into_iter()
         .filter_map(|(spec, _)| principal_write(&spec).map(|row| (row, spec)))
         .collect();
-    let known: Vec<String> = CASES.iter().map(|c| row_of(c.0)).collect();
-    let exempt: Vec<&str> = EXEMPT.iter().map(|(row, _)| *row).collect();
+    let cases: Vec<Case> = CASES.into_iter().map(Case::read).collect();
+    let known: Vec<String> = cases.iter().map(|c| row_of(&c.line)).collect();
+    let exempt: Vec<&str> = EXEMPT
+        .iter()
+        .map(|e| e.split(" — ").next().unwrap())
+        .collect();
     let unexercised: Vec<&String> = rows
         .iter()
         .map(|(row, _)| row)
@@ -416,8 +378,8 @@ async fn every_write_on_a_principal_is_refused_to_a_weaker_caller_and_done_for_o
         );
     }
     let mut problems = Vec::new();
-    for case in &CASES {
-        let (_, spec) = rows.iter().find(|(r, _)| *r == row_of(case.0)).unwrap();
+    for case in &cases {
+        let (_, spec) = rows.iter().find(|(r, _)| *r == row_of(&case.line)).unwrap();
         problems.extend(prove(case, spec).await);
     }
     assert!(problems.is_empty(), "{problems:#?}");
@@ -428,24 +390,15 @@ async fn an_account_admin_of_one_project_can_neither_fence_regrant_rotate_nor_re
     let w = World::new().await;
     let weak = w.token("account_admin:project={p1}").await;
     let attempts = [
-        ("POST service-tokens/{strong}/", r#"{"allowed_cidrs": []}"#),
-        (
-            "POST service-tokens/{strong}/",
-            r#"{"allowed_cidrs": ["192.0.2.0/24"]}"#,
-        ),
-        ("POST service-tokens/{strong}/permissions/", "[]"),
-        (
-            "POST service-tokens/{strong}/permissions/",
-            r#"[{"permission_set": "job_viewer", "project_id": {p1}}]"#,
-        ),
-        (
-            "POST service-tokens/{strong}/rotate/",
-            r#"{"overlap_seconds": 60}"#,
-        ),
-        ("PUT service-tokens/{strong}/", r#"{"state": 2}"#),
-        ("DELETE service-tokens/{strong}/", ""),
+        r#"POST service-tokens/{strong}/ | {"allowed_cidrs": []}"#,
+        r#"POST service-tokens/{strong}/ | {"allowed_cidrs": ["192.0.2.0/24"]}"#,
+        r#"POST service-tokens/{strong}/permissions/ | []"#,
+        r#"POST service-tokens/{strong}/permissions/ | [{"permission_set": "job_viewer", "project_id": {p1}}]"#,
+        r#"POST service-tokens/{strong}/rotate/ | {"overlap_seconds": 60}"#,
+        r#"PUT service-tokens/{strong}/ | {"state": 2}"#,
+        r#"DELETE service-tokens/{strong}/"#,
     ];
-    w.all_refused(&weak, &attempts).await;
+    w.all_refused(&weak, &attempts.map(String::from)).await;
     let (_, held) = w.send(&w.admin, "GET service-tokens/{strong}/", "").await;
     let held = &held["data"];
     assert_eq!(held["allowed_cidrs"], json!(["127.0.0.0/8"]));
@@ -475,15 +428,12 @@ async fn a_security_admin_cannot_replace_rename_or_delete_the_owner_group() {
     let w = World::new().await;
     let security = w.token("security_admin:all").await;
     let attempts = [
-        ("POST group-permissions/{owners}/", "[]"),
-        (
-            "POST group-permissions/{owners}/",
-            r#"[{"permission_set": "security_admin", "all_projects": true}]"#,
-        ),
-        ("POST groups/{owners}/", r#"{"name": "Mine"}"#),
-        ("POST groups/{owners}/", r#"{"state": 2}"#),
+        r#"POST group-permissions/{owners}/ | []"#,
+        r#"POST group-permissions/{owners}/ | [{"permission_set": "security_admin", "all_projects": true}]"#,
+        r#"POST groups/{owners}/ | {"name": "Mine"}"#,
+        r#"POST groups/{owners}/ | {"state": 2}"#,
     ];
-    w.all_refused(&security, &attempts).await;
+    w.all_refused(&security, &attempts.map(String::from)).await;
     assert!(w.allows(&w.owner_pat, "service_tokens:write").await);
 
     // What counts is what the group holds: a group within the security admin is theirs to edit.
@@ -508,20 +458,17 @@ async fn a_security_admin_can_neither_make_a_member_it_nor_a_read_only_owner_a_d
             &["account_admin:all"],
         )
         .await;
-    let promote = format!("POST users/{reader}/license/");
     let attempts = [
-        ("POST users/{plain}/license/", r#"{"license_type": "it"}"#),
-        (promote.as_str(), r#"{"license_type": "developer"}"#),
-        (
-            "POST assign-groups/",
-            r#"{"user_id": {plain}, "desired_group_ids": [{owners}]}"#,
-        ),
+        r#"POST users/{plain}/license/ | {"license_type": "it"}"#.to_owned(),
+        format!(r#"POST users/{reader}/license/ | {{"license_type": "developer"}}"#),
+        r#"POST assign-groups/ | {"user_id": {plain}, "desired_group_ids": [{owners}]}"#.to_owned(),
     ];
     w.all_refused(&security, &attempts).await;
     assert!(!w.allows(&reader_pat, "service_tokens:write").await);
 
     // Someone holding everything the new seat gives may give it.
-    for (line, body) in attempts {
+    for attempt in &attempts {
+        let (line, body) = attempt.split_once(" | ").unwrap();
         let (status, answer) = w.send(&w.admin, line, body).await;
         assert_eq!(status, 200, "{line}: {answer}");
     }
@@ -538,21 +485,13 @@ async fn an_admin_of_one_project_can_neither_offer_nor_give_an_it_or_read_only_s
     let w = World::new().await;
     let admin_of_p1 = w.token("admin:project={p1}").await;
     let attempts = [
-        (
-            "POST invites/",
-            r#"{"email": "n@example.com", "license_type": "it"}"#,
-        ),
-        (
-            "POST invites/",
-            r#"{"email": "n@example.com", "license_type": "read_only"}"#,
-        ),
-        ("POST users/{plain}/license/", r#"{"license_type": "it"}"#),
-        (
-            "POST users/{plain}/license/",
-            r#"{"license_type": "read_only"}"#,
-        ),
+        r#"POST invites/ | {"email": "n@example.com", "license_type": "it"}"#,
+        r#"POST invites/ | {"email": "n@example.com", "license_type": "read_only"}"#,
+        r#"POST users/{plain}/license/ | {"license_type": "it"}"#,
+        r#"POST users/{plain}/license/ | {"license_type": "read_only"}"#,
     ];
-    w.all_refused(&admin_of_p1, &attempts).await;
+    w.all_refused(&admin_of_p1, &attempts.map(String::from))
+        .await;
 
     // A developer seat in no group holds nothing: within anyone, so it may be offered.
     let body = r#"{"email": "n@example.com", "license_type": "developer"}"#;
@@ -608,4 +547,75 @@ async fn an_anonymous_leak_report_revokes_even_an_all_projects_account_admin() {
     until_status(&w.app, &w.strong_secret, 401).await;
     let (_, held) = w.send(&w.admin, "GET service-tokens/{strong}/", "").await;
     assert_eq!(held["data"]["state"], 2);
+}
+
+#[tokio::test]
+#[ignore = "bug: a removed member keeps their group memberships, and redeeming a new invitation \
+            re-seats them in those groups, so an inviter gives more than it holds"]
+async fn a_weaker_inviter_cannot_bring_a_removed_owner_back_with_the_owner_groups_power() {
+    let w = World::new().await;
+    let password = "the boss's own password";
+    let boss = w
+        .app
+        .member("boss@example.com", Some(password), License::Developer);
+    let boss = boss.await;
+    let owners = latchkey_core::GroupId(w.owners);
+    let operator = latchkey_store::Actor::operator();
+    w.app
+        .store
+        .add_group_member(&operator, owners, boss)
+        .await
+        .unwrap();
+    let (status, answer) = w.send(&w.admin, &format!("DELETE users/{boss}/"), "").await;
+    assert_eq!(status, 200, "{answer}");
+
+    // A seat in no group holds nothing, so a project admin may offer it...
+    let admin_of_p1 = w.token("admin:project={p1}").await;
+    let body = r#"{"email": "boss@example.com", "license_type": "developer", "group_ids": []}"#;
+    let (status, invited) = w.send(&admin_of_p1, "POST invites/", body).await;
+    if status == 403 {
+        return; // ...unless the seat is judged with the groups it would really bring back.
+    }
+    assert_eq!(status, 201, "{invited}");
+    let redeem = json!({"code": invited["data"]["code"], "password": password});
+    let (status, seat) = w
+        .app
+        .call(Method::POST, "/api/v3/invites/redeem/", None, Some(redeem))
+        .await;
+    assert_eq!(
+        (status, &seat["data"]["groups"]),
+        (201, &json!([])),
+        "{seat}"
+    );
+    // ...and the seat taken must be the one offered: in no group, holding nothing.
+    let (_, member) = w.send(&w.admin, &format!("GET users/{boss}/"), "").await;
+    assert_eq!(member["data"]["groups"], json!([]), "{member}");
+}
+
+#[tokio::test]
+#[ignore = "bug: the rule judges the caller by the verifier's cached permissions, so a token keeps \
+            acting with the power it just lost until the change feed evicts it"]
+async fn a_token_whose_grants_were_just_taken_away_can_no_longer_act_on_anyone() {
+    let w = World::new().await;
+    let (weak_id, weak) = w
+        .app
+        .mint(&[crate::common::grant("account_admin:all")])
+        .await;
+    assert!(w.allows(&weak, "service_tokens:write").await);
+    let line = format!("POST service-tokens/{weak_id}/permissions/");
+    let (status, answer) = w.send(&w.admin, &line, "[]").await;
+    assert_eq!(status, 200, "{answer}");
+
+    let (status, answer) = w.send(&weak, "DELETE service-tokens/{strong}/", "").await;
+    assert_eq!(
+        status, 403,
+        "a token holding nothing revoked another: {answer}"
+    );
+    let mint = r#"{"name": "heir", "permission_grants": [{admin_all}]}"#;
+    let (status, answer) = w.send(&weak, "POST service-tokens/", mint).await;
+    let refused = matches!(status, 400 | 403);
+    assert!(
+        refused,
+        "a token holding nothing minted an account admin: {answer}"
+    );
 }
