@@ -16,3 +16,4 @@ mod openapi;
 mod personal_tokens;
 mod route_matrix;
 mod strict_bodies;
+mod stronger_targets;
