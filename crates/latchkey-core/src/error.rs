@@ -46,8 +46,8 @@ pub enum Error {
     /// The minter is not the kind of principal that may mint this token.
     #[error("{0}")]
     MayNotMint(&'static str),
-    /// The new token would hold a permission its minter lacks.
-    #[error("the new token would hold {permission}{scope} which its creator does not hold")]
+    /// The change would give a token, group or seat a permission its maker lacks.
+    #[error("this would give {permission}{scope}, which you do not hold yourself; nobody gives more than they hold")]
     Escalation {
         /// The first permission found that the minter lacks.
         permission: Permission,

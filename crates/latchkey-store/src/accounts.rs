@@ -316,6 +316,8 @@ impl Store {
         license: License,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let account = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
@@ -344,8 +346,9 @@ impl Store {
         Ok(())
     }
 
-    /// Takes a user's seat away; their PATs for the account stop working. `authority` must
-    /// hold everything the member holds.
+    /// Takes a user's seat away, with everything it carried: their groups in the account and
+    /// their personal access tokens end for good, so a later seat starts from nothing.
+    /// `authority` must hold everything the member holds.
     pub async fn remove_membership(
         &self,
         actor: &Actor,
@@ -354,6 +357,8 @@ impl Store {
         user_id: UserId,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         if let Some(member) = fetch_membership(&mut tx, account_id, user_id).await? {
             authority.check_existing(&member.access.permissions(Plan::Enterprise))?;
         }
@@ -378,6 +383,7 @@ impl Store {
             now(),
         )
         .await?;
+        end_seat(&mut tx, actor, account_id, user_id).await?;
         append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
         tx.commit().await?;
         Ok(())
@@ -441,6 +447,70 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         fetch_membership(&mut conn, account_id, user_id).await
     }
+}
+
+/// Ends what a removed seat carried: group memberships (`group.user.removed`) and personal
+/// access tokens (`account_scoped_pat.deleted`), each audited.
+async fn end_seat(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    account_id: AccountId,
+    user_id: UserId,
+) -> Result<(), StoreError> {
+    let at = now();
+    let groups: Vec<i64> = sqlx::query_scalar(
+        "SELECT gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id
+         WHERE g.account_id = ? AND gm.user_id = ?",
+    )
+    .bind(account_id.0)
+    .bind(user_id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    for group in groups {
+        sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+            .bind(group)
+            .bind(user_id.0)
+            .execute(&mut *conn)
+            .await?;
+        let ctx = json!({"group_id": group, "user_id": user_id.0});
+        record(
+            conn,
+            actor,
+            Some(account_id),
+            "group.user.removed",
+            "group",
+            Some(group),
+            ctx,
+            at,
+        )
+        .await?;
+    }
+    let tokens: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM personal_tokens WHERE account_id = ? AND user_id = ? AND state = 1",
+    )
+    .bind(account_id.0)
+    .bind(user_id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, name) in tokens {
+        sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        record(
+            conn,
+            actor,
+            Some(account_id),
+            "account_scoped_pat.deleted",
+            "personal_access_token",
+            Some(id),
+            json!({"name": name}),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn fetch_account(

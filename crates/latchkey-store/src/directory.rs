@@ -318,6 +318,8 @@ impl Store {
     ) -> Result<Group, StoreError> {
         check_name("group name", name)?;
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let plan = plan_of(&mut tx, account_id).await?;
         check_may_grant_to_group(authority, plan, grants)?;
         check_projects(&mut tx, account_id, grants).await?;
@@ -349,6 +351,8 @@ impl Store {
             check_name("group name", name)?;
         }
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let before = one_group(&mut tx, account_id, id).await?;
         authority.check_existing(&group_permissions(&before))?;
         if before.state == State::Deleted && state == Some(State::Active) {
@@ -388,6 +392,8 @@ impl Store {
         grants: &[Grant],
     ) -> Result<Group, StoreError> {
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let plan = plan_of(&mut tx, account_id).await?;
         let group = one_group(&mut tx, account_id, id).await?;
         if group.state != State::Active {
@@ -416,6 +422,8 @@ impl Store {
         desired: &[GroupId],
     ) -> Result<Member, StoreError> {
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let plan = plan_of(&mut tx, account_id).await?;
         let member = load_members(&mut tx, account_id, Some(user_id))
             .await?

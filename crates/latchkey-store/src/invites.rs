@@ -162,6 +162,8 @@ impl Store {
             ));
         }
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let account = fetch_account(&mut tx, account_id)
             .await?
             .filter(|a| a.state == State::Active)
@@ -229,6 +231,8 @@ impl Store {
         id: i64,
     ) -> Result<Invite, StoreError> {
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let row = sqlx::query("SELECT * FROM invites WHERE id = ? AND account_id = ?")
             .bind(id)
             .bind(account_id.0)
@@ -273,7 +277,7 @@ impl Store {
     /// unknown, used, withdrawn and expired codes), looked up before any password work. A new
     /// user of the account is made with `password`; an existing user of the account (a former
     /// member) is seated only if `password` is their current one (`None` again otherwise, the
-    /// same answer as a bad code). Seat, groups, the used invitation and the audit entry commit
+    /// same answer as a bad code; a user without a password is never claimed). Seat, groups, the used invitation and the audit entry commit
     /// together.
     pub async fn redeem_invite(
         &self,
@@ -300,20 +304,13 @@ impl Store {
                 .await?;
         let (existing, new_hash) = match existing {
             Some(row) => {
+                // A user without a password cannot prove themselves, so no invitation can
+                // claim them (the decoy is verified, and the answer is a bad code's).
                 let hash: Option<String> = row.try_get("password_hash")?;
-                let proven =
-                    hash.is_none() || self.passwords.verify(hash.clone(), password).await?;
-                if !proven {
+                if !self.passwords.verify(hash, password).await? {
                     return Ok(None);
                 }
-                let set = match hash {
-                    None => {
-                        check_password(password)?;
-                        Some(self.passwords.hash(password).await?)
-                    }
-                    Some(_) => None,
-                };
-                (Some(UserId(row.try_get("id")?)), set)
+                (Some(UserId(row.try_get("id")?)), None)
             }
             None => {
                 check_password(password)?;
@@ -339,17 +336,7 @@ impl Store {
             source: "api",
         };
         let user_id = match existing {
-            Some(id) => {
-                if let Some(hash) = &new_hash {
-                    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-                        .bind(hash)
-                        .bind(now())
-                        .bind(id.0)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                id
-            }
+            Some(id) => id,
             None => {
                 let email = parse_email(&invite.email)?;
                 insert_user(

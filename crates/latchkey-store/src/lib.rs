@@ -10,6 +10,7 @@
 
 mod accounts;
 mod audit;
+mod authority;
 mod changes;
 mod directory;
 mod error;

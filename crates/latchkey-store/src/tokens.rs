@@ -255,6 +255,9 @@ impl Store {
         check_token_name(new.name)?;
         check_expiry(new.expires_at)?;
         let mut tx = self.write().await?;
+        let held =
+            crate::authority::current(&mut tx, actor, new.account_id, minter.authority()).await?;
+        let minter = held.minter(minter);
         let account = fetch_account(&mut tx, new.account_id)
             .await?
             .filter(|a| a.state == State::Active)
@@ -356,7 +359,9 @@ impl Store {
             .await?
             .filter(|t| account_id.is_none_or(|a| a == t.account_id))
             .ok_or(StoreError::NotFound("service token"))?;
-        authority.check_existing(&token_permissions(&current))?;
+        let held = crate::authority::current(&mut tx, actor, current.account_id, authority).await?;
+        held.authority()
+            .check_existing(&token_permissions(&current))?;
         revoke_in(&mut tx, actor, current.account_id, id).await?;
         let token = load_service_token(&mut tx, id)
             .await?
@@ -384,6 +389,8 @@ impl Store {
         }
         let allowlist = allowed_cidrs.map(format_allowlist).transpose()?;
         let mut tx = self.write().await?;
+        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
+        let authority = held.authority();
         let current = load_service_token(&mut tx, id)
             .await?
             .filter(|t| t.account_id == account_id)
@@ -468,6 +475,9 @@ impl Store {
         grants: &[Grant],
     ) -> Result<ServiceToken, StoreError> {
         let mut tx = self.write().await?;
+        let held =
+            crate::authority::current(&mut tx, actor, account_id, minter.authority()).await?;
+        let minter = held.minter(minter);
         let row = sqlx::query(
             "SELECT state, token_digest FROM service_tokens WHERE id = ? AND account_id = ?",
         )
@@ -562,6 +572,9 @@ impl Store {
         parts: NewServiceTokenParts<'_>,
     ) -> Result<(ServiceToken, ServiceToken), StoreError> {
         let mut tx = self.write().await?;
+        let held =
+            crate::authority::current(&mut tx, actor, account_id, minter.authority()).await?;
+        let minter = held.minter(minter);
         let old = load_service_token(&mut tx, id)
             .await?
             .filter(|t| t.account_id == account_id)

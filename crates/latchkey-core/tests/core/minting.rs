@@ -240,7 +240,7 @@ fn an_account_admin_on_project_7_mints_job_admin_on_project_7_only() {
     assert_eq!(scope, " on project 8");
     assert_eq!(
         text,
-        format!("the new token would hold {p} on project 8 which its creator does not hold")
+        format!("this would give {p} on project 8, which you do not hold yourself; nobody gives more than they hold")
     );
     // Both together are refused too, and so is a project grant listed after an allowed one.
     assert!(mint_texts(&minter, &["job_admin:project=7", "job_admin:project=8"]).is_err());

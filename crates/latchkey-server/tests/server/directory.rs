@@ -181,7 +181,7 @@ async fn nobody_hands_a_group_or_a_colleague_more_than_they_hold() {
         assert_eq!(s, 403, "{path} {body}: {out}");
         let message = out["status"]["user_message"].as_str().unwrap();
         assert!(
-            message.contains("which its creator does not hold")
+            message.contains("which you do not hold yourself")
                 || message.contains("which you do not hold"),
             "{out}"
         );

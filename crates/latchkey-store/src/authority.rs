@@ -1,0 +1,135 @@
+//! Power judged on the truth: inside a write transaction, the acting token's or user's
+//! permissions are read again from the database before [`Authority::check_change`] judges a
+//! change. A node's cache may still hold grants that were taken away a moment ago (until its
+//! change feed catches up); a change to a principal is never judged on them.
+
+use crate::accounts::{fetch_account, fetch_membership};
+use crate::records::{Actor, ActorKind};
+use crate::StoreError;
+use latchkey_core::{
+    AccountId, Authority, EffectivePermissions, Grant, Minter, Plan, TokenId, UserId,
+};
+use sqlx::SqliteConnection;
+
+/// The actor's authority as the database holds it now.
+pub(crate) enum Current {
+    /// The operator.
+    Operator,
+    /// A principal, with what it holds now (nothing, if it no longer works).
+    Holder(EffectivePermissions),
+}
+
+impl Current {
+    /// As an [`Authority`] for the rule.
+    pub(crate) fn authority(&self) -> Authority<'_> {
+        match self {
+            Current::Operator => Authority::Operator,
+            Current::Holder(perms) => Authority::Holder(perms),
+        }
+    }
+
+    /// `minter` with its permissions replaced by the current ones.
+    pub(crate) fn minter<'a>(&'a self, minter: Minter<'a>) -> Minter<'a> {
+        let Current::Holder(perms) = self else {
+            return minter;
+        };
+        match minter {
+            Minter::Operator => Minter::Operator,
+            Minter::ServiceToken { .. } => Minter::ServiceToken { perms },
+            Minter::PersonalToken { .. } => Minter::PersonalToken { perms },
+            Minter::User { id, license, .. } => Minter::User { id, license, perms },
+        }
+    }
+}
+
+/// Reads the acting principal's permissions in `account_id` again. The operator stays the
+/// operator; an actor the database cannot name (no id) keeps what it claimed.
+pub(crate) async fn current(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    account_id: AccountId,
+    claimed: Authority<'_>,
+) -> Result<Current, StoreError> {
+    let Authority::Holder(claimed) = claimed else {
+        return Ok(Current::Operator);
+    };
+    let perms = match (actor.kind, actor.id) {
+        (ActorKind::ServiceToken, Some(id)) => service_token(conn, account_id, TokenId(id)).await?,
+        (ActorKind::PersonalToken, Some(id)) => {
+            let user: Option<i64> = sqlx::query_scalar(
+                "SELECT user_id FROM personal_tokens WHERE id = ? AND account_id = ? AND state = 1
+                 AND (expires_at IS NULL OR expires_at > ?)",
+            )
+            .bind(id)
+            .bind(account_id.0)
+            .bind(crate::now())
+            .fetch_optional(&mut *conn)
+            .await?;
+            match user {
+                Some(user) => member(conn, account_id, UserId(user)).await?,
+                None => EffectivePermissions::default(),
+            }
+        }
+        (ActorKind::User, Some(user)) => member(conn, account_id, UserId(user)).await?,
+        _ => claimed.clone(),
+    };
+    Ok(Current::Holder(perms))
+}
+
+/// What a service token of the account holds now: nothing unless it is active, unexpired and
+/// not past a rotation's end.
+async fn service_token(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    id: TokenId,
+) -> Result<EffectivePermissions, StoreError> {
+    let now = crate::now();
+    let working: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM service_tokens WHERE id = ? AND account_id = ? AND state = 1
+         AND (expires_at IS NULL OR expires_at > ?) AND (revoke_at IS NULL OR revoke_at > ?)",
+    )
+    .bind(id.0)
+    .bind(account_id.0)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if working.is_none() {
+        return Ok(EffectivePermissions::default());
+    }
+    let rows = sqlx::query(
+        "SELECT permission_set, project_id, writable_envs FROM service_token_grants
+         WHERE service_token_id = ?",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let grants = rows
+        .iter()
+        .map(|r| crate::tokens::grant_from_row(r).map(|g| g.grant))
+        .collect::<Result<Vec<Grant>, _>>()?;
+    Ok(EffectivePermissions::for_service_token(
+        &grants,
+        plan(conn, account_id).await?,
+    ))
+}
+
+/// What a member of the account holds now (nothing without an active seat).
+async fn member(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    user: UserId,
+) -> Result<EffectivePermissions, StoreError> {
+    let plan = plan(conn, account_id).await?;
+    Ok(fetch_membership(conn, account_id, user)
+        .await?
+        .map(|m| m.access.permissions(plan))
+        .unwrap_or_default())
+}
+
+async fn plan(conn: &mut SqliteConnection, account_id: AccountId) -> Result<Plan, StoreError> {
+    Ok(fetch_account(conn, account_id)
+        .await?
+        .ok_or(StoreError::NotFound("account"))?
+        .plan)
+}
