@@ -386,12 +386,17 @@ pub const QUERIES: &[QueryRow] = &[
     (
         "GET",
         "/api/v3/accounts/{account_id}/users/",
-        query::<PageQuery>,
+        query::<users::UserQuery>,
+    ),
+    (
+        "GET",
+        "/api/v2/accounts/{account_id}/users/",
+        query::<users::UserQuery>,
     ),
     (
         "GET",
         "/api/v3/accounts/{account_id}/groups/",
-        query::<PageQuery>,
+        query::<groups::GroupQuery>,
     ),
     (
         "GET",
@@ -533,6 +538,11 @@ pub const RESPONSES: &[BodyRow] = &[
     (
         "GET",
         "/api/v3/accounts/{account_id}/users/",
+        one::<wire::MemberView>,
+    ),
+    (
+        "GET",
+        "/api/v2/accounts/{account_id}/users/",
         one::<wire::MemberView>,
     ),
     (

@@ -285,7 +285,7 @@ impl Store {
         state: Option<State>,
     ) -> Result<Vec<ServiceToken>, StoreError> {
         Ok(self
-            .page_service_tokens(account_id, state, 0, i64::MAX)
+            .page_service_tokens(account_id, state, None, 0, i64::MAX)
             .await?
             .0)
     }
@@ -295,26 +295,35 @@ impl Store {
         &self,
         account_id: AccountId,
         state: Option<State>,
+        ids: Option<&[i64]>,
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<ServiceToken>, i64), StoreError> {
         let mut conn = self.pool.acquire().await?;
         let state = state.map(|s| s as i64);
+        // Only these ids (dbt Cloud's `pk__in`), passed as one JSON array.
+        let ids = ids.map(|ids| json!(ids).to_string());
         let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)",
+            "SELECT COUNT(*) FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)
+             AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))",
         )
         .bind(account_id.0)
         .bind(state)
         .bind(state)
+        .bind(&ids)
+        .bind(&ids)
         .fetch_one(&mut *conn)
         .await?;
         let rows = sqlx::query(&format!(
             "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)
+             AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))
              ORDER BY id DESC LIMIT ? OFFSET ?"
         ))
         .bind(account_id.0)
         .bind(state)
         .bind(state)
+        .bind(&ids)
+        .bind(&ids)
         .bind(limit.max(0))
         .bind(offset.max(0))
         .fetch_all(&mut *conn)

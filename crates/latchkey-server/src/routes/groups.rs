@@ -24,6 +24,19 @@ pub struct CreateBody {
     /// What the group's members may do.
     #[serde(default)]
     group_permissions: Vec<GrantBody>,
+    /// The account (dbt Cloud's clients send it); must be the account in the path.
+    #[serde(default)]
+    #[allow(dead_code)]
+    account_id: Option<i64>,
+    /// dbt Cloud's "every new member joins"; Latchkey adds members only through invitations and
+    /// `assign-groups/`, so only `false` is accepted.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    assign_by_default: Option<bool>,
+    /// dbt Cloud's SSO group names; Latchkey has no SSO, so only `[]` is accepted.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    sso_mapping_groups: Option<Vec<String>>,
 }
 
 /// A group update: `name` and/or `state` (2 deletes); other fields of a full object are ignored.
@@ -61,11 +74,55 @@ pub struct GroupPath {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(page): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<GroupQuery>,
 ) -> Result<Envelope, ApiError> {
+    let wanted = parse_state(q.state)?;
+    let needle = q.name_icontains.as_deref().map(str::to_lowercase);
     let groups = state.verifier.store().groups(caller.account()).await?;
-    let items: Vec<_> = groups.iter().map(wire::group).collect();
-    Envelope::slice(items, &page)
+    let items: Vec<_> = groups
+        .iter()
+        .filter(|g| q.name.as_deref().is_none_or(|n| g.name == n))
+        .filter(|g| {
+            needle
+                .as_deref()
+                .is_none_or(|n| g.name.to_lowercase().contains(n))
+        })
+        .filter(|g| wanted.is_none_or(|s| g.state == s))
+        .map(wire::group)
+        .collect();
+    Envelope::slice(
+        items,
+        &PageQuery {
+            offset: q.offset,
+            limit: q.limit,
+        },
+    )
+}
+
+/// `?name=&name__icontains=&state=&offset=&limit=`, dbt Cloud's group filters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupQuery {
+    /// Only the group with exactly this name.
+    #[serde(default)]
+    #[param(nullable = false)]
+    name: Option<String>,
+    /// Only groups whose name contains this, ignoring case.
+    #[serde(default, rename = "name__icontains")]
+    #[param(nullable = false, rename = "name__icontains")]
+    name_icontains: Option<String>,
+    /// 1 lists active groups, 2 deleted ones; absent lists both.
+    #[serde(default)]
+    #[param(schema_with = crate::value_sets::state)]
+    state: Option<i64>,
+    /// Groups to skip (default 0).
+    #[serde(default)]
+    #[param(nullable = false, minimum = 0)]
+    offset: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    #[serde(default)]
+    #[param(nullable = false, minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
 }
 
 /// POST: a new group.
@@ -74,6 +131,22 @@ pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Envelope, ApiError> {
+    if body.assign_by_default == Some(true) {
+        return Err(ApiError::field(
+            "assign_by_default",
+            "assign_by_default: true is not supported; add members by invitation or assign-groups/",
+        ));
+    }
+    if body
+        .sso_mapping_groups
+        .as_ref()
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(ApiError::field(
+            "sso_mapping_groups",
+            "SSO group mapping is not supported; send [] or leave it out",
+        ));
+    }
     let grants = parse_grants("group_permissions", &body.group_permissions)?;
     let group = state
         .verifier

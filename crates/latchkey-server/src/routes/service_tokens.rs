@@ -13,7 +13,7 @@ use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
 use latchkey_store::NewServiceToken;
 use serde::Deserialize;
 
-/// `?state=1|2&offset=&limit=`.
+/// `?state=1|2&pk__in=1,2&offset=&limit=`, as dbt Cloud's clients send them.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -21,6 +21,15 @@ pub struct ListQuery {
     #[serde(default)]
     #[param(schema_with = crate::value_sets::state)]
     state: Option<i64>,
+    /// Only these token ids: comma-separated positive integers, at most 1000.
+    #[serde(default, rename = "pk__in")]
+    #[param(
+        nullable = false,
+        rename = "pk__in",
+        example = "1,2,3",
+        pattern = r"^[0-9]+(,[0-9]+)*$"
+    )]
+    pk_in: Option<String>,
     /// Tokens to skip (default 0).
     #[serde(default)]
     #[param(nullable = false, minimum = 0)]
@@ -152,6 +161,25 @@ pub fn parse_grants(field_name: &str, body: &[GrantBody]) -> Result<Vec<Grant>, 
         .collect()
 }
 
+/// `pk__in`: comma-separated positive ids, at most 1000.
+fn parse_ids(text: &str) -> Result<Vec<i64>, ApiError> {
+    let refused = || {
+        ApiError::field(
+            "pk__in",
+            "pk__in must be 1 to 1000 comma-separated positive ids",
+        )
+    };
+    let ids = text
+        .split(',')
+        .map(|id| id.trim().parse::<i64>().ok().filter(|id| *id > 0))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(refused)?;
+    if ids.is_empty() || ids.len() > 1000 {
+        return Err(refused());
+    }
+    Ok(ids)
+}
+
 /// GET: a page of the account's tokens (never secrets).
 pub async fn list(
     State(state): State<AppState>,
@@ -159,11 +187,12 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Envelope, ApiError> {
     let filter = parse_state(q.state)?;
+    let ids = q.pk_in.as_deref().map(parse_ids).transpose()?;
     let (offset, limit) = page_window(q.offset, q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let (tokens, total) = state
         .verifier
         .store()
-        .page_service_tokens(caller.account(), filter, offset, limit)
+        .page_service_tokens(caller.account(), filter, ids.as_deref(), offset, limit)
         .await?;
     let items = tokens
         .iter()

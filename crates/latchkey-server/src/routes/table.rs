@@ -101,6 +101,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(POST "/api/v3/accounts/{account_id}/projects/{project_id}/", OnProject("projects:write"), projects::update),
         row!(DELETE "/api/v3/accounts/{account_id}/projects/{project_id}/", OnProject("projects:write"), projects::delete),
         row!(GET "/api/v3/accounts/{account_id}/users/", Needs("members:read"), users::list),
+        row!(GET "/api/v2/accounts/{account_id}/users/", Needs("members:read"), users::list),
         row!(GET "/api/v3/accounts/{account_id}/users/{user_id}/", Needs("members:read"), users::retrieve),
         row!(GET "/api/v2/accounts/{account_id}/users/{user_id}/", Needs("members:read"), users::retrieve),
         row!(DELETE "/api/v3/accounts/{account_id}/users/{user_id}/", Needs("members:write"), users::remove),

@@ -47,15 +47,65 @@ async fn active_member(
         .ok_or(ApiError::NotFound)
 }
 
-/// GET: the account's members (removed ones too, with state 2).
+/// `?state=&order_by=&offset=&limit=`, as dbt Cloud's clients list users.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserQuery {
+    /// 1 lists members with a seat, 2 removed ones; absent lists both.
+    #[serde(default)]
+    #[param(schema_with = crate::value_sets::state)]
+    state: Option<i64>,
+    /// `email` (the default), `-email`, `id` or `-id`.
+    #[serde(default)]
+    #[param(nullable = false, example = "email", pattern = "^-?(email|id)$")]
+    order_by: Option<String>,
+    /// Members to skip (default 0).
+    #[serde(default)]
+    #[param(nullable = false, minimum = 0)]
+    offset: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    #[serde(default)]
+    #[param(nullable = false, minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+}
+
+/// GET: the account's members (removed ones too, with state 2), by e-mail unless `order_by`
+/// says otherwise.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    ApiQuery(page): ApiQuery<PageQuery>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> Result<Envelope, ApiError> {
-    let members = state.verifier.store().members(caller.account()).await?;
+    let wanted = crate::extract::parse_state(q.state)?;
+    let order = q.order_by.as_deref().unwrap_or("email");
+    let (key, descending) = match order.strip_prefix('-') {
+        Some(key) => (key, true),
+        None => (order, false),
+    };
+    if !["email", "id"].contains(&key) {
+        return Err(ApiError::field(
+            "order_by",
+            "order_by must be email, -email, id or -id",
+        ));
+    }
+    let mut members = state.verifier.store().members(caller.account()).await?;
+    members.retain(|m| wanted.is_none_or(|s| m.state == s));
+    if key == "id" {
+        members.sort_by_key(|m| m.user_id.0);
+    } else {
+        members.sort_by_key(|m| m.email.to_lowercase());
+    }
+    if descending {
+        members.reverse();
+    }
     let items: Vec<_> = members.iter().map(wire::member).collect();
-    Envelope::slice(items, &page)
+    Envelope::slice(
+        items,
+        &PageQuery {
+            offset: q.offset,
+            limit: q.limit,
+        },
+    )
 }
 
 /// GET one member.

@@ -1039,6 +1039,10 @@ async fn exercise(app: &App, w: &World, method: &str, path: &str) -> Option<Vec<
         ("GET", "/api/v3/accounts/{account_id}/users/") => {
             vec![variant("all", get(at(app, "users/"), admin).await)]
         }
+        ("GET", "/api/v2/accounts/{account_id}/users/") => {
+            let v2 = format!("/api/v2/accounts/{}/users/?order_by=-email", app.account);
+            vec![variant("all, by e-mail descending", get(v2, admin).await)]
+        }
         ("GET", "/api/v3/accounts/{account_id}/users/{user_id}/")
         | ("GET", "/api/v2/accounts/{account_id}/users/{user_id}/") => {
             let p = path

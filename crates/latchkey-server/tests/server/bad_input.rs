@@ -117,12 +117,13 @@ const COVERED_ELSEWHERE: [Route; 7] = [
 ];
 /// GET routes that read a query string: the token list and the audit log, and the lists read
 /// whole and answered a page at a time (the personal-token list with the fixture's PAT).
-const QUERY_ROUTES: [Route; 8] = [
+const QUERY_ROUTES: [Route; 9] = [
     LIST,
     AUDIT,
     ("GET", "/api/v3/accounts/{account_id}/ip-restrictions/"),
     ("GET", "/api/v3/accounts/{account_id}/projects/"),
     ("GET", "/api/v3/accounts/{account_id}/users/"),
+    ("GET", "/api/v2/accounts/{account_id}/users/"),
     ("GET", "/api/v3/accounts/{account_id}/groups/"),
     ("GET", "/api/v3/accounts/{account_id}/invites/"),
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),

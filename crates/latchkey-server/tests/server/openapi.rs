@@ -241,7 +241,15 @@ fn list_routes_document_their_query_parameters() {
     let expected: &[(&str, &[&str])] = &[
         (
             "/api/v3/accounts/{account_id}/service-tokens/",
-            &["state", "offset", "limit"],
+            &["state", "pk__in", "offset", "limit"],
+        ),
+        (
+            "/api/v3/accounts/{account_id}/groups/",
+            &["name", "name__icontains", "state", "offset", "limit"],
+        ),
+        (
+            "/api/v2/accounts/{account_id}/users/",
+            &["state", "order_by", "offset", "limit"],
         ),
         (
             "/api/v3/accounts/{account_id}/audit-logs/",
