@@ -27,5 +27,5 @@ pub mod verifier;
 pub mod wire;
 
 pub use app::{router, serve, AppState};
-pub use config::ServerConfig;
+pub use config::{ForwardAuthHeaders, ServerConfig};
 pub use verifier::{AuthError, Principal, Verifier};

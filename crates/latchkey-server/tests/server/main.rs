@@ -9,6 +9,7 @@ mod common;
 mod directory;
 mod fences;
 mod forward_auth;
+mod forward_uri;
 mod http_authorize;
 mod identity;
 mod ip_restrictions;
