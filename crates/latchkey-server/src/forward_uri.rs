@@ -153,18 +153,24 @@ impl<'a> OriginalRequest<'a> {
     /// a bare `name` or `name=`); `None` when it is absent. There is at most one: [`normalise`]
     /// refuses a query naming a parameter twice.
     pub fn query_value(&self, name: &str) -> Option<Cow<'a, str>> {
-        pairs(self.query)
-            .find_map(|(key, value)| decoded(key).eq(name.bytes()).then(|| decode_form(value)))
+        pairs(self.query).find_map(|(key, value)| {
+            let same = if encoded(key) {
+                decoded(key).eq(name.bytes())
+            } else {
+                key == name
+            };
+            same.then(|| decode_form(value))
+        })
     }
 }
 
 /// Unreserved characters (RFC 3986 §2.3): the escapes that are decoded.
-fn unreserved(b: u8) -> bool {
+const fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
 /// Characters a path may hold unencoded here: pchar and `/`, without `;` (refused apart).
-fn path_char(b: u8) -> bool {
+const fn path_char(b: u8) -> bool {
     unreserved(b)
         || matches!(
             b,
@@ -184,8 +190,40 @@ fn path_char(b: u8) -> bool {
 }
 
 /// Characters a query may hold unencoded here: those of a path, and `?`.
-fn query_char(b: u8) -> bool {
+const fn query_char(b: u8) -> bool {
     path_char(b) || b == b'?'
+}
+
+/// Class bits of [`CLASSES`].
+const UNRESERVED: u8 = 1;
+const PATH: u8 = 2;
+const QUERY: u8 = 4;
+
+/// The classes of every byte, so the hot loop looks each byte up once.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut class = 0;
+        if unreserved(b) {
+            class |= UNRESERVED;
+        }
+        if path_char(b) {
+            class |= PATH;
+        }
+        if query_char(b) {
+            class |= QUERY;
+        }
+        table[i] = class;
+        i += 1;
+    }
+    table
+};
+
+/// Whether `b` is of `class`.
+fn is(b: u8, class: u8) -> bool {
+    CLASSES[usize::from(b)] & class != 0
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -212,9 +250,19 @@ fn normalise_path(path: &str) -> Result<Cow<'_, str>, Refusal> {
     // already in it.
     let mut out: Option<String> = None;
     let mut copied = 0;
-    let mut i = 0;
+    // Where the current segment starts (after the leading `/`).
+    let mut segment = 1;
+    let mut i = 1;
     while i < bytes.len() {
         let b = bytes[i];
+        if is(b, PATH) {
+            if b == b'/' {
+                check_segment(&bytes[segment..i], false)?;
+                segment = i + 1;
+            }
+            i += 1;
+            continue;
+        }
         match b {
             b'%' => {
                 let v = escape_at(bytes, i).ok_or(Refusal::BadEscape)?;
@@ -223,7 +271,7 @@ fn normalise_path(path: &str) -> Result<Cow<'_, str>, Refusal> {
                     b'%' => return Err(Refusal::DoubleEncoding),
                     b';' => return Err(Refusal::PathParameter),
                     0..=0x1f | 0x7f => return Err(Refusal::EncodedControl),
-                    v if unreserved(v) => Some(Replacement::Byte(v)),
+                    v if is(v, UNRESERVED) => Some(Replacement::Byte(v)),
                     _ if bytes[i + 1..i + 3].iter().any(u8::is_ascii_lowercase) => {
                         Some(Replacement::Upper(v))
                     }
@@ -240,19 +288,21 @@ fn normalise_path(path: &str) -> Result<Cow<'_, str>, Refusal> {
             b'\\' => return Err(Refusal::Backslash),
             b';' => return Err(Refusal::PathParameter),
             b'#' => return Err(Refusal::Fragment),
-            _ if path_char(b) => i += 1,
             _ => return Err(Refusal::Character),
         }
     }
-    let path = match out {
+    check_segment(&bytes[segment.min(bytes.len())..], true)?;
+    match out {
         Some(mut s) => {
             s.push_str(&path[copied..]);
-            Cow::Owned(s)
+            // Decoding may have made dot segments (`%2e%2e`); it cannot make empty ones.
+            for decoded in s[1..].split('/') {
+                check_segment(decoded.as_bytes(), true)?;
+            }
+            Ok(Cow::Owned(s))
         }
-        None => Cow::Borrowed(path),
-    };
-    check_segments(&path)?;
-    Ok(path)
+        None => Ok(Cow::Borrowed(path)),
+    }
 }
 
 /// What an escape becomes in the normalised path.
@@ -277,18 +327,13 @@ impl Replacement {
     }
 }
 
-/// Refuses empty segments (but for a trailing `/`) and dot segments, after decoding.
-fn check_segments(path: &str) -> Result<(), Refusal> {
-    let mut segments = path[1..].split('/').peekable();
-    while let Some(segment) = segments.next() {
-        if segment.is_empty() && segments.peek().is_some() {
-            return Err(Refusal::EmptySegment);
-        }
-        if segment == "." || segment == ".." {
-            return Err(Refusal::DotSegment);
-        }
+/// Refuses a dot segment, and an empty one unless it is the `last` (a trailing `/`).
+fn check_segment(segment: &[u8], last: bool) -> Result<(), Refusal> {
+    match segment {
+        [] if !last => Err(Refusal::EmptySegment),
+        [b'.'] | [b'.', b'.'] => Err(Refusal::DotSegment),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The `key=value` pairs of a query (empty pairs skipped; a bare key has the value `""`).
@@ -324,9 +369,14 @@ fn decoded(s: &str) -> impl Iterator<Item = u8> + '_ {
     })
 }
 
+/// Whether a form-encoded string has anything to decode.
+fn encoded(s: &str) -> bool {
+    s.bytes().any(|b| b == b'%' || b == b'+')
+}
+
 /// A form-encoded value, decoded; borrowed when there was nothing to decode.
 fn decode_form(value: &str) -> Cow<'_, str> {
-    if value.bytes().any(|b| b == b'%' || b == b'+') {
+    if encoded(value) {
         let bytes: Vec<u8> = decoded(value).collect();
         Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
     } else {
@@ -352,9 +402,9 @@ fn check_query(query: &str) -> Result<(), Refusal> {
                 escape_at(bytes, i).ok_or(Refusal::BadEscape)?;
                 i += 3;
             }
+            b if is(b, QUERY) => i += 1,
             b';' => return Err(Refusal::QuerySemicolon),
             b'#' => return Err(Refusal::Fragment),
-            b if query_char(b) => i += 1,
             _ => return Err(Refusal::Character),
         }
     }
@@ -362,7 +412,8 @@ fn check_query(query: &str) -> Result<(), Refusal> {
         if n == MAX_QUERY_PAIRS {
             return Err(Refusal::TooManyParameters);
         }
-        if decoded(key).any(|b| b == b'[' || b == b']' || b < 0x20 || b == 0x7f) {
+        // Unencoded, those bytes were refused above.
+        if encoded(key) && decoded(key).any(|b| b == b'[' || b == b']' || b < 0x20 || b == 0x7f) {
             return Err(Refusal::ParameterName);
         }
         if pairs(query)

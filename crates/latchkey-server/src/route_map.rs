@@ -92,6 +92,34 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
 }
 
+/// The most segments a rule may have; a request's first this many are kept on the stack.
+const MAX_SEGMENTS: usize = 32;
+
+/// A request path's segments, split once: the first [`MAX_SEGMENTS`] and how many there are.
+struct Segments<'p> {
+    first: [&'p str; MAX_SEGMENTS],
+    len: usize,
+}
+
+impl<'p> Segments<'p> {
+    fn of(path: &'p str) -> Segments<'p> {
+        let mut first = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        for (slot, segment) in split(path).enumerate() {
+            if let Some(s) = first.get_mut(slot) {
+                *s = segment;
+            }
+            len = slot + 1;
+        }
+        Segments { first, len }
+    }
+
+    /// The segment at `i`, if the path has it and it is among the first kept.
+    fn get(&self, i: usize) -> Option<&'p str> {
+        (i < self.len).then(|| self.first.get(i).copied()).flatten()
+    }
+}
+
 impl RouteRule {
     /// A rule; `methods` empty means any method.
     pub fn new(
@@ -124,6 +152,9 @@ impl RouteRule {
                 segments.push(Segment::Literal((*s).to_owned()));
             }
         }
+        if segments.len() > MAX_SEGMENTS {
+            return Err(format!("route {path}: more than {MAX_SEGMENTS} segments"));
+        }
         let param_at = |name: &str| {
             segments
                 .iter()
@@ -147,24 +178,22 @@ impl RouteRule {
         })
     }
 
-    /// Whether the rule matches `method` (upper case) on `path`, which has `len` segments.
-    fn matches(&self, method: &str, path: &str, len: usize) -> bool {
-        if !self.methods.is_empty() && !self.methods.iter().any(|m| m == method) {
-            return false;
-        }
+    /// Whether the rule matches `method` (upper case) on a path of these segments.
+    fn matches(&self, method: &str, path: &Segments<'_>) -> bool {
         let fits = if self.rest {
-            len >= self.segments.len()
+            path.len >= self.segments.len()
         } else {
-            len == self.segments.len()
+            path.len == self.segments.len()
         };
-        fits && self
-            .segments
-            .iter()
-            .zip(split(path))
-            .all(|(segment, got)| match segment {
-                Segment::Literal(literal) => literal == got,
-                Segment::Param(_) => true,
-            })
+        fits && (self.methods.is_empty() || self.methods.iter().any(|m| m == method))
+            && self
+                .segments
+                .iter()
+                .zip(path.first.iter())
+                .all(|(segment, got)| match segment {
+                    Segment::Literal(literal) => literal == got,
+                    Segment::Param(_) => true,
+                })
     }
 }
 
@@ -336,13 +365,12 @@ impl RouteMap {
 
     /// What a request needs, or `None` when no rule matches (the first matching rule wins).
     pub fn resolve(&self, request: &OriginalRequest<'_>) -> Option<Needed> {
-        let path = request.path();
-        let len = split(path).count();
+        let path = Segments::of(request.path());
         let rule = self
             .rules
             .iter()
-            .find(|rule| rule.matches(request.method(), path, len))?;
-        let segment = |at: Option<usize>| at.and_then(|i| split(path).nth(i));
+            .find(|rule| rule.matches(request.method(), &path))?;
+        let segment = |at: Option<usize>| at.and_then(|i| path.get(i));
         let project = match &rule.project {
             ProjectSource::None => Ok(None),
             ProjectSource::Path(_) => number(segment(rule.project_at)),

@@ -537,6 +537,10 @@ async fn nginx_hands_over_the_uri_as_sent_and_the_ambiguous_ones_are_refused() {
         ),
         (&runner, format!("/api/v2/accounts/{a}/jobs/1//")),
         (
+            &runner,
+            format!("/api/v2/accounts/{a}/jobs/1\\..\\..\\..\\..\\{envs}"),
+        ),
+        (
             &viewer,
             format!("/api/v2/accounts/{a}/runs/?project_id={p1}&project%5Fid={p2}"),
         ),
