@@ -1600,6 +1600,7 @@ async fn every_success_answer_is_valid_against_its_documented_schema() {
     // Forward auth reads Traefik's headers here; its Envoy rows get a server of their own.
     let app = spawn_app_with(ServerConfig {
         forward_auth_headers: Some(ForwardAuthHeaders::Traefik),
+        invite_delivery: latchkey_server::config::InviteDelivery::Caller,
         ..ServerConfig::default()
     })
     .await;
