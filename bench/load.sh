@@ -11,7 +11,7 @@ dir=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
 export LATCHKEY_DATABASE_URL="sqlite://$dir/load.db" LATCHKEY_LOG=warn
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-target/release/latchkey serve --listen "127.0.0.1:$port" > "$dir/out" &
+target/release/latchkey serve --listen "127.0.0.1:$port" --forward-auth-headers nginx > "$dir/out" &
 server=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/livez" >/dev/null 2>&1 && break; sleep 0.1; done
 admin=$(grep '^lksvc_' "$dir/out")

@@ -39,6 +39,10 @@ pub struct ServerConfig {
     pub route_map: Option<crate::route_map::RouteMap>,
     /// How invitation codes reach the invited person.
     pub invite_delivery: InviteDelivery,
+    /// Where `/auth/forward` reads the original request from: the headers (or, for Envoy, the
+    /// request line) of the one proxy kind in front. `None`: forward auth is off and answers
+    /// 501 until the deployment says which proxy it runs behind.
+    pub forward_auth_headers: Option<ForwardAuthHeaders>,
 }
 
 /// How invitation codes reach the invited person. A code is a credential: it goes only where
@@ -74,6 +78,46 @@ impl std::str::FromStr for InviteDelivery {
     }
 }
 
+/// The proxy in front of `/auth/forward`, which fixes where the original request is read from.
+/// Only that proxy's headers are read; the others' are ignored, since a client can send them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardAuthHeaders {
+    /// nginx `auth_request`: `X-Original-Method` and `X-Original-URI`, which the README's
+    /// `proxy_set_header` lines set (overwriting any copy the client sent).
+    Nginx,
+    /// Traefik ForwardAuth: `X-Forwarded-Method` and `X-Forwarded-Uri`, which Traefik sets
+    /// itself; never `X-Original-*`, which Traefik passes on from the client untouched.
+    Traefik,
+    /// Envoy `ext_authz` (HTTP service): the check request's own method, and its path after
+    /// `/auth/forward` (Envoy's `path_prefix`), which is the original path and query.
+    Envoy,
+}
+
+impl ForwardAuthHeaders {
+    /// The flag's spelling: `nginx`, `traefik` or `envoy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForwardAuthHeaders::Nginx => "nginx",
+            ForwardAuthHeaders::Traefik => "traefik",
+            ForwardAuthHeaders::Envoy => "envoy",
+        }
+    }
+}
+
+impl std::str::FromStr for ForwardAuthHeaders {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "nginx" => Ok(ForwardAuthHeaders::Nginx),
+            "traefik" => Ok(ForwardAuthHeaders::Traefik),
+            "envoy" => Ok(ForwardAuthHeaders::Envoy),
+            other => Err(format!(
+                "unknown proxy `{other}`: expected nginx, traefik or envoy"
+            )),
+        }
+    }
+}
+
 /// dbt Cloud's legacy-token cutoff, 2023-07-18T00:00:00Z.
 pub const DEFAULT_LEGACY_CUTOFF: time::OffsetDateTime =
     time::macros::datetime!(2023-07-18 00:00 UTC);
@@ -96,6 +140,7 @@ impl Default for ServerConfig {
             account_requests_per_minute: 5000,
             route_map: None,
             invite_delivery: InviteDelivery::Off,
+            forward_auth_headers: None,
         }
     }
 }

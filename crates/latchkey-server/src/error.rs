@@ -56,6 +56,10 @@ pub enum ApiError {
     /// A service this request needs (an invitation's delivery) failed; nothing was kept.
     #[error("{0}")]
     Unavailable(String),
+    /// A feature this deployment has not switched on (forward auth before its proxy is named);
+    /// the message says how to switch it on.
+    #[error("{0}")]
+    NotEnabled(&'static str),
     /// Something failed on our side; the detail goes to the log, not to the caller.
     #[error("Internal error.")]
     Internal(String),
@@ -82,6 +86,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotEnabled(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

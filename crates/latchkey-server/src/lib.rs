@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod forward_uri;
 pub mod invite_delivery;
 pub mod limiter;
 pub mod openapi;
@@ -27,5 +28,5 @@ pub mod verifier;
 pub mod wire;
 
 pub use app::{router, serve, AppState};
-pub use config::ServerConfig;
+pub use config::{ForwardAuthHeaders, ServerConfig};
 pub use verifier::{AuthError, Principal, Verifier};

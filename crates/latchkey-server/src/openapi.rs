@@ -821,7 +821,15 @@ fn tag_description(tag: &str) -> Option<&'static str> {
         "openapi" => "This document.",
         "authorize" => "Decisions: may the presented token do this?",
         "credentials" => "Reports of leaked tokens, which are revoked.",
-        "forward-auth" => "nginx `auth_request` / Traefik ForwardAuth.",
+        "forward-auth" => {
+            "nginx `auth_request`, Traefik ForwardAuth and Envoy `ext_authz` (HTTP service, \
+             `path_prefix: /auth/forward`). The original request is read only from where the \
+             proxy named by `--forward-auth-headers` puts it (nginx: `X-Original-Method` and \
+             `X-Original-URI`; Traefik: `X-Forwarded-Method` and `X-Forwarded-Uri`; Envoy: the \
+             method and the path after `/auth/forward`); a missing or repeated header is a 400, \
+             an original request upstreams could read differently a 403, and with no proxy \
+             named the answer is 501."
+        }
         "oauth" => "RFC 7662 token introspection for gateways.",
         "identity" => "The caller, the catalog's constants, and the caller's accounts.",
         "service-tokens" => "Service tokens and their permission grants, dbt Cloud v3 style.",
@@ -846,6 +854,9 @@ fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
         ObjectBuilder::new().schema_type(Type::String)
     };
     let description = match name {
+        "path" => "Envoy `ext_authz`: the original request's path and query, which Envoy appends \
+                   to its `path_prefix` (answers only with `--forward-auth-headers envoy`)."
+            .to_owned(),
         "account_id" => {
             "The account; it must be the caller's own (another account's answer 404).".to_owned()
         }
@@ -864,12 +875,20 @@ fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
         .build()
 }
 
-/// The names of a path's `{param}`s, in order.
+/// The names of a path's `{param}`s, in order (a catch-all `{*rest}` is named `rest`).
 fn path_parameters(path: &str) -> Vec<&str> {
     path.split('{')
         .skip(1)
-        .filter_map(|s| s.split_once('}').map(|(name, _)| name))
+        .filter_map(|s| {
+            s.split_once('}')
+                .map(|(name, _)| name.trim_start_matches('*'))
+        })
         .collect()
+}
+
+/// A row's path as OpenAPI spells it: axum's catch-all `{*rest}` is `{rest}`.
+pub fn openapi_path(path: &str) -> String {
+    path.replace("{*", "{")
 }
 
 /// A reference to a schema in `components`.
@@ -924,6 +943,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
          seconds.",
     ),
     (
+        "501",
+        "NotEnabled",
+        "Forward auth is off: the server was started without `--forward-auth-headers`.",
+    ),
+    (
         "503",
         "ServiceUnavailable",
         "A service the request needs failed (an invitation's delivery program); nothing was kept.",
@@ -936,17 +960,21 @@ const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v3/accounts/{account_id}/invites/", &["503"]),
 ];
 
-/// Statuses no row documents unless [`EXTRA_STATUSES`] names it.
-const ONLY_WHERE_NAMED: &[&str] = &["503"];
+/// Statuses no row documents unless [`EXTRA_STATUSES`] names it (501: every forward-auth row).
+const ONLY_WHERE_NAMED: &[&str] = &["501", "503"];
 
 /// The error statuses a row documents: all of [`ERRORS`] for guarded rows; for public rows that
 /// read a body, bad input and rate limiting; none for the other public rows.
 fn error_statuses(spec: &RouteSpec) -> Vec<&'static (&'static str, &'static str, &'static str)> {
     let public = spec.requirement == Requirement::Public;
-    let extra: &[&str] = EXTRA_STATUSES
-        .iter()
-        .find(|(method, path, _)| spec.method.as_str() == *method && spec.path == *path)
-        .map_or(&[], |(_, _, statuses)| statuses);
+    let extra: &[&str] = if spec.path.starts_with("/auth/forward") {
+        &["501"]
+    } else {
+        EXTRA_STATUSES
+            .iter()
+            .find(|(method, path, _)| spec.method.as_str() == *method && spec.path == *path)
+            .map_or(&[], |(_, _, statuses)| statuses)
+    };
     ERRORS
         .iter()
         .filter(|(status, _, _)| {
@@ -1187,7 +1215,10 @@ pub fn document() -> OpenApi {
             )
         });
         tags.insert(tag(spec.path));
-        paths = paths.path(spec.path, PathItem::new(method, operation(spec)));
+        paths = paths.path(
+            openapi_path(spec.path),
+            PathItem::new(method, operation(spec)),
+        );
     }
     let components = ComponentsBuilder::new()
         .schema_from::<Status>()

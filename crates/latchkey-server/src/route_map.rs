@@ -12,7 +12,12 @@
 //! `{name}` matches one path segment, a final `*` any rest; trailing slashes are ignored.
 //! `project` is `path:NAME`, `query:NAME` or absent (then only all-projects grants count).
 //! `{account_id}` in a path must be the token's own account.
+//!
+//! The map matches a request [`crate::forward_uri::normalise`] has already read as the upstream
+//! will (escapes of unreserved characters decoded, ambiguous paths and queries refused), and
+//! resolves it without allocating.
 
+use crate::forward_uri::OriginalRequest;
 use latchkey_core::{Permission, ProjectId};
 use serde::Deserialize;
 
@@ -41,6 +46,10 @@ pub struct RouteRule {
     rest: bool,
     permission: Permission,
     project: ProjectSource,
+    /// The index of the `{account_id}` segment, if any.
+    account_at: Option<usize>,
+    /// The index of the segment the project comes from, for `ProjectSource::Path`.
+    project_at: Option<usize>,
 }
 
 /// What a matched request must be allowed.
@@ -83,6 +92,34 @@ fn split(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|s| !s.is_empty())
 }
 
+/// The most segments a rule may have; a request's first this many are kept on the stack.
+const MAX_SEGMENTS: usize = 32;
+
+/// A request path's segments, split once: the first [`MAX_SEGMENTS`] and how many there are.
+struct Segments<'p> {
+    first: [&'p str; MAX_SEGMENTS],
+    len: usize,
+}
+
+impl<'p> Segments<'p> {
+    fn of(path: &'p str) -> Segments<'p> {
+        let mut first = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        for (slot, segment) in split(path).enumerate() {
+            if let Some(s) = first.get_mut(slot) {
+                *s = segment;
+            }
+            len = slot + 1;
+        }
+        Segments { first, len }
+    }
+
+    /// The segment at `i`, if the path has it and it is among the first kept.
+    fn get(&self, i: usize) -> Option<&'p str> {
+        (i < self.len).then(|| self.first.get(i).copied()).flatten()
+    }
+}
+
 impl RouteRule {
     /// A rule; `methods` empty means any method.
     pub fn new(
@@ -115,45 +152,59 @@ impl RouteRule {
                 segments.push(Segment::Literal((*s).to_owned()));
             }
         }
-        if let ProjectSource::Path(name) = &project {
-            if !segments.contains(&Segment::Param(name.clone())) {
-                return Err(format!(
-                    "route {path}: project comes from {{{name}}}, which the path lacks"
-                ));
-            }
+        if segments.len() > MAX_SEGMENTS {
+            return Err(format!("route {path}: more than {MAX_SEGMENTS} segments"));
         }
+        let param_at = |name: &str| {
+            segments
+                .iter()
+                .position(|s| matches!(s, Segment::Param(p) if p == name))
+        };
+        let project_at = match &project {
+            ProjectSource::Path(name) => Some(param_at(name).ok_or_else(|| {
+                format!("route {path}: project comes from {{{name}}}, which the path lacks")
+            })?),
+            _ => None,
+        };
+        let account_at = param_at("account_id");
         Ok(RouteRule {
             methods: methods.iter().map(|m| m.to_ascii_uppercase()).collect(),
             segments,
             rest,
             permission,
             project,
+            account_at,
+            project_at,
         })
     }
 
-    fn matches<'a>(&self, method: &str, path: &[&'a str]) -> Option<Vec<(&str, &'a str)>> {
-        if !self.methods.is_empty() && !self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
-        {
-            return None;
-        }
+    /// Whether the rule matches `method` (upper case) on a path of these segments.
+    fn matches(&self, method: &str, path: &Segments<'_>) -> bool {
         let fits = if self.rest {
-            path.len() >= self.segments.len()
+            path.len >= self.segments.len()
         } else {
-            path.len() == self.segments.len()
+            path.len == self.segments.len()
         };
-        if !fits {
-            return None;
-        }
-        let mut params = Vec::new();
-        for (seg, got) in self.segments.iter().zip(path) {
-            match seg {
-                Segment::Literal(l) if l == got => {}
-                Segment::Literal(_) => return None,
-                Segment::Param(name) => params.push((name.as_str(), *got)),
-            }
-        }
-        Some(params)
+        fits && (self.methods.is_empty() || self.methods.iter().any(|m| m == method))
+            && self
+                .segments
+                .iter()
+                .zip(path.first.iter())
+                .all(|(segment, got)| match segment {
+                    Segment::Literal(literal) => literal == got,
+                    Segment::Param(_) => true,
+                })
     }
+}
+
+/// A positive number, `Ok(None)` when absent, `Err` when present but not one.
+fn number(value: Option<&str>) -> Result<Option<i64>, ()> {
+    value
+        .map(|v| match v.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(()),
+        })
+        .transpose()
 }
 
 impl RouteMap {
@@ -312,52 +363,23 @@ impl RouteMap {
         self.rules.is_empty()
     }
 
-    /// What a request needs, or `None` when no rule matches. `uri` is the original request's
-    /// path with its query string.
-    pub fn resolve(&self, method: &str, uri: &str) -> Option<Needed> {
-        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-        let path = path.split('#').next().unwrap_or_default();
-        let parts: Vec<&str> = split(path).collect();
-        // Refuse dot segments outright rather than guess how the upstream resolves them.
-        if parts
+    /// What a request needs, or `None` when no rule matches (the first matching rule wins).
+    pub fn resolve(&self, request: &OriginalRequest<'_>) -> Option<Needed> {
+        let path = Segments::of(request.path());
+        let rule = self
+            .rules
             .iter()
-            .any(|s| *s == "." || *s == ".." || s.contains('%'))
-        {
-            return None;
-        }
-        self.rules.iter().find_map(|rule| {
-            let params = rule.matches(method, &parts)?;
-            let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
-            let number = |v: Option<&str>| -> Result<Option<i64>, ()> {
-                v.map(|v| {
-                    v.parse::<i64>()
-                        .map_err(|_| ())
-                        .and_then(|n| if n > 0 { Ok(n) } else { Err(()) })
-                })
-                .transpose()
-            };
-            let project = match &rule.project {
-                ProjectSource::None => Ok(None),
-                ProjectSource::Path(name) => number(param(name)),
-                ProjectSource::Query(name) => {
-                    let values: Vec<&str> = query
-                        .split('&')
-                        .filter_map(|kv| kv.split_once('=').or(Some((kv, ""))))
-                        .filter(|(k, _)| k == name)
-                        .map(|(_, v)| v)
-                        .collect();
-                    match values.as_slice() {
-                        [] => Ok(None),
-                        [one] => number(Some(one)),
-                        _ => Err(()),
-                    }
-                }
-            };
-            Some(Needed {
-                permission: rule.permission,
-                project: project.map(|p| p.map(ProjectId)),
-                account: number(param("account_id")),
-            })
+            .find(|rule| rule.matches(request.method(), &path))?;
+        let segment = |at: Option<usize>| at.and_then(|i| path.get(i));
+        let project = match &rule.project {
+            ProjectSource::None => Ok(None),
+            ProjectSource::Path(_) => number(segment(rule.project_at)),
+            ProjectSource::Query(name) => number(request.query_value(name).as_deref()),
+        };
+        Some(Needed {
+            permission: rule.permission,
+            project: project.map(|p| p.map(ProjectId)),
+            account: number(segment(rule.account_at)),
         })
     }
 }
@@ -365,45 +387,53 @@ impl RouteMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forward_uri::{normalise, Refusal};
 
     fn perm(s: &str) -> Permission {
         s.parse().unwrap()
     }
 
+    /// Resolves a request the normaliser accepts.
+    fn resolve(m: &RouteMap, method: &str, uri: &str) -> Option<Needed> {
+        m.resolve(&normalise(method, uri).unwrap())
+    }
+
     #[test]
     fn the_builtin_map_resolves_dbt_cloud_paths() {
         let m = RouteMap::builtin();
-        let r = m
-            .resolve("POST", "/api/v2/accounts/7/jobs/42/run/")
-            .unwrap();
+        let r = resolve(&m, "POST", "/api/v2/accounts/7/jobs/42/run/").unwrap();
         assert_eq!(
             (r.permission, r.account, r.project),
             (perm("runs:write"), Ok(Some(7)), Ok(None))
         );
-        let r = m
-            .resolve("GET", "/api/v2/accounts/7/runs/?project_id=3&limit=5")
-            .unwrap();
+        let r = resolve(&m, "GET", "/api/v2/accounts/7/runs/?project_id=3&limit=5").unwrap();
         assert_eq!(
             (r.permission, r.project),
             (perm("runs:read"), Ok(Some(ProjectId(3))))
         );
-        let r = m
-            .resolve("DELETE", "/api/v3/accounts/7/projects/3/environments/9/")
-            .unwrap();
+        let r = resolve(
+            &m,
+            "DELETE",
+            "/api/v3/accounts/7/projects/3/environments/9/",
+        )
+        .unwrap();
         assert_eq!(
             (r.permission, r.project),
             (perm("environments:write"), Ok(Some(ProjectId(3))))
         );
-        let r = m
-            .resolve("GET", "/api/v2/accounts/7/runs/5/artifacts/manifest.json")
-            .unwrap();
+        let r = resolve(
+            &m,
+            "GET",
+            "/api/v2/accounts/7/runs/5/artifacts/manifest.json",
+        )
+        .unwrap();
         assert_eq!(r.permission, perm("runs:read"));
         assert_eq!(
-            m.resolve("POST", "/graphql").unwrap().permission,
+            resolve(&m, "POST", "/graphql").unwrap().permission,
             perm("metadata:read")
         );
         assert_eq!(
-            m.resolve("POST", "/api/graphql").unwrap().permission,
+            resolve(&m, "POST", "/api/graphql").unwrap().permission,
             perm("semantic_layer_config:read")
         );
     }
@@ -411,27 +441,47 @@ mod tests {
     #[test]
     fn unmapped_odd_and_ambiguous_requests_resolve_to_nothing_or_errors() {
         let m = RouteMap::builtin();
-        assert_eq!(m.resolve("GET", "/api/v2/accounts/7/billing/"), None);
-        assert_eq!(
-            m.resolve("GET", "/api/v2/accounts/7/runs/../../billing"),
-            None
-        );
-        assert_eq!(m.resolve("GET", "/api/v2/accounts/7/runs/%2e%2e/x"), None);
-        assert_eq!(m.resolve("TRACE", "/api/v2/accounts/7/runs/"), None);
-        let r = m.resolve("GET", "/api/v2/accounts/x/runs/").unwrap();
+        assert_eq!(resolve(&m, "GET", "/api/v2/accounts/7/billing/"), None);
+        for traversal in [
+            "/api/v2/accounts/7/runs/../../billing",
+            "/api/v2/accounts/7/runs/%2e%2e/x",
+        ] {
+            assert_eq!(normalise("GET", traversal), Err(Refusal::DotSegment));
+        }
+        assert_eq!(resolve(&m, "TRACE", "/api/v2/accounts/7/runs/"), None);
+        let r = resolve(&m, "GET", "/api/v2/accounts/x/runs/").unwrap();
         assert_eq!(r.account, Err(()));
-        let r = m
-            .resolve("GET", "/api/v2/accounts/7/runs/?project_id=1&project_id=2")
-            .unwrap();
         assert_eq!(
-            r.project,
-            Err(()),
+            normalise("GET", "/api/v2/accounts/7/runs/?project_id=1&project_id=2"),
+            Err(Refusal::RepeatedParameter),
             "two projects named: refuse rather than pick one"
         );
-        let r = m
-            .resolve("GET", "/api/v2/accounts/7/runs/?project_id=-1")
-            .unwrap();
+        let r = resolve(&m, "GET", "/api/v2/accounts/7/runs/?project_id=-1").unwrap();
         assert_eq!(r.project, Err(()));
+        let r = resolve(&m, "GET", "/api/v2/accounts/7/runs/?project_id=").unwrap();
+        assert_eq!(r.project, Err(()));
+    }
+
+    #[test]
+    fn the_map_matches_the_request_as_decoded() {
+        let m = RouteMap::builtin();
+        let r = resolve(&m, "GET", "/api/v3/accounts/%37/projects/%33/environments/").unwrap();
+        assert_eq!(
+            (r.permission, r.account, r.project),
+            (
+                perm("environments:read"),
+                Ok(Some(7)),
+                Ok(Some(ProjectId(3)))
+            )
+        );
+        let r = resolve(&m, "GET", "/api/v2/accounts/7/%72uns?project%5Fid=%34").unwrap();
+        assert_eq!(
+            (r.permission, r.project),
+            (perm("runs:read"), Ok(Some(ProjectId(4))))
+        );
+        // A kept escape is part of the segment: a number it is not.
+        let r = resolve(&m, "GET", "/api/v2/accounts/7%20/runs/").unwrap();
+        assert_eq!(r.account, Err(()));
     }
 
     #[test]
@@ -443,7 +493,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.len(), RouteMap::builtin().len() + 1);
-        let r = m.resolve("GET", "/reports/12/a/b").unwrap();
+        let r = resolve(&m, "GET", "/reports/12/a/b").unwrap();
         assert_eq!(
             (r.permission, r.project),
             (perm("metadata:read"), Ok(Some(ProjectId(12))))

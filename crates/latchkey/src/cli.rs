@@ -78,6 +78,12 @@ pub struct ServeArgs {
     /// Forward-auth route map (JSON file); the built-in map covers dbt Cloud's APIs.
     #[arg(long, env = "LATCHKEY_ROUTE_MAP")]
     pub route_map: Option<std::path::PathBuf>,
+    /// The proxy in front of /auth/forward, which fixes where the original request is read:
+    /// nginx (X-Original-Method, X-Original-URI), traefik (X-Forwarded-Method,
+    /// X-Forwarded-Uri) or envoy (ext_authz with path_prefix /auth/forward). Unset: forward
+    /// auth answers 501.
+    #[arg(long, env = "LATCHKEY_FORWARD_AUTH_HEADERS", value_parser = parse_forward_auth_headers)]
+    pub forward_auth_headers: Option<latchkey_server::ForwardAuthHeaders>,
     /// Admin API requests one account may make per minute (0: unlimited).
     #[arg(
         long,
@@ -197,6 +203,10 @@ fn parse_plan(s: &str) -> Result<Plan, String> {
 
 fn parse_grant(s: &str) -> Result<Grant, String> {
     s.parse().map_err(|e: latchkey_core::Error| e.to_string())
+}
+
+fn parse_forward_auth_headers(s: &str) -> Result<latchkey_server::ForwardAuthHeaders, String> {
+    s.parse()
 }
 
 fn parse_permission(s: &str) -> Result<Permission, String> {

@@ -134,8 +134,18 @@ async fn serve(
         account_requests_per_minute: args.account_requests_per_minute,
         route_map,
         invite_delivery: args.invite_delivery.clone(),
+        forward_auth_headers: args.forward_auth_headers,
         ..ServerConfig::default()
     };
+    match args.forward_auth_headers {
+        Some(proxy) => tracing::info!(
+            proxy = proxy.as_str(),
+            "forward auth reads this proxy's headers"
+        ),
+        None => tracing::info!(
+            "forward auth is off (501) until --forward-auth-headers nginx|traefik|envoy is given"
+        ),
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

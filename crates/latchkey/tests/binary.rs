@@ -206,7 +206,7 @@ fn mistakes_get_one_clear_line_and_a_non_zero_exit() {
     ]))
     .unwrap();
 
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &[
                 "token",
@@ -247,6 +247,10 @@ fn mistakes_get_one_clear_line_and_a_non_zero_exit() {
             "does not exist in account",
         ),
         (&["check", "--permission", "jobs"], "RESOURCE:ACCESS"),
+        (
+            &["serve", "--forward-auth-headers", "haproxy"],
+            "expected nginx, traefik or envoy",
+        ),
     ];
     for (args, expected) in cases {
         let out = env.run(args);
@@ -307,6 +311,17 @@ fn start_server(env: &Env, port: u16) -> (Server, Vec<String>) {
 }
 
 fn start_server_logging(env: &Env, port: u16, stderr: Stdio, level: &str) -> (Server, Vec<String>) {
+    start_server_with(env, port, stderr, level, &[])
+}
+
+/// [`start_server_logging`] with more arguments for `serve`.
+fn start_server_with(
+    env: &Env,
+    port: u16,
+    stderr: Stdio,
+    level: &str,
+    extra: &[&str],
+) -> (Server, Vec<String>) {
     // Invitation codes go to a delivery program that files them beside the database.
     let deliver = env.dir.path().join("deliver.sh");
     std::fs::write(
@@ -332,6 +347,7 @@ fn start_server_logging(env: &Env, port: u16, stderr: Stdio, level: &str) -> (Se
             "--change-poll-ms",
             "100",
         ])
+        .args(extra)
         .env("LATCHKEY_LOG", level)
         .stdout(Stdio::piped())
         .stderr(stderr)
@@ -439,16 +455,35 @@ fn serve_bootstraps_once_and_sees_cli_revocations_within_a_poll() {
     .unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""allowed":true"#), "{body}");
+    // Forward auth is off until the proxy in front is named.
+    let runs = "/auth/forward/api/v2/accounts/1/runs/";
+    let forward = format!("http://127.0.0.1:{port}{runs}");
+    for url in [
+        forward.clone(),
+        format!("http://127.0.0.1:{port}/auth/forward"),
+    ] {
+        let (status, body) = http::request("GET", &url, Some(&token), "").unwrap();
+        assert_eq!(status, 501, "{url}: {body}");
+        assert!(body.contains("--forward-auth-headers"), "{body}");
+    }
     drop(server);
 
-    // A second start prints nothing secret.
-    let (_server, lines) = start_server(&env, port);
+    // A second start prints nothing secret; named, forward auth answers (Envoy's path here).
+    let (_server, lines) = start_server_with(
+        &env,
+        port,
+        Stdio::null(),
+        "warn",
+        &["--forward-auth-headers", "envoy"],
+    );
     assert!(
         lines
             .iter()
             .all(|l| !l.contains("lksvc_") && !l.to_lowercase().contains("password")),
         "{lines:?}"
     );
+    let (status, body) = http::request("GET", &forward, Some(&token), "").unwrap();
+    assert_eq!(status, 200, "{body}");
 
     // A token created and then revoked through the CLI while the server runs.
     let ci = env

@@ -1,43 +1,131 @@
-//! `/auth/forward` for nginx `auth_request` and Traefik ForwardAuth: the proxy sends the
-//! original request's method and URI (`X-Original-Method` / `X-Original-URI`, or
-//! `X-Forwarded-Method` / `X-Forwarded-Uri`) with the client's `Authorization` header; the route
-//! map says what that request needs; the answer is 200 with identity headers, or 401 / 403.
+//! `/auth/forward` for nginx `auth_request`, Traefik ForwardAuth and Envoy `ext_authz`: the
+//! original request is read from where the configured proxy puts it, and nowhere else
+//! ([`ForwardAuthHeaders`]); it is normalised as the upstream will read it
+//! ([`crate::forward_uri`]), the route map says what it needs, and the answer is 200 with
+//! identity headers, or 401 / 403. With no proxy configured the answer is 501.
 //! (The guard has already authenticated the token and applied IP fences.)
 
 use crate::app::AppState;
+use crate::config::ForwardAuthHeaders;
 use crate::error::ApiError;
+use crate::forward_uri::normalise;
 use crate::routes::table::Caller;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::header::HeaderName;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::{Decision, TokenKind};
 
-fn header<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n))
-        .and_then(|v| v.to_str().ok())
+/// The route's own path; in Envoy mode the original path follows it.
+const PREFIX: &str = "/auth/forward";
+
+/// The answer while no proxy is configured.
+const OFF: &str = "Forward auth is off until the server is told which proxy is in front of it: \
+                   start `latchkey serve` with --forward-auth-headers nginx|traefik|envoy.";
+
+/// A header that names part of the original request, and how errors name it.
+struct Source {
+    header: HeaderName,
+    field: &'static str,
+}
+
+const NGINX: [Source; 2] = [
+    Source {
+        header: HeaderName::from_static("x-original-method"),
+        field: "X-Original-Method",
+    },
+    Source {
+        header: HeaderName::from_static("x-original-uri"),
+        field: "X-Original-URI",
+    },
+];
+
+const TRAEFIK: [Source; 2] = [
+    Source {
+        header: HeaderName::from_static("x-forwarded-method"),
+        field: "X-Forwarded-Method",
+    },
+    Source {
+        header: HeaderName::from_static("x-forwarded-uri"),
+        field: "X-Forwarded-Uri",
+    },
+];
+
+/// The one value of a header the proxy sets; a missing, repeated or non-ASCII one is refused
+/// (two copies mean something besides the proxy wrote one, and picking either is a guess).
+fn one<'a>(headers: &'a HeaderMap, source: &Source) -> Result<&'a str, ApiError> {
+    let mut values = headers.get_all(&source.header).iter();
+    let value = values.next().ok_or_else(|| {
+        ApiError::field(
+            source.field,
+            "the proxy must send the original request's method and URI",
+        )
+    })?;
+    if values.next().is_some() {
+        return Err(ApiError::field(
+            source.field,
+            "sent more than once; refused rather than picking one",
+        ));
+    }
+    value
+        .to_str()
+        .map_err(|_| ApiError::field(source.field, "must be visible ASCII"))
+}
+
+/// The original request's method and URI, from where `proxy` puts them.
+fn original(proxy: ForwardAuthHeaders, request: &Request) -> Result<(&str, &str), ApiError> {
+    let [method, uri] = match proxy {
+        ForwardAuthHeaders::Nginx => &NGINX,
+        ForwardAuthHeaders::Traefik => &TRAEFIK,
+        ForwardAuthHeaders::Envoy => {
+            // ext_authz sends the original method, and the original path and query after
+            // `path_prefix`.
+            let target = request.uri().path_and_query().map_or("", |pq| pq.as_str());
+            let uri = target
+                .strip_prefix(PREFIX)
+                .filter(|rest| rest.starts_with('/'))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "path",
+                        "Envoy must call /auth/forward/<original path>: set the ext_authz \
+                         http_service's path_prefix to /auth/forward",
+                    )
+                })?;
+            return Ok((request.method().as_str(), uri));
+        }
+    };
+    // The Envoy path answers only in Envoy mode.
+    if request.uri().path() != PREFIX {
+        return Err(ApiError::NotFound);
+    }
+    let headers = request.headers();
+    Ok((one(headers, method)?, one(headers, uri)?))
+}
+
+/// A header value made from a string we built (always visible ASCII).
+fn value(s: String) -> Result<HeaderValue, ApiError> {
+    HeaderValue::try_from(s).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 /// Answers whether the proxied request may go on.
 pub async fn forward(
     State(state): State<AppState>,
     Caller(principal, _): Caller,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let method =
-        header(&headers, &["x-original-method", "x-forwarded-method"]).ok_or_else(|| {
-            ApiError::field(
-                "X-Original-Method",
-                "the proxy must send the original method",
-            )
-        })?;
-    let uri = header(&headers, &["x-original-uri", "x-forwarded-uri"])
-        .ok_or_else(|| ApiError::field("X-Original-URI", "the proxy must send the original URI"))?;
+    let proxy = state
+        .verifier
+        .config()
+        .forward_auth_headers
+        .ok_or(ApiError::NotEnabled(OFF))?;
+    let (method, uri) = original(proxy, &request)?;
+    let original = normalise(method, uri).map_err(|refusal| {
+        ApiError::Forbidden(format!("the original request is ambiguous: {refusal}"))
+    })?;
     let forbidden = |why: &str| ApiError::Forbidden(why.to_owned());
     let needed = state
         .route_map
-        .resolve(method, uri)
+        .resolve(&original)
         .ok_or_else(|| forbidden("no route map entry allows this request"))?;
     match needed.account {
         Ok(None) => {}
@@ -68,7 +156,7 @@ pub async fn forward(
     let h = response.headers_mut();
     h.insert(
         "x-latchkey-principal",
-        HeaderValue::from_str(&format!("{kind}:{}", principal.id)).expect("ascii"),
+        value(format!("{kind}:{}", principal.id))?,
     );
     h.insert(
         "x-latchkey-account",
@@ -79,7 +167,7 @@ pub async fn forward(
     }
     h.insert(
         "x-latchkey-permission",
-        HeaderValue::from_str(&needed.permission.to_string()).expect("ascii"),
+        value(needed.permission.to_string())?,
     );
     Ok(response)
 }

@@ -77,6 +77,12 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(PUT "/auth/forward", Authenticated, forward::forward),
         row!(PATCH "/auth/forward", Authenticated, forward::forward),
         row!(DELETE "/auth/forward", Authenticated, forward::forward),
+        // Envoy's ext_authz appends the original path to its `path_prefix` (`/auth/forward`).
+        row!(GET "/auth/forward/{*path}", Authenticated, forward::forward),
+        row!(POST "/auth/forward/{*path}", Authenticated, forward::forward),
+        row!(PUT "/auth/forward/{*path}", Authenticated, forward::forward),
+        row!(PATCH "/auth/forward/{*path}", Authenticated, forward::forward),
+        row!(DELETE "/auth/forward/{*path}", Authenticated, forward::forward),
         row!(POST "/oauth/introspect", Needs("service_tokens:read"), introspect::introspect),
         row!(GET "/api/v2/whoami/", Authenticated, identity::whoami),
         row!(GET "/api/v2/constants/", Authenticated, identity::constants),

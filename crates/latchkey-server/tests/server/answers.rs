@@ -32,7 +32,8 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::common::{eventually, spawn_app, App};
+use crate::common::{eventually, spawn_app_with, App};
+use latchkey_server::{ForwardAuthHeaders, ServerConfig};
 
 // ---------------------------------------------------------------------------------------------
 // Rows not validated as JSON, and why.
@@ -65,6 +66,31 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[
         "DELETE",
         "/auth/forward",
         "no body: 200 with X-Latchkey-Principal / X-Latchkey-Account (and -User for a PAT)",
+    ),
+    (
+        "GET",
+        "/auth/forward/{*path}",
+        "no body: Envoy ext_authz's path, 200 with the X-Latchkey-* headers (on an Envoy-mode server)",
+    ),
+    (
+        "POST",
+        "/auth/forward/{*path}",
+        "no body: Envoy ext_authz's path, 200 with the X-Latchkey-* headers (on an Envoy-mode server)",
+    ),
+    (
+        "PUT",
+        "/auth/forward/{*path}",
+        "no body: Envoy ext_authz's path, 200 with the X-Latchkey-* headers (on an Envoy-mode server)",
+    ),
+    (
+        "PATCH",
+        "/auth/forward/{*path}",
+        "no body: Envoy ext_authz's path, 200 with the X-Latchkey-* headers (on an Envoy-mode server)",
+    ),
+    (
+        "DELETE",
+        "/auth/forward/{*path}",
+        "no body: Envoy ext_authz's path, 200 with the X-Latchkey-* headers (on an Envoy-mode server)",
     ),
     (
         "GET",
@@ -1421,6 +1447,10 @@ async fn check_exception(app: &App, w: &World, method: &str, path: &str, doc: &V
         assert_eq!(&served, doc, "the served document is the generated one");
         return;
     }
+    if path == "/auth/forward/{*path}" {
+        check_envoy_exception(method, doc).await;
+        return;
+    }
     assert_eq!(
         path, "/auth/forward",
         "an exception this function does not know"
@@ -1488,6 +1518,58 @@ async fn check_exception(app: &App, w: &World, method: &str, path: &str, doc: &V
     }
 }
 
+/// The check of Envoy's forward-auth rows, on a server of its own in Envoy mode: the method is
+/// the original request's, so each method asks about a request mapped for it.
+async fn check_envoy_exception(method: &str, doc: &Value) {
+    let documented =
+        &doc["paths"]["/auth/forward/{path}"][method.to_ascii_lowercase()]["responses"]["200"];
+    for header in ["X-Latchkey-Principal", "X-Latchkey-Account"] {
+        assert!(
+            documented["headers"][header].is_object(),
+            "{method} /auth/forward/{{path}}: {header} is not documented"
+        );
+    }
+    let app = spawn_app_with(ServerConfig {
+        forward_auth_headers: Some(ForwardAuthHeaders::Envoy),
+        ..ServerConfig::default()
+    })
+    .await;
+    let (id, token) = app.mint(&[crate::common::grant("job_admin:all")]).await;
+    let (a, p) = (app.account, app.p1);
+    let (original, permission) = match method {
+        "GET" => (
+            format!("/api/v2/accounts/{a}/runs/?project_id={p}"),
+            "runs:read",
+        ),
+        "POST" => (format!("/api/v2/accounts/{a}/jobs/42/run/"), "runs:write"),
+        _ => (
+            format!("/api/v3/accounts/{a}/projects/{p}/environments/9/"),
+            "environments:write",
+        ),
+    };
+    let path = format!("/auth/forward{original}");
+    let answer = request(&app, method, &path, Auth::Token(&token), Payload::None, &[]).await;
+    let what = format!("{method} {path}");
+    assert_eq!(answer.status, 200, "{what}: {}", answer.text);
+    assert_eq!(answer.text, "", "{what}: the answer has no body");
+    let principal = format!("service_token:{id}");
+    assert_eq!(
+        answer.header("x-latchkey-principal"),
+        Some(principal.as_str()),
+        "{what}"
+    );
+    assert_eq!(
+        answer.header("x-latchkey-account"),
+        Some(a.to_string().as_str()),
+        "{what}"
+    );
+    assert_eq!(
+        answer.header("x-latchkey-permission"),
+        Some(permission),
+        "{what}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The suite.
 // ---------------------------------------------------------------------------------------------
@@ -1519,7 +1601,13 @@ fn documented_success<'d>(doc: &'d Value, method: &str, path: &str) -> (u16, &'d
 async fn every_success_answer_is_valid_against_its_documented_schema() {
     let doc = serde_json::to_value(document()).expect("the document serializes");
     let validator = Validator::new(&doc);
-    let app = spawn_app().await;
+    // Forward auth reads Traefik's headers here; its Envoy rows get a server of their own.
+    let app = spawn_app_with(ServerConfig {
+        forward_auth_headers: Some(ForwardAuthHeaders::Traefik),
+        invite_delivery: latchkey_server::config::InviteDelivery::Caller,
+        ..ServerConfig::default()
+    })
+    .await;
     let world = World::build(&app).await;
 
     let rows: Vec<(String, &'static str)> = table()

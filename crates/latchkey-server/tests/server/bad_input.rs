@@ -104,14 +104,21 @@ const JSON_ROUTES: [Route; 19] = [
 /// Routes with a form body.
 const FORM_ROUTES: [Route; 1] = [INTROSPECT];
 /// Routes covered for bad bodies elsewhere (`http_authorize.rs`).
-const COVERED_ELSEWHERE: [Route; 7] = [
+const COVERED_ELSEWHERE: [Route; 12] = [
     AUTHORIZE,
-    // Forward auth reads headers only; forward_auth.rs covers missing and odd ones.
+    // Forward auth reads headers only; forward_auth.rs and forward_uri.rs cover missing and odd
+    // ones.
     ("GET", "/auth/forward"),
     ("POST", "/auth/forward"),
     ("PUT", "/auth/forward"),
     ("PATCH", "/auth/forward"),
     ("DELETE", "/auth/forward"),
+    // The same for Envoy (forward_uri.rs covers its paths).
+    ("GET", "/auth/forward/{*path}"),
+    ("POST", "/auth/forward/{*path}"),
+    ("PUT", "/auth/forward/{*path}"),
+    ("PATCH", "/auth/forward/{*path}"),
+    ("DELETE", "/auth/forward/{*path}"),
     // A PAT's create body: personal_tokens.rs (it needs a password sign-in).
     ("POST", "/api/v3/accounts/{account_id}/personal-tokens/"),
 ];

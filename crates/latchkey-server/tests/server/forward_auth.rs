@@ -1,13 +1,16 @@
 //! `/auth/forward` behind a real nginx (`auth_request`), started by the test in front of a tiny
 //! upstream: mapped requests pass with identity headers, unmapped ones and missing grants get
-//! 403, bad tokens 401; the client address comes through nginx's `X-Forwarded-For`. Also the
-//! endpoint on its own, with Traefik's header names.
+//! 403, bad tokens 401; the client address comes through nginx's `X-Forwarded-For`; the README's
+//! `proxy_set_header` lines overwrite a client's own `X-Original-*`; the URI reaches Latchkey
+//! as the client sent it and ambiguous ones are refused. Also the endpoint on its own, with
+//! Traefik's header names.
 //!
 //! nginx comes from Debian's package (`.ci/run` installs it). Without it the nginx tests are
 //! skipped, unless `LATCHKEY_REQUIRE_NGINX=1` (CI), where a missing nginx fails them.
 
 use crate::common::{spawn_app_with, App};
-use latchkey_server::ServerConfig;
+use crate::forward_uri::{raw_get, raw_request};
+use latchkey_server::{ForwardAuthHeaders, ServerConfig};
 use reqwest::Method;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
@@ -208,6 +211,7 @@ async fn through(
 async fn app_behind_loopback_proxy() -> App {
     spawn_app_with(ServerConfig {
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        forward_auth_headers: Some(ForwardAuthHeaders::Nginx),
         ..ServerConfig::default()
     })
     .await
@@ -369,6 +373,7 @@ async fn a_throttled_client_gets_429_with_retry_after_through_nginx_not_500() {
     let app = spawn_app_with(ServerConfig {
         trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
         failed_auth_limit: 3,
+        forward_auth_headers: Some(ForwardAuthHeaders::Nginx),
         ..ServerConfig::default()
     })
     .await;
@@ -421,7 +426,11 @@ async fn a_throttled_client_gets_429_with_retry_after_through_nginx_not_500() {
 
 #[tokio::test]
 async fn the_endpoint_reads_traefik_headers_and_refuses_requests_without_the_original() {
-    let app = spawn_app_with(ServerConfig::default()).await;
+    let app = spawn_app_with(ServerConfig {
+        forward_auth_headers: Some(ForwardAuthHeaders::Traefik),
+        ..ServerConfig::default()
+    })
+    .await;
     let runner = app.token(app.account, &["job_runner:all"]).await;
     let http = reqwest::Client::new();
     let ask = |method: Option<&str>, uri: Option<&str>| {
@@ -448,4 +457,109 @@ async fn the_endpoint_reads_traefik_headers_and_refuses_requests_without_the_ori
         let body: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(body["status"]["is_success"], false);
     }
+}
+
+#[tokio::test]
+async fn nginx_overwrites_client_copies_of_the_original_headers() {
+    let app = app_behind_loopback_proxy().await;
+    let latchkey = app.url.trim_start_matches("http://").to_owned();
+    let Some(nginx) = start_nginx(&latchkey, &upstream().await).await else {
+        return;
+    };
+    let runner = app.token(app.account, &["job_runner:all"]).await;
+    let a = app.account;
+    let run_job = format!("/api/v2/accounts/{a}/jobs/42/run/");
+    let create_job = format!("/api/v2/accounts/{a}/jobs/");
+    let send = |path: &str, forged: &[(&str, &str)]| {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}{path}", nginx.url))
+            .header("Authorization", format!("Token {runner}"));
+        for (name, value) in forged {
+            req = req.header(*name, *value);
+        }
+        req.send()
+    };
+    // `proxy_set_header X-Original-…` replaces whatever the client sent under those names, one
+    // copy or several: the decision is about the request nginx received.
+    for forged in [
+        vec![("X-Original-URI", run_job.as_str())],
+        vec![
+            ("X-Original-Method", "POST"),
+            ("X-Original-URI", run_job.as_str()),
+        ],
+        vec![
+            ("X-Original-URI", run_job.as_str()),
+            ("X-Original-URI", run_job.as_str()),
+            ("X-Forwarded-Method", "POST"),
+            ("X-Forwarded-Uri", run_job.as_str()),
+        ],
+    ] {
+        let resp = send(&create_job, &forged).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{forged:?}");
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert_ne!(body["upstream"], true);
+    }
+    let forged = [
+        ("X-Original-Method", "DELETE"),
+        ("X-Original-URI", create_job.as_str()),
+    ];
+    let resp = send(&run_job, &forged).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn nginx_hands_over_the_uri_as_sent_and_the_ambiguous_ones_are_refused() {
+    let app = app_behind_loopback_proxy().await;
+    let latchkey = app.url.trim_start_matches("http://").to_owned();
+    let Some(nginx) = start_nginx(&latchkey, &upstream().await).await else {
+        return;
+    };
+    let runner = app.token(app.account, &["job_runner:all"]).await;
+    let viewer = app
+        .token(app.account, &[&format!("job_viewer:project={}", app.p1)])
+        .await;
+    let (a, p1, p2) = (app.account, app.p1, app.p2);
+    let addr = nginx.url.trim_start_matches("http://");
+    let envs = format!("v3/accounts/{a}/projects/{p1}/environments/");
+    // Request lines sent byte for byte (a client library would tidy them first).
+    for (token, target) in [
+        (
+            &runner,
+            format!("/api/v2/accounts/{a}/jobs/..;/..;/..;/..;/{envs}"),
+        ),
+        (
+            &runner,
+            format!("/api/v2/accounts/{a}/jobs/%2e%2e/%2e%2e/%2e%2e/%2e%2e/{envs}"),
+        ),
+        (
+            &runner,
+            format!("/api/v2/accounts/{a}/jobs/1%2F..%2F..%2F..%2F..%2F{envs}"),
+        ),
+        (&runner, format!("/api/v2/accounts/{a}/jobs/1//")),
+        (
+            &runner,
+            format!("/api/v2/accounts/{a}/jobs/1\\..\\..\\..\\..\\{envs}"),
+        ),
+        (
+            &viewer,
+            format!("/api/v2/accounts/{a}/runs/?project_id={p1}&project%5Fid={p2}"),
+        ),
+        (
+            &viewer,
+            format!("/api/v2/accounts/{a}/runs/?project_id={p1}&project_id={p2}"),
+        ),
+    ] {
+        let (status, answer) = raw_request(addr, &raw_get(&target, token)).await;
+        assert_eq!(status, 403, "{target}: {answer}");
+        assert!(!answer.contains("\"upstream\":true"), "{target}: {answer}");
+    }
+    // An unambiguous escape passes, and the upstream gets the URI as the client sent it: the
+    // one Latchkey judged.
+    let target = format!("/api/v2/accounts/{a}/runs/?project%5Fid={p1}");
+    let (status, answer) = raw_request(addr, &raw_get(&target, &viewer)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.contains(&format!("\"uri\":\"{target}\"")),
+        "{answer}"
+    );
 }

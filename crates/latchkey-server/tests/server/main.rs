@@ -10,6 +10,7 @@ mod dbt_clients;
 mod directory;
 mod fences;
 mod forward_auth;
+mod forward_uri;
 mod http_authorize;
 mod identity;
 mod ip_restrictions;
