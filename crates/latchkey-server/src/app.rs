@@ -21,12 +21,16 @@ pub struct AppState {
     pub auth_failures: Arc<Limiter>,
     /// Failed password sign-ins per account and e-mail.
     pub password_failures: Arc<Limiter<crate::sign_in::EmailKey>>,
+    /// Failed token authentications per presented token.
+    pub credential_failures: Arc<crate::throttle::CredentialFailures>,
+    /// The store slot that cache misses from throttled addresses queue for.
+    pub throttled_lookups: Arc<tokio::sync::Semaphore>,
     /// Leaked-credential reports per client address.
     pub leak_reports: Arc<Limiter>,
     /// The forward-auth route map.
     pub route_map: Arc<crate::route_map::RouteMap>,
-    /// Admin API requests per account (`None`: no budget).
-    pub account_budget: Option<Arc<Limiter<latchkey_core::AccountId>>>,
+    /// The Admin API budgets: per token, under a ceiling per account.
+    pub admin_budget: Arc<crate::budget::AdminBudget>,
 }
 
 impl AppState {
@@ -41,6 +45,13 @@ impl AppState {
                 config.failed_auth_limit,
                 config.failed_auth_window_secs,
             )),
+            credential_failures: Arc::new(crate::throttle::CredentialFailures::new(
+                config.failed_auth_limit,
+                config.failed_auth_window_secs,
+            )),
+            throttled_lookups: Arc::new(tokio::sync::Semaphore::new(
+                crate::throttle::THROTTLED_LOOKUPS,
+            )),
             leak_reports: Arc::new(Limiter::new(config.leak_reports_per_hour, 3600)),
             route_map: Arc::new(
                 config
@@ -48,8 +59,7 @@ impl AppState {
                     .clone()
                     .unwrap_or_else(crate::route_map::RouteMap::builtin),
             ),
-            account_budget: (config.account_requests_per_minute > 0)
-                .then(|| Arc::new(Limiter::new(config.account_requests_per_minute, 60))),
+            admin_budget: Arc::new(crate::budget::AdminBudget::new(&config)),
             verifier: Arc::new(Verifier::new(store, config)),
         }
     }

@@ -20,7 +20,8 @@ pub struct ServerConfig {
     pub usage_flush: Duration,
     /// Largest request body accepted.
     pub body_limit: usize,
-    /// Failed authentications allowed per client address per window before it gets 429.
+    /// Failed authentications allowed per window, counted per client address and per presented
+    /// credential, before further failures get 429 (a token that verifies is always served).
     pub failed_auth_limit: u32,
     /// The failed-authentication window, in seconds.
     pub failed_auth_window_secs: i64,
@@ -32,9 +33,13 @@ pub struct ServerConfig {
     /// Proxies whose `X-Forwarded-For` is believed; from anyone else the header is ignored and
     /// the client is the connection's peer.
     pub trusted_proxies: Vec<Cidr>,
-    /// Requests one account may make per minute, over every token (dbt Cloud allows 5,000 on
-    /// its Admin API); 0 turns the budget off.
+    /// Admin API requests one account may make per minute over all its tokens and users (dbt
+    /// Cloud allows 5,000); only calls the guard lets through count. 0 turns the ceiling off.
     pub account_requests_per_minute: u32,
+    /// Admin API requests one token (or one user signed in with a password) may make per minute,
+    /// refused ones included, so no single caller can spend its account's ceiling alone. 0 turns
+    /// the per-token budget off.
+    pub token_requests_per_minute: u32,
     /// The forward-auth route map; `None` uses the built-in map for dbt Cloud's APIs.
     pub route_map: Option<crate::route_map::RouteMap>,
     /// How invitation codes reach the invited person.
@@ -138,6 +143,7 @@ impl Default for ServerConfig {
             leak_reports_per_hour: 60,
             trusted_proxies: Vec::new(),
             account_requests_per_minute: 5000,
+            token_requests_per_minute: 1000,
             route_map: None,
             invite_delivery: InviteDelivery::Off,
             forward_auth_headers: None,

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod budget;
 pub mod cache;
 pub mod config;
 pub mod envelope;
@@ -23,6 +24,7 @@ pub mod openapi;
 pub mod route_map;
 pub mod routes;
 pub mod sign_in;
+pub mod throttle;
 pub mod value_sets;
 pub mod verifier;
 pub mod wire;

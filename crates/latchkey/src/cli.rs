@@ -84,7 +84,8 @@ pub struct ServeArgs {
     /// auth answers 501.
     #[arg(long, env = "LATCHKEY_FORWARD_AUTH_HEADERS", value_parser = parse_forward_auth_headers)]
     pub forward_auth_headers: Option<latchkey_server::ForwardAuthHeaders>,
-    /// Admin API requests one account may make per minute (0: unlimited).
+    /// Admin API requests one account may make per minute over all its tokens; calls refused
+    /// with 403 or 404 do not count (0: unlimited).
     #[arg(
         long,
         env = "LATCHKEY_ACCOUNT_REQUESTS_PER_MINUTE",
@@ -96,6 +97,14 @@ pub struct ServeArgs {
     /// gets each invitation as JSON on its standard input).
     #[arg(long, env = "LATCHKEY_INVITE_DELIVERY", default_value = "off")]
     pub invite_delivery: latchkey_server::config::InviteDelivery,
+    /// Admin API requests one token (or password sign-in) may make per minute, refused calls
+    /// included (0: unlimited).
+    #[arg(
+        long,
+        env = "LATCHKEY_TOKEN_REQUESTS_PER_MINUTE",
+        default_value_t = 1000
+    )]
+    pub token_requests_per_minute: u32,
 }
 
 /// `init`.

@@ -132,6 +132,7 @@ async fn serve(
         legacy_cutoff,
         trusted_proxies: args.trusted_proxies.clone(),
         account_requests_per_minute: args.account_requests_per_minute,
+        token_requests_per_minute: args.token_requests_per_minute,
         route_map,
         invite_delivery: args.invite_delivery.clone(),
         forward_auth_headers: args.forward_auth_headers,

@@ -3,13 +3,15 @@
 //! an entry and no handler checks a permission by itself.
 
 use crate::app::AppState;
+use crate::budget::Spender;
 use crate::error::ApiError;
 use crate::routes::{
     audit, authorize, credentials, forward, groups, health, identity, introspect, invites,
     ip_restrictions, personal_tokens, projects, service_tokens, users,
 };
 pub use crate::sign_in::SignedIn;
-use crate::verifier::{AuthError, Principal};
+use crate::throttle;
+use crate::verifier::Principal;
 use axum::extract::{FromRequestParts, RawPathParams, Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
@@ -135,7 +137,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
 }
 
 /// A row as its guard enforces it, worked out once when the router is built: the permission
-/// parsed, whether the path names an account, and whether the Admin API budget applies.
+/// parsed, whether the path names an account, and whether the Admin API budgets apply.
 #[derive(Clone, Copy)]
 struct RowGuard {
     requirement: Requirement,
@@ -143,8 +145,8 @@ struct RowGuard {
     permission: Option<Permission>,
     /// The path has `{account_id}`.
     has_account: bool,
-    /// The Admin API (v2/v3) has a per-account budget, like dbt Cloud's; the decision endpoints
-    /// other services call on every request do not.
+    /// The Admin API (v2/v3) has budgets, per token and per account ([`crate::budget`]); the
+    /// decision endpoints other services call on every request do not.
     budgeted: bool,
 }
 
@@ -194,9 +196,10 @@ pub fn build(state: AppState) -> Router {
     router.with_state(state)
 }
 
-/// Enforces a row: authenticates, applies IP fences and the account budget, hides other
-/// accounts (404), checks the permission through the decision function (403 naming it), and
-/// hands the caller to the handler.
+/// Enforces a row: authenticates (under the failed-authentication throttle), applies IP fences,
+/// spends the caller's Admin API budget, hides other accounts (404), checks the permission
+/// through the decision function (403 naming it), spends the account's ceiling for the call it
+/// lets through, and hands the caller to the handler.
 async fn guard(
     State((state, row)): State<(AppState, RowGuard)>,
     mut request: Request,
@@ -207,12 +210,6 @@ async fn guard(
     }
     let ip = crate::extract::ClientIp::of(request.extensions()).0;
     let now = crate::verifier::now_unix();
-    if let Some(ip) = ip {
-        state
-            .auth_failures
-            .check(ip, now)
-            .map_err(ApiError::TooManyRequests)?;
-    }
     let path_account = if row.has_account {
         let account = path_param(&mut request, "account_id").await;
         Some(AccountId(account.ok_or(ApiError::NotFound)?))
@@ -225,24 +222,33 @@ async fn guard(
         .and_then(|v| v.to_str().ok());
     if row.requirement == User {
         if let Some((email, password)) = authorization.and_then(crate::extract::basic_credentials) {
+            // A password is checked only from an address that is not throttled: hashing it is
+            // the expensive part, and nothing is known about the caller until it is done.
+            if let Some(ip) = ip {
+                state
+                    .auth_failures
+                    .check(ip, now)
+                    .map_err(ApiError::TooManyRequests)?;
+            }
             let account = path_account.ok_or(ApiError::NotFound)?;
             let user = crate::sign_in::sign_in(&state, ip, now, account, &email, password).await?;
-            charge_budget(&state, row, account, now)?;
+            spend_caller(&state, row, Spender::User(user.user_id), now)?;
+            spend_account(&state, row, account, now)?;
             request.extensions_mut().insert(user);
             return Ok(next.run(request).await);
         }
     }
-    let authenticated = match authorization.and_then(crate::extract::bearer_secret) {
-        Some(secret) => state.verifier.authenticate_at(secret, now).await,
-        None => Err(AuthError::Unauthenticated),
-    };
-    let principal: Principal = match authenticated {
-        Ok(p) => p,
-        Err(AuthError::Unauthenticated) => return Err(failed_sign_in(&state, ip, now)),
-        Err(e) => return Err(e.into()),
+    let principal: Principal = match authorization.and_then(crate::extract::bearer_secret) {
+        Some(secret) => throttle::authenticate(&state, ip, secret, now).await?,
+        None => return Err(throttle::failed(&state, ip, None, now)),
     };
     check_network(&principal, ip)?;
-    charge_budget(&state, row, principal.account_id, now)?;
+    spend_caller(
+        &state,
+        row,
+        Spender::Token(principal.kind, principal.id),
+        now,
+    )?;
     // Another account's resources are reported as absent, never as forbidden.
     if path_account.is_some_and(|a| a != principal.account_id) {
         return Err(ApiError::NotFound);
@@ -270,6 +276,8 @@ async fn guard(
                 .into(),
         ));
     }
+    // Only now, with every refusal behind it, does the call count against its account.
+    spend_account(&state, row, principal.account_id, now)?;
     request.extensions_mut().insert(Caller(principal, ip));
     Ok(next.run(request).await)
 }
@@ -288,26 +296,37 @@ async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
     value
 }
 
-/// Counts a failed authentication against the client address (token or password guessing
-/// earns a 429 after a burst) and answers the one 401.
-fn failed_sign_in(state: &AppState, ip: Option<IpAddr>, now: i64) -> ApiError {
-    if let Some(ip) = ip {
-        let _ = state.auth_failures.hit(ip, now);
+/// Spends one call of the caller's own Admin API budget on rows it applies to; 429 past it.
+fn spend_caller(
+    state: &AppState,
+    row: RowGuard,
+    caller: Spender,
+    now: i64,
+) -> Result<(), ApiError> {
+    if !row.budgeted {
+        return Ok(());
     }
-    ApiError::Unauthenticated
+    state
+        .admin_budget
+        .spend_caller(caller, now)
+        .map_err(ApiError::TooManyRequests)
 }
 
-/// Charges the account's Admin API budget on rows it applies to; 429 past it.
-fn charge_budget(
+/// Spends one call of the account's Admin API ceiling on rows it applies to, for a call the
+/// guard has let through; 429 past it.
+fn spend_account(
     state: &AppState,
     row: RowGuard,
     account: AccountId,
     now: i64,
 ) -> Result<(), ApiError> {
-    match &state.account_budget {
-        Some(budget) if row.budgeted => budget.hit(account, now).map_err(ApiError::TooManyRequests),
-        _ => Ok(()),
+    if !row.budgeted {
+        return Ok(());
     }
+    state
+        .admin_budget
+        .spend_account(account, now)
+        .map_err(ApiError::TooManyRequests)
 }
 
 /// The caller of a route that acts for a user: a personal access token, or a password sign-in.
