@@ -1,6 +1,7 @@
 //! The application: shared state, the router, and serving with graceful shutdown.
 
 use crate::config::ServerConfig;
+use crate::connections::{open_file_limit, ConnectionLimits};
 use crate::error::ApiError;
 use crate::limiter::Limiter;
 use crate::routes;
@@ -80,8 +81,9 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
-/// Serves until `shutdown` resolves, with the change-feed poller and the usage flusher running;
-/// flushes `last_used_at` once more on the way out.
+/// Serves until `shutdown` resolves, under the configuration's connection limits
+/// ([`crate::connections`]), with the change-feed poller and the usage flusher running; flushes
+/// `last_used_at` once more on the way out.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -91,15 +93,13 @@ pub async fn serve(
         .await
         .map_err(std::io::Error::other)?;
     let verifier = state.verifier.clone();
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = ConnectionLimits::new(verifier.config(), open_file_limit());
+    crate::connections::serve(listener, router(state), limits, shutdown).await;
     for t in tasks {
         t.abort();
     }
     if let Err(e) = verifier.flush_usage().await {
         tracing::warn!(error = %e, "could not flush last_used_at at shutdown");
     }
-    result
+    Ok(())
 }

@@ -40,6 +40,16 @@ pub struct ServerConfig {
     /// refused ones included, so no single caller can spend its account's ceiling alone. 0 turns
     /// the per-token budget off.
     pub token_requests_per_minute: u32,
+    /// Most connections held at once; kept below the open-file limit at start. Past it, the
+    /// longest-idle connection makes room for a new one, or the new one gets 503 at once.
+    pub max_connections: usize,
+    /// A new connection must send its first request head, and a kept-alive one the rest of a
+    /// head it has begun, within this long.
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request arriving is closed after this long.
+    pub idle_timeout: Duration,
+    /// A request must be received whole and answered within this long of its head.
+    pub request_timeout: Duration,
     /// The forward-auth route map; `None` uses the built-in map for dbt Cloud's APIs.
     pub route_map: Option<crate::route_map::RouteMap>,
     /// How invitation codes reach the invited person.
@@ -147,6 +157,10 @@ impl Default for ServerConfig {
             route_map: None,
             invite_delivery: InviteDelivery::Off,
             forward_auth_headers: None,
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

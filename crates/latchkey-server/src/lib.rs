@@ -13,6 +13,7 @@ pub mod app;
 pub mod budget;
 pub mod cache;
 pub mod config;
+pub mod connections;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -31,4 +32,5 @@ pub mod wire;
 
 pub use app::{router, serve, AppState};
 pub use config::{ForwardAuthHeaders, ServerConfig};
+pub use connections::raise_open_file_limit;
 pub use verifier::{AuthError, Principal, Verifier};

@@ -105,6 +105,24 @@ pub struct ServeArgs {
         default_value_t = 1000
     )]
     pub token_requests_per_minute: u32,
+    /// Most connections held at once (kept below the open-file limit, which is raised to its
+    /// hard limit at start); past it the longest-idle one is closed, or the new one gets 503.
+    #[arg(long, env = "LATCHKEY_MAX_CONNECTIONS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a connection has to send a whole request head (from connecting, or from the first
+    /// byte of its next request).
+    #[arg(long, env = "LATCHKEY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[arg(long, env = "LATCHKEY_IDLE_TIMEOUT_SECS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+    /// Seconds a request has, from its head, to arrive whole and be answered.
+    #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
 }
 
 /// `init`.

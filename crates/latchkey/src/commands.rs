@@ -133,6 +133,10 @@ async fn serve(
         trusted_proxies: args.trusted_proxies.clone(),
         account_requests_per_minute: args.account_requests_per_minute,
         token_requests_per_minute: args.token_requests_per_minute,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        request_timeout: Duration::from_secs(args.request_timeout_secs),
         route_map,
         invite_delivery: args.invite_delivery.clone(),
         forward_auth_headers: args.forward_auth_headers,
@@ -146,6 +150,12 @@ async fn serve(
         None => tracing::info!(
             "forward auth is off (501) until --forward-auth-headers nginx|traefik|envoy is given"
         ),
+    }
+    // Connections are capped below the open-file limit; lift that limit as far as allowed first.
+    match latchkey_server::raise_open_file_limit() {
+        Ok(Some(files)) => tracing::info!(open_files = files, "open-file limit"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

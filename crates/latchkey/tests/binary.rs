@@ -322,6 +322,18 @@ fn start_server_with(
     level: &str,
     extra: &[&str],
 ) -> (Server, Vec<String>) {
+    start_server_under(env, port, stderr, level, extra, None)
+}
+
+/// [`start_server_with`], under `ulimit OPTIONS` (a shell's) when `ulimit` is given.
+fn start_server_under(
+    env: &Env,
+    port: u16,
+    stderr: Stdio,
+    level: &str,
+    extra: &[&str],
+    ulimit: Option<&str>,
+) -> (Server, Vec<String>) {
     // Invitation codes go to a delivery program that files them beside the database.
     let deliver = env.dir.path().join("deliver.sh");
     std::fs::write(
@@ -334,8 +346,23 @@ fn start_server_with(
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let mut child = env
-        .cmd()
+    let mut command = match ulimit {
+        None => env.cmd(),
+        Some(options) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit {options} && exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_latchkey"));
+            for (key, value) in env.cmd().get_envs() {
+                match value {
+                    Some(v) => sh.env(key, v),
+                    None => sh.env_remove(key),
+                };
+            }
+            sh
+        }
+    };
+    let mut child = command
         .env(
             "LATCHKEY_INVITE_DELIVERY",
             format!("command:{}", deliver.display()),
@@ -400,6 +427,7 @@ fn base64(text: &str) -> String {
 
 mod http {
     use std::io::{Read, Write};
+    use std::time::Duration;
 
     /// Sends one request; `None` if the server cannot be reached.
     pub fn request(
@@ -410,7 +438,15 @@ mod http {
     ) -> Option<(u16, String)> {
         let rest = url.strip_prefix("http://")?;
         let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
-        let mut stream = std::net::TcpStream::connect(host).ok()?;
+        let address = std::net::ToSocketAddrs::to_socket_addrs(host)
+            .ok()?
+            .next()?;
+        let mut stream =
+            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(10)).ok()?;
+        // A server that never answers fails the test instead of hanging it.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
         // A token, or a whole `Basic …` credential.
         let auth = token
             .map(|t| match t.strip_prefix("Basic ") {
@@ -670,4 +706,74 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
             "part of a secret reached the log"
         );
     }
+}
+
+/// The bootstrap token among the first start's lines.
+fn bootstrap_token(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find(|l| l.starts_with("lksvc_"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no token in {lines:?}"))
+}
+
+/// Waits, up to a generous ceiling, for `GET /livez` and `POST /api/v1/authorize` both to be
+/// answered 200.
+fn until_served(port: u16, token: &str) {
+    let start = Instant::now();
+    loop {
+        let livez = http::request("GET", &format!("http://127.0.0.1:{port}/livez"), None, "");
+        let authorize = http::request(
+            "POST",
+            &format!("http://127.0.0.1:{port}/api/v1/authorize"),
+            Some(token),
+            r#"{"permission":"jobs:read"}"#,
+        );
+        if livez.map(|r| r.0) == Some(200) && authorize.map(|r| r.0) == Some(200) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not served while idle sockets are held"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn idle_sockets_past_the_open_file_limit_do_not_stop_service() {
+    let env = Env::new();
+    let port = free_port();
+    // The review's setting: 256 open files, hard limit too, and 370 idle sockets.
+    let (_server, lines) =
+        start_server_under(&env, port, Stdio::null(), "warn", &[], Some("-n 256"));
+    let token = bootstrap_token(&lines);
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let hoard: Vec<std::net::TcpStream> = (0..370)
+        .map(|n| {
+            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(10)).unwrap_or_else(
+                |e| panic!("idle socket {n}: the server stopped taking connections: {e}"),
+            )
+        })
+        .collect();
+    until_served(port, &token);
+    drop(hoard);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_raises_its_soft_open_file_limit_to_the_hard_limit() {
+    let env = Env::new();
+    let port = free_port();
+    let (server, _) = start_server_under(&env, port, Stdio::null(), "warn", &[], Some("-Sn 256"));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.0.id())).unwrap();
+    let open_files: Vec<&str> = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // `Max open files  <soft>  <hard>  files`
+    assert_eq!(open_files[3], open_files[4], "{limits}");
+    assert_ne!(open_files[3], "256", "{limits}");
 }

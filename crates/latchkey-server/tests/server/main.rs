@@ -6,6 +6,7 @@ mod answers;
 mod bad_input;
 mod budgets;
 mod common;
+mod connections;
 mod dbt_clients;
 mod directory;
 mod fences;
