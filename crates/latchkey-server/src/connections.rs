@@ -4,7 +4,8 @@
 //! - **Header-read timeout**: a new connection must deliver its first request head within it, and
 //!   a kept-alive one within it of the first byte of its next request.
 //! - **Idle timeout**: a kept-alive connection with no request arriving is closed after it.
-//! - **Request timeout**: a request must be whole (its body too) and answered within it.
+//! - **Request timeout**: a request must be whole (its body too) and answered within it of its
+//!   head beginning to arrive.
 //! - **Cap**: at most [`ConnectionLimits::max_connections`] are held. At the cap, a new connection
 //!   closes the one that has been idle (or stuck in a request head) longest; if every held one is
 //!   busy with a request, the new one gets a 503 at once and is closed, and the held ones go on.
@@ -154,9 +155,9 @@ struct Activity {
     quiet_since: AtomicU64,
     /// When the head of the next request began to arrive (or the connection was accepted).
     head_since: AtomicU64,
-    /// When the request being handled arrived.
+    /// When the request being handled began to arrive.
     request_since: AtomicU64,
-    /// The deadline the connection's task is waiting for.
+    /// When the connection's task will look at its deadline next.
     armed: AtomicU64,
     /// Chosen to make room for a new connection.
     evicted: AtomicBool,
@@ -198,9 +199,27 @@ impl Activity {
         }
     }
 
-    /// The deadline moved to `deadline`: wakes the task if that is sooner than it waits for.
-    fn moved_to(&self, deadline: u64) {
-        if deadline < self.armed.load(Relaxed) {
+    /// When the connection's task should look again, at `now`: its deadline, except that an
+    /// idle connection is looked at once a header-read timeout after it went quiet too. The task
+    /// may look early (it finds nothing due and waits again), never late; so a request head
+    /// beginning soon after an answer, as on every busy kept-alive connection, need not wake it.
+    fn next_look(&self, now: u64) -> u64 {
+        let deadline = self.deadline();
+        if self.request_since.load(Relaxed) == 0 && self.head_since.load(Relaxed) == 0 {
+            let early = after(
+                self.quiet_since.load(Relaxed),
+                self.limits.header_read_timeout,
+            );
+            if early > now {
+                return early.min(deadline);
+            }
+        }
+        deadline
+    }
+
+    /// Something happened at `now`: wakes the task if it has to look sooner than it would.
+    fn changed(&self, now: u64) {
+        if self.next_look(now) < self.armed.load(Relaxed) {
             self.wake.notify_one();
         }
     }
@@ -210,7 +229,7 @@ impl Activity {
         if self.request_since.load(Relaxed) == 0 && self.head_since.load(Relaxed) == 0 {
             let now = clock.now();
             self.head_since.store(now, Relaxed);
-            self.moved_to(after(now, self.limits.header_read_timeout));
+            self.changed(now);
         }
     }
 }
@@ -219,11 +238,15 @@ impl Activity {
 struct Handling(Arc<Activity>, Clock);
 
 impl Handling {
+    /// The request counts from when its head began to arrive (saving a clock read per request);
+    /// one read from the buffer without a new read from the socket counts from now.
     fn start(activity: &Arc<Activity>, clock: Clock) -> Handling {
-        let now = clock.now();
-        activity.head_since.store(0, Relaxed);
-        activity.request_since.store(now, Relaxed);
-        activity.moved_to(after(now, activity.limits.request_timeout));
+        let since = match activity.head_since.swap(0, Relaxed) {
+            0 => clock.now(),
+            head => head,
+        };
+        activity.request_since.store(since, Relaxed);
+        activity.changed(since);
         Handling(activity.clone(), clock)
     }
 }
@@ -233,7 +256,7 @@ impl Drop for Handling {
         let now = self.1.now();
         self.0.quiet_since.store(now, Relaxed);
         self.0.request_since.store(0, Relaxed);
-        self.0.moved_to(after(now, self.0.limits.idle_timeout));
+        self.0.changed(now);
     }
 }
 
@@ -490,9 +513,10 @@ impl Connection {
             pin!(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
         let mut finishing = false;
         loop {
-            let deadline = activity.deadline();
-            activity.armed.store(deadline, Relaxed);
+            let look = activity.next_look(clock.now());
+            activity.armed.store(look, Relaxed);
             tokio::select! {
+                biased;
                 _ = connection.as_mut() => return,
                 () = activity.wake.notified() => {
                     if activity.evicted.load(Relaxed) {
@@ -504,7 +528,7 @@ impl Connection {
                         connection.as_mut().graceful_shutdown();
                     }
                 }
-                () = tokio::time::sleep_until(clock.instant(deadline)) => {
+                () = tokio::time::sleep_until(clock.instant(look)) => {
                     if clock.now() >= activity.deadline() {
                         return;
                     }
