@@ -39,6 +39,13 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A project's owner as read from the store, not yet cached.
+#[derive(Debug)]
+pub struct OwnerLoad {
+    project: ProjectId,
+    owner: Option<AccountId>,
+}
+
 /// See the module docs. One per node; share it behind an `Arc`.
 pub struct Verifier {
     config: ServerConfig,
@@ -257,25 +264,44 @@ impl Verifier {
             return Ok(decision);
         }
         let p = project.expect("only a project lookup can miss");
-        let owner = self
-            .store
-            .project_owner(p)
-            .await?
-            .filter(|o| o.active)
-            .map(|o| o.account_id);
-        {
-            let mut projects = self.projects.write().expect("project lock");
-            if projects.len() >= 1_000_000 {
-                projects.clear();
-            }
-            projects.insert(p, owner);
-        }
+        let load = self.load_owner(p).await?;
+        self.remember_owner(load);
         Ok(self
             .decide_cached(principal, permission, project, env)
             .unwrap_or(Decision::Deny(DenyReason::NoGrant {
                 permission,
                 project,
             })))
+    }
+
+    /// The first half of a project-owner miss: reads the owner from the store. The second half
+    /// is [`Verifier::remember_owner`]; they are apart so that an eviction can come between.
+    pub async fn load_owner(&self, project: ProjectId) -> Result<OwnerLoad, StoreError> {
+        let owner = self
+            .store
+            .project_owner(project)
+            .await?
+            .filter(|o| o.active)
+            .map(|o| o.account_id);
+        Ok(OwnerLoad { project, owner })
+    }
+
+    /// Caches what [`Verifier::load_owner`] read.
+    pub fn remember_owner(&self, load: OwnerLoad) {
+        let mut projects = self.projects.write().expect("project lock");
+        if projects.len() >= 1_000_000 {
+            projects.clear();
+        }
+        projects.insert(load.project, load.owner);
+    }
+
+    /// The cached owner of a project (`Some(None)`: remembered as unknown or deleted).
+    pub fn cached_owner(&self, project: ProjectId) -> Option<Option<AccountId>> {
+        self.projects
+            .read()
+            .expect("project lock")
+            .get(&project)
+            .copied()
     }
 
     /// Forgets every cached project owner (after an account-wide change).
