@@ -7,11 +7,32 @@ use crate::records::*;
 use crate::tokens::grants_of;
 use crate::{Store, StoreError};
 use latchkey_core::{
-    AccountId, EffectivePermissions, Grant, TokenDigest, TokenId, TokenKind, UserId,
+    AccountId, EffectivePermissions, Grant, NetworkPolicy, Plan, TokenDigest, TokenId, TokenKind,
+    UserId,
 };
 use sqlx::Row;
 use std::sync::atomic::Ordering;
 use time::OffsetDateTime;
+
+/// A service token by digest, with what decides whether it works; the same columns as
+/// [`PERSONAL_HEAD`].
+const SERVICE_HEAD: &str = "
+    SELECT t.id, t.account_id, NULL AS user_id, t.state, t.expires_at, t.revoke_at,
+           t.allowed_cidrs, a.plan, a.state AS account_state, a.ip_restrictions_enabled,
+           1 AS seated
+    FROM service_tokens t JOIN accounts a ON a.id = t.account_id
+    WHERE t.token_digest = ?";
+
+/// A personal token by digest, with what decides whether it works (its user's seat included);
+/// the same columns as [`SERVICE_HEAD`].
+const PERSONAL_HEAD: &str = "
+    SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, NULL AS revoke_at,
+           '' AS allowed_cidrs, a.plan, a.state AS account_state, a.ip_restrictions_enabled,
+           EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                   WHERE m.account_id = t.account_id AND m.user_id = t.user_id
+                     AND m.state = 1 AND u.state = 1) AS seated
+    FROM personal_tokens t JOIN accounts a ON a.id = t.account_id
+    WHERE t.token_digest = ?";
 
 impl Store {
     /// How many queries credential lookups have made on this store (its clones share the count):
@@ -26,99 +47,81 @@ impl Store {
 
     /// The verifier's lookup: the token with this digest, compiled for decisions. `None` when no
     /// token has this digest. Plan, license and seat are applied here.
+    ///
+    /// Every lookup starts with one query by digest. A token that does not work — revoked,
+    /// expired, rotated out, of a closed account or a removed member — stops there, exactly
+    /// where a never-issued token stops, so the miss path does not tell them apart by its cost.
+    /// Only a working token goes on to read its grants (or seat) and its IP fences.
     pub async fn find_credential(
         &self,
         kind: TokenKind,
         digest: &TokenDigest,
     ) -> Result<Option<Credential>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        match kind {
-            TokenKind::Service => {
+        let head = match kind {
+            TokenKind::Service => SERVICE_HEAD,
+            TokenKind::Personal => PERSONAL_HEAD,
+        };
+        self.count_credential_query();
+        let row = sqlx::query(head)
+            .bind(&digest.0[..])
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        // A rotated-out token stops at the end of its overlap, or at its expiry if sooner.
+        let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
+        let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
+        let expires_at = match (expires_at, revoke_at) {
+            (Some(e), Some(r)) => Some(e.min(r)),
+            (e, r) => e.or(r),
+        };
+        let mut credential = Credential {
+            id: TokenId(row.try_get("id")?),
+            account_id: AccountId(row.try_get("account_id")?),
+            user_id: row.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+            active: false,
+            expires_at,
+            permissions: EffectivePermissions::default(),
+            network: NetworkPolicy::default(),
+        };
+        let expired = expires_at.is_some_and(|e| e <= crate::now());
+        let working = row.try_get::<i64, _>("state")? == 1
+            && row.try_get::<i64, _>("account_state")? == 1
+            && row.try_get::<i64, _>("seated")? == 1
+            && !expired;
+        if !working {
+            return Ok(Some(credential));
+        }
+        let plan: Plan = row.try_get::<String, _>("plan")?.parse()?;
+        credential.permissions = match credential.user_id {
+            None => {
                 self.count_credential_query();
-                let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.state, t.expires_at, t.revoke_at, t.allowed_cidrs, a.plan,
-                            a.state AS account_state, a.ip_restrictions_enabled
-                     FROM service_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
-                )
-                .bind(&digest.0[..])
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let id = TokenId(row.try_get("id")?);
-                let plan: String = row.try_get("plan")?;
-                self.count_credential_query();
-                let grants: Vec<Grant> = grants_of(&mut conn, id)
+                let grants: Vec<Grant> = grants_of(&mut conn, credential.id)
                     .await?
                     .into_iter()
                     .map(|g| g.grant)
                     .collect();
-                // A rotated-out token stops at the end of its overlap, whichever comes first.
-                let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
-                let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
-                let expires_at = match (expires_at, revoke_at) {
-                    (Some(e), Some(r)) => Some(e.min(r)),
-                    (e, r) => e.or(r),
-                };
-                let account_id = AccountId(row.try_get("account_id")?);
-                self.count_credential_query();
-                let network = network_policy(
-                    &mut conn,
-                    account_id,
-                    row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
-                    row.try_get("allowed_cidrs")?,
-                )
-                .await?;
-                Ok(Some(Credential {
-                    id,
-                    account_id,
-                    user_id: None,
-                    active: row.try_get::<i64, _>("state")? == 1
-                        && row.try_get::<i64, _>("account_state")? == 1,
-                    expires_at,
-                    permissions: EffectivePermissions::for_service_token(&grants, plan.parse()?),
-                    network,
-                }))
+                EffectivePermissions::for_service_token(&grants, plan)
             }
-            TokenKind::Personal => {
+            Some(user) => {
                 self.count_credential_query();
-                let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, a.plan, a.state AS account_state,
-                            a.ip_restrictions_enabled
-                     FROM personal_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
-                )
-                .bind(&digest.0[..])
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let account_id = AccountId(row.try_get("account_id")?);
-                let user_id = UserId(row.try_get("user_id")?);
-                let plan: latchkey_core::Plan = row.try_get::<String, _>("plan")?.parse()?;
-                self.count_credential_query();
-                let membership = fetch_membership(&mut conn, account_id, user_id).await?;
-                let active = row.try_get::<i64, _>("state")? == 1
-                    && row.try_get::<i64, _>("account_state")? == 1
-                    && membership.is_some();
-                self.count_credential_query();
-                let network = network_policy(
-                    &mut conn,
-                    account_id,
-                    row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
-                    "",
-                )
-                .await?;
-                Ok(Some(Credential {
-                    id: TokenId(row.try_get("id")?),
-                    account_id,
-                    user_id: Some(user_id),
-                    active,
-                    expires_at: row.try_get("expires_at")?,
-                    permissions: membership
-                        .map(|m| m.access.permissions(plan))
-                        .unwrap_or_default(),
-                    network,
-                }))
+                match fetch_membership(&mut conn, credential.account_id, user).await? {
+                    Some(m) => m.access.permissions(plan),
+                    // The seat went between the two reads.
+                    None => return Ok(Some(credential)),
+                }
             }
-        }
+        };
+        self.count_credential_query();
+        credential.network = network_policy(
+            &mut conn,
+            credential.account_id,
+            row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
+            row.try_get("allowed_cidrs")?,
+        )
+        .await?;
+        credential.active = true;
+        Ok(Some(credential))
     }
 
     /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so

@@ -231,13 +231,7 @@ pub(crate) async fn insert_service_token(
         at,
     )
     .await?;
-    append(
-        conn,
-        ChangeKind::Token,
-        Some(new.account_id),
-        Some(new.digest),
-    )
-    .await?;
+    append(conn, new.account_id, ChangeKind::Token(new.digest)).await?;
     Ok(TokenId(id))
 }
 
@@ -459,7 +453,7 @@ impl Store {
             )
             .await?;
             let digest = digest_of(&mut tx, id).await?;
-            append(&mut tx, ChangeKind::Token, Some(account_id), digest).await?;
+            append(&mut tx, account_id, ChangeKind::token(digest)).await?;
         }
         if state == Some(State::Deleted) {
             revoke_in(&mut tx, actor, account_id, id).await?;
@@ -552,13 +546,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let digest: Vec<u8> = row.try_get("token_digest")?;
-        append(
-            &mut tx,
-            ChangeKind::Token,
-            Some(account_id),
-            digest_from(&digest),
-        )
-        .await?;
+        append(&mut tx, account_id, ChangeKind::token(digest_from(&digest))).await?;
         let token = load_service_token(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound("service token"))?;
@@ -645,7 +633,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let digest = self::digest_of(&mut tx, id).await?;
-            append(&mut tx, ChangeKind::Token, Some(account_id), digest).await?;
+            append(&mut tx, account_id, ChangeKind::token(digest)).await?;
         }
         let new_token = load_service_token(&mut tx, new_id)
             .await?
@@ -734,7 +722,7 @@ impl Store {
                         at,
                     )
                     .await?;
-                    append(&mut tx, ChangeKind::Token, Some(account), Some(*digest)).await?;
+                    append(&mut tx, account, ChangeKind::Token(*digest)).await?;
                 }
             }
             revoked += 1;
@@ -802,13 +790,7 @@ impl Store {
             at,
         )
         .await?;
-        append(
-            &mut tx,
-            ChangeKind::Token,
-            Some(account_id),
-            Some(parts.digest),
-        )
-        .await?;
+        append(&mut tx, account_id, ChangeKind::Token(parts.digest)).await?;
         let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -855,13 +837,7 @@ impl Store {
             )
             .await?;
             let digest: Vec<u8> = row.try_get("token_digest")?;
-            append(
-                &mut tx,
-                ChangeKind::Token,
-                Some(account),
-                digest_from(&digest),
-            )
-            .await?;
+            append(&mut tx, account, ChangeKind::token(digest_from(&digest))).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -929,7 +905,7 @@ async fn revoke_in(
     )
     .await?;
     let digest: Vec<u8> = row.try_get("token_digest")?;
-    append(conn, ChangeKind::Token, Some(owner), digest_from(&digest)).await
+    append(conn, owner, ChangeKind::token(digest_from(&digest))).await
 }
 
 async fn digest_of(

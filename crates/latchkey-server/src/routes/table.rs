@@ -233,7 +233,7 @@ async fn guard(
         }
     }
     let authenticated = match authorization.and_then(crate::extract::bearer_secret) {
-        Some(secret) => state.verifier.authenticate_at(secret, now).await,
+        Some(secret) => state.verifier.authenticate(secret).await,
         None => Err(AuthError::Unauthenticated),
     };
     let principal: Principal = match authenticated {
