@@ -14,25 +14,31 @@ use sqlx::Row;
 use std::sync::atomic::Ordering;
 use time::OffsetDateTime;
 
-/// A service token by digest, with what decides whether it works; the same columns as
-/// [`PERSONAL_HEAD`].
+/// A service token by digest. Always exactly one row (all NULL for a digest no token has), so a
+/// never-issued token and one that does not work (`alive` 0) take the same query and the same
+/// decoding. Expiry is not decided here (stored times keep their offsets, so SQL cannot compare
+/// them); see [`Store::find_credential`].
 const SERVICE_HEAD: &str = "
-    SELECT t.id, t.account_id, NULL AS user_id, t.state, t.expires_at, t.revoke_at,
-           t.allowed_cidrs, a.plan, a.state AS account_state, a.ip_restrictions_enabled,
-           1 AS seated
-    FROM service_tokens t JOIN accounts a ON a.id = t.account_id
-    WHERE t.token_digest = ?";
+    SELECT t.id, t.account_id, NULL AS user_id,
+           coalesce(t.state = 1 AND a.state = 1, 0) AS alive,
+           t.expires_at, t.revoke_at, t.allowed_cidrs, a.plan, a.ip_restrictions_enabled
+    FROM (SELECT ? AS digest) asked
+    LEFT JOIN service_tokens t ON t.token_digest = asked.digest
+    LEFT JOIN accounts a ON a.id = t.account_id";
 
-/// A personal token by digest, with what decides whether it works (its user's seat included);
-/// the same columns as [`SERVICE_HEAD`].
+/// A personal token by digest, like [`SERVICE_HEAD`] (the same columns); it is `alive` only
+/// while its user holds an active seat in the account.
 const PERSONAL_HEAD: &str = "
-    SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, NULL AS revoke_at,
-           '' AS allowed_cidrs, a.plan, a.state AS account_state, a.ip_restrictions_enabled,
-           EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                   WHERE m.account_id = t.account_id AND m.user_id = t.user_id
-                     AND m.state = 1 AND u.state = 1) AS seated
-    FROM personal_tokens t JOIN accounts a ON a.id = t.account_id
-    WHERE t.token_digest = ?";
+    SELECT t.id, t.account_id, t.user_id,
+           coalesce(t.state = 1 AND a.state = 1
+                    AND EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                                WHERE m.account_id = t.account_id AND m.user_id = t.user_id
+                                  AND m.state = 1 AND u.state = 1), 0) AS alive,
+           t.expires_at, NULL AS revoke_at, '' AS allowed_cidrs, a.plan,
+           a.ip_restrictions_enabled
+    FROM (SELECT ? AS digest) asked
+    LEFT JOIN personal_tokens t ON t.token_digest = asked.digest
+    LEFT JOIN accounts a ON a.id = t.account_id";
 
 impl Store {
     /// How many queries credential lookups have made on this store (its clones share the count):
@@ -48,10 +54,11 @@ impl Store {
     /// The verifier's lookup: the token with this digest, compiled for decisions. `None` when no
     /// token has this digest. Plan, license and seat are applied here.
     ///
-    /// Every lookup starts with one query by digest. A token that does not work — revoked,
-    /// expired, rotated out, of a closed account or a removed member — stops there, exactly
-    /// where a never-issued token stops, so the miss path does not tell them apart by its cost.
-    /// Only a working token goes on to read its grants (or seat) and its IP fences.
+    /// Every lookup starts with one query by digest that answers one row of the same shape for
+    /// every token. A token that does not work — revoked, rotated out, of a closed account or a
+    /// removed member, or expired — stops there, where a never-issued token stops, so the miss
+    /// path does not tell them apart by its cost. Only a working token goes on to read its
+    /// grants (or seat) and its IP fences.
     pub async fn find_credential(
         &self,
         kind: TokenKind,
@@ -65,31 +72,37 @@ impl Store {
         self.count_credential_query();
         let row = sqlx::query(head)
             .bind(&digest.0[..])
-            .fetch_optional(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?;
-        let Some(row) = row else { return Ok(None) };
-        // A rotated-out token stops at the end of its overlap, or at its expiry if sooner.
-        let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
-        let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
-        let expires_at = match (expires_at, revoke_at) {
-            (Some(e), Some(r)) => Some(e.min(r)),
-            (e, r) => e.or(r),
+        // The same four columns, decoded the same way, for every token asked about.
+        let id: Option<i64> = row.try_get("id")?;
+        let account_id: Option<i64> = row.try_get("account_id")?;
+        let user_id: Option<i64> = row.try_get("user_id")?;
+        let alive: i64 = row.try_get("alive")?;
+        let (Some(id), Some(account_id)) = (id, account_id) else {
+            return Ok(None);
         };
         let mut credential = Credential {
-            id: TokenId(row.try_get("id")?),
-            account_id: AccountId(row.try_get("account_id")?),
-            user_id: row.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+            id: TokenId(id),
+            account_id: AccountId(account_id),
+            user_id: user_id.map(UserId),
             active: false,
-            expires_at,
+            expires_at: None,
             permissions: EffectivePermissions::default(),
             network: NetworkPolicy::default(),
         };
-        let expired = expires_at.is_some_and(|e| e <= crate::now());
-        let working = row.try_get::<i64, _>("state")? == 1
-            && row.try_get::<i64, _>("account_state")? == 1
-            && row.try_get::<i64, _>("seated")? == 1
-            && !expired;
-        if !working {
+        if alive != 1 {
+            return Ok(Some(credential));
+        }
+        // A rotated-out token stops at the end of its overlap, or at its expiry if sooner. An
+        // expired token stops here too, having decoded only these two times more.
+        let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
+        let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
+        credential.expires_at = match (expires_at, revoke_at) {
+            (Some(e), Some(r)) => Some(e.min(r)),
+            (e, r) => e.or(r),
+        };
+        if credential.expires_at.is_some_and(|e| e <= crate::now()) {
             return Ok(Some(credential));
         }
         let plan: Plan = row.try_get::<String, _>("plan")?.parse()?;
