@@ -129,21 +129,55 @@ pub fn decide(
     })
 }
 
+/// Whether the project a check names is one of the principal's own account's. Another
+/// account's project, and one that does not exist (or no longer does), are `Foreign`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// An active project of the principal's account (or no project named).
+    Own,
+    /// Anything else.
+    Foreign,
+}
+
+/// Decides one check for a principal of an account: on a [`Ownership::Foreign`] project, the
+/// same denial as a missing grant, whatever the grants say; otherwise [`decide`]. The verifier
+/// decides through this and [`explain`] asks each grant through it, so an explanation cannot
+/// disagree with the answer.
+#[inline]
+pub fn decide_owned(
+    perms: &EffectivePermissions,
+    permission: Permission,
+    project: Option<ProjectId>,
+    ownership: Ownership,
+    env: Option<EnvCategory>,
+) -> Decision {
+    if project.is_some() && ownership == Ownership::Foreign {
+        return Decision::Deny(DenyReason::NoGrant {
+            permission,
+            project,
+        });
+    }
+    decide(perms, permission, project, env)
+}
+
 /// Which of a token's grants cover a check: each grant compiled alone under the plan and asked
-/// the same question, so the explanation can never disagree with [`decide`]. Grants the plan
-/// no longer offers (or user-only sets) cover nothing and are reported as such.
+/// the same question through [`decide_owned`], ownership included, so the explanation can never
+/// disagree with the decision. Grants the plan no longer offers (or user-only sets) cover
+/// nothing and are reported as such.
 pub fn explain(
     grants: &[crate::grant::Grant],
     plan: crate::plan::Plan,
     permission: Permission,
     project: Option<ProjectId>,
+    ownership: Ownership,
     env: Option<EnvCategory>,
 ) -> Vec<(crate::grant::Grant, bool)> {
     grants
         .iter()
         .map(|g| {
             let alone = EffectivePermissions::for_service_token(std::slice::from_ref(g), plan);
-            (*g, decide(&alone, permission, project, env).is_allowed())
+            let decision = decide_owned(&alone, permission, project, ownership, env);
+            (*g, decision.is_allowed())
         })
         .collect()
 }

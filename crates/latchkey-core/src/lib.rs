@@ -33,7 +33,7 @@ pub mod token;
 
 pub use authority::Authority;
 pub use catalog::{catalog, Catalog, PermissionSet};
-pub use decision::{decide, explain, Decision, DenyReason};
+pub use decision::{decide, decide_owned, explain, Decision, DenyReason, Ownership};
 pub use effective::{EffectivePermissions, ScopeBits};
 pub use email::{BadEmail, Email};
 pub use error::Error;

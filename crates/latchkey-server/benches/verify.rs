@@ -7,7 +7,7 @@ use latchkey_core::{
     TokenKind,
 };
 use latchkey_server::cache::CachedPrincipal;
-use latchkey_server::verifier::now_unix;
+use latchkey_server::clock::UnixMicros;
 use latchkey_server::{ServerConfig, Verifier};
 use latchkey_store::{Actor, Store};
 use std::hint::black_box;
@@ -71,7 +71,7 @@ fn fixture(cached: usize) -> Fixture {
         Plan::Enterprise,
     ));
     let format = TokenFormat::default();
-    let now = now_unix();
+    let now = UnixMicros::now();
     let before = rss_kib();
     let mut tokens = Vec::with_capacity(PRESENTED);
     for i in 0..cached {
@@ -122,7 +122,7 @@ fn fixture(cached: usize) -> Fixture {
 fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
     let f = fixture(cached);
     let write_jobs: Permission = "jobs:write".parse().unwrap();
-    let now = now_unix();
+    let now = UnixMicros::now();
     let mut i = 0usize;
     bencher.bench_local(|| {
         let token = &f.tokens[i % f.tokens.len()];
@@ -133,7 +133,7 @@ fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
             .unwrap()
             .unwrap();
         f.verifier
-            .decide_cached(&principal, write_jobs, Some(f.project), None)
+            .decide_cached(&principal, write_jobs, Some(f.project), None, now)
             .unwrap()
             .is_allowed()
     });
@@ -142,7 +142,7 @@ fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
 #[divan::bench(sample_count = 200, sample_size = 1000)]
 fn reject_malformed_token(bencher: divan::Bencher) {
     let f = fixture(1_000);
-    let now = now_unix();
+    let now = UnixMicros::now();
     let mut bad = f.tokens[0].clone();
     bad.replace_range(10..11, if &bad[10..11] == "a" { "b" } else { "a" });
     bencher.bench_local(|| {

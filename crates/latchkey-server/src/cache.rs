@@ -5,14 +5,20 @@
 //! shard's read lock for the few nanoseconds of a lookup; nothing is held across an `.await`.
 //! Identical permission sets are interned, so a million tokens with the same grants share one
 //! compiled copy.
+//!
+//! Evictions are as narrow as the change: one digest, one user's personal tokens (found through a
+//! small index kept for personal tokens only), or one account's entries (a plan or IP-rule
+//! change, the one case that scans the shards). Every eviction bumps an epoch, and an entry read
+//! from the store before the bump is not inserted after it.
 
+use crate::clock::UnixMicros;
 use latchkey_core::{
     AccountId, EffectivePermissions, NetworkPolicy, TokenDigest, TokenId, TokenKind, UserId,
 };
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 const SHARDS: usize = 64;
 
@@ -52,10 +58,10 @@ pub struct CachedPrincipal {
     pub user_id: Option<UserId>,
     /// False for unknown, revoked, or seat-less tokens.
     pub active: bool,
-    /// Expiry as Unix seconds.
-    pub expires_at: Option<i64>,
-    /// When this entry was loaded (Unix seconds); it is reloaded after the max age.
-    pub loaded_at: i64,
+    /// When it stops working (it works strictly before this instant).
+    pub expires_at: Option<UnixMicros>,
+    /// When this entry was read from the store; it is reloaded after the max age.
+    pub loaded_at: UnixMicros,
     /// Compiled permissions, shared between tokens that hold the same.
     pub permissions: Arc<EffectivePermissions>,
     /// IP fences (account rules, token allowlist); `None` when there are none. Shared like
@@ -72,7 +78,7 @@ fn intern<T: Clone + Eq + std::hash::Hash>(
     table: &Mutex<HashMap<T, Arc<T>>>,
     value: &Arc<T>,
 ) -> Arc<T> {
-    let mut interned = table.lock().expect("intern lock");
+    let mut interned = table.lock().unwrap_or_else(PoisonError::into_inner);
     if interned.len() > 100_000 {
         interned.retain(|_, v| Arc::strong_count(v) > 1);
     }
@@ -90,6 +96,9 @@ pub struct TokenCache {
     negative: AtomicI64,
     /// Bumped on every eviction, so a load that raced an eviction is not cached.
     epoch: AtomicU64,
+    /// Each user's cached personal tokens, so a change to one user evicts theirs without a scan.
+    /// Taken after a shard's lock, never before it.
+    by_user: Mutex<HashMap<UserId, Vec<TokenDigest>>>,
 }
 
 impl Default for TokenCache {
@@ -100,6 +109,7 @@ impl Default for TokenCache {
             interned_networks: Mutex::default(),
             negative: AtomicI64::new(0),
             epoch: AtomicU64::new(0),
+            by_user: Mutex::default(),
         }
     }
 }
@@ -115,7 +125,7 @@ impl TokenCache {
     pub fn get(&self, digest: &TokenDigest) -> Option<Arc<CachedPrincipal>> {
         self.shard(digest)
             .read()
-            .expect("cache lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
             .cloned()
     }
@@ -129,7 +139,7 @@ impl TokenCache {
     ) -> Option<R> {
         self.shard(digest)
             .read()
-            .expect("cache lock")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
             .map(f)
     }
@@ -163,7 +173,10 @@ impl TokenCache {
         if unknown && self.negative.load(Ordering::Relaxed) >= negative_capacity as i64 {
             return entry;
         }
-        let mut shard = self.shard(&digest).write().expect("cache lock");
+        let mut shard = self
+            .shard(&digest)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if self.epoch.load(Ordering::Acquire) != epoch {
             return entry;
         }
@@ -175,43 +188,93 @@ impl TokenCache {
         if unknown {
             self.negative.fetch_add(1, Ordering::Relaxed);
         }
+        if let Some(user) = entry.user_id {
+            let mut by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
+            let digests = by_user.entry(user).or_default();
+            if !digests.contains(&digest) {
+                digests.push(digest);
+            }
+        }
         entry
+    }
+
+    /// Takes `digest` out of its user's index entry (called under the digest's shard lock).
+    fn unindex(&self, user: UserId, digest: &TokenDigest) {
+        let mut by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(digests) = by_user.get_mut(&user) {
+            digests.retain(|d| d != digest);
+            if digests.is_empty() {
+                by_user.remove(&user);
+            }
+        }
     }
 
     /// Drops one digest.
     pub fn remove(&self, digest: &TokenDigest) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Some(old) = self
+        let mut shard = self
             .shard(digest)
             .write()
-            .expect("cache lock")
-            .remove(digest)
-        {
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = shard.remove(digest) {
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
+            }
+            if let Some(user) = old.user_id {
+                self.unindex(user, digest);
             }
         }
     }
 
-    /// Drops every entry of an account.
-    pub fn remove_account(&self, account: AccountId) {
+    /// Drops a user's personal tokens (their seat, license or groups changed), in any account.
+    pub fn remove_user(&self, user: UserId) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        for shard in self.shards.iter() {
-            shard
+        let digests = self
+            .by_user
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&user)
+            .unwrap_or_default();
+        for digest in &digests {
+            let mut shard = self
+                .shard(digest)
                 .write()
-                .expect("cache lock")
-                .retain(|_, e| e.account_id != account);
+                .unwrap_or_else(PoisonError::into_inner);
+            if shard.get(digest).is_some_and(|e| e.user_id == Some(user)) {
+                shard.remove(digest);
+            }
         }
     }
 
-    /// Drops every unknown-token entry older than `before` (Unix seconds). Free when there are
-    /// none, so a large cache of known tokens is not scanned for nothing.
-    pub fn expire_negative(&self, before: i64) {
+    /// Drops every entry of an account (its plan or IP rules changed). This one scans.
+    pub fn remove_account(&self, account: AccountId) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for shard in self.shards.iter() {
+            let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
+            let mut personal = Vec::new();
+            shard.retain(|digest, e| {
+                if e.account_id != account {
+                    return true;
+                }
+                if let Some(user) = e.user_id {
+                    personal.push((user, *digest));
+                }
+                false
+            });
+            for (user, digest) in &personal {
+                self.unindex(*user, digest);
+            }
+        }
+    }
+
+    /// Drops every unknown-token entry loaded before `before`. Free when there are none, so a
+    /// large cache of known tokens is not scanned for nothing.
+    pub fn expire_negative(&self, before: UnixMicros) {
         if self.negative.load(Ordering::Relaxed) <= 0 {
             return;
         }
         for shard in self.shards.iter() {
-            let mut shard = shard.write().expect("cache lock");
+            let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let len = shard.len();
             shard.retain(|_, e| e.id.0 != 0 || e.loaded_at >= before);
             self.negative
@@ -222,8 +285,17 @@ impl TokenCache {
     /// Drops everything (the change feed was lost).
     pub fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        // The index first: a digest indexed after this and dropped from its shard below is
+        // harmless, while the reverse would leave a cached token no user eviction can find.
+        self.by_user
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         for shard in self.shards.iter() {
-            shard.write().expect("cache lock").clear();
+            shard
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
         }
         self.negative.store(0, Ordering::Relaxed);
     }
@@ -232,7 +304,7 @@ impl TokenCache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().expect("cache lock").len())
+            .map(|s| s.read().unwrap_or_else(PoisonError::into_inner).len())
             .sum()
     }
 

@@ -2,29 +2,30 @@
 //! clears everything if the feed is lost, and revokes rotated-out tokens whose overlap ended)
 //! and the `last_used_at` flusher.
 
+use crate::clock::{Micros, UnixMicros};
 use crate::verifier::{now_unix, Verifier};
 use latchkey_store::ChangeKind;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-/// Applies every change after `seq`; returns the new position. On a store error the whole
-/// cache is cleared, since changes may have been missed.
+/// Applies every change after `seq`; returns the new position. Each change evicts what it
+/// names — one token, one project's owner, one user's personal tokens, or (for a plan or IP-rule
+/// change) the account's entries. On a store error everything is dropped, since changes may
+/// have been missed.
 pub async fn apply_changes(verifier: &Verifier, mut seq: i64) -> i64 {
     loop {
         match verifier.store().changes_since(seq, 1000).await {
             Ok(changes) => {
                 let done = changes.len() < 1000;
                 for change in &changes {
-                    match (change.kind, change.digest) {
-                        (ChangeKind::Token, Some(digest)) => verifier.cache().remove(&digest),
-                        _ => {
-                            if let Some(account) = change.account_id {
-                                verifier.cache().remove_account(account);
-                            } else {
-                                verifier.cache().clear();
-                            }
-                            verifier.forget_projects();
+                    match (change.kind, change.account_id) {
+                        (ChangeKind::Token(digest), _) => verifier.cache().remove(&digest),
+                        (ChangeKind::Project(project), _) => verifier.owners().remove(project),
+                        (ChangeKind::User(user), _) => verifier.cache().remove_user(user),
+                        (ChangeKind::Account, Some(account)) => {
+                            verifier.cache().remove_account(account);
                         }
+                        (ChangeKind::Account, None) => forget_everything(verifier),
                     }
                     seq = change.seq;
                 }
@@ -34,12 +35,16 @@ pub async fn apply_changes(verifier: &Verifier, mut seq: i64) -> i64 {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "change feed unreadable; clearing the cache");
-                verifier.cache().clear();
-                verifier.forget_projects();
+                forget_everything(verifier);
                 return seq;
             }
         }
     }
+}
+
+fn forget_everything(verifier: &Verifier) {
+    verifier.cache().clear();
+    verifier.owners().clear();
 }
 
 /// Starts the poller and the flusher. The poller starts from the feed's current end: the cache
@@ -66,11 +71,14 @@ pub async fn spawn(
                     }
                 }
                 seq = apply_changes(&verifier, seq).await;
-                let ttl = verifier.config().negative_ttl.as_secs() as i64;
+                let ttl = verifier.config().negative_ttl;
                 let now = now_unix();
-                if now - last_sweep >= ttl.max(1) {
-                    verifier.cache().expire_negative(now - ttl);
-                    last_sweep = now;
+                if now - last_sweep >= i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX).max(1) {
+                    let now = UnixMicros::now();
+                    verifier
+                        .cache()
+                        .expire_negative(UnixMicros(now.0.saturating_sub(Micros::from(ttl).0)));
+                    last_sweep = now.secs();
                 }
             }
         })

@@ -1,7 +1,8 @@
 //! Latchkey's HTTP surface and its verifier.
 //!
 //! - [`verifier`]: parse → checksum → SHA-256 → in-memory cache → decide; the hot path.
-//! - [`cache`]: the sharded, read-mostly map of compiled principals.
+//! - [`cache`]: the sharded, read-mostly map of compiled principals; [`owners`]: project owners.
+//! - [`clock`]: instants to the microsecond; [`usage`]: batched `last_used_at`.
 //! - [`feed`]: background tasks that keep the cache honest (change feed, `last_used_at` batches).
 //! - [`routes`]: thin handlers; [`error`] turns every failure into the one error envelope.
 //!
@@ -12,6 +13,7 @@
 pub mod app;
 pub mod budget;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod envelope;
@@ -22,10 +24,12 @@ pub mod forward_uri;
 pub mod invite_delivery;
 pub mod limiter;
 pub mod openapi;
+pub mod owners;
 pub mod route_map;
 pub mod routes;
 pub mod sign_in;
 pub mod throttle;
+pub mod usage;
 pub mod value_sets;
 pub mod verifier;
 pub mod wire;

@@ -17,6 +17,7 @@
 //! The hot path — a token in the cache — touches no counter.
 
 use crate::app::AppState;
+use crate::clock::UnixMicros;
 use crate::error::ApiError;
 use crate::limiter::{CredentialKey, Limiter};
 use crate::verifier::{AuthError, Principal};
@@ -64,11 +65,12 @@ pub async fn authenticate(
     state: &AppState,
     ip: Option<IpAddr>,
     secret: &str,
-    now: i64,
+    clock: UnixMicros,
 ) -> Result<Principal, ApiError> {
-    let outcome = match state.verifier.authenticate_cached(secret, now) {
+    let now = clock.secs();
+    let outcome = match state.verifier.authenticate_cached(secret, clock) {
         Ok(Some(principal)) => return Ok(principal),
-        Ok(None) => look_up(state, ip, secret, now).await,
+        Ok(None) => look_up(state, ip, secret, clock).await,
         Err(e) => Err(e),
     };
     match outcome {
@@ -83,8 +85,9 @@ async fn look_up(
     state: &AppState,
     ip: Option<IpAddr>,
     secret: &str,
-    now: i64,
+    clock: UnixMicros,
 ) -> Result<Principal, AuthError> {
+    let now = clock.secs();
     if state.credential_failures.check(secret, now).is_err() {
         // It failed again and again in this window; it will not verify now.
         return Err(AuthError::Unauthenticated);
@@ -96,7 +99,7 @@ async fn look_up(
     } else {
         None
     };
-    state.verifier.authenticate_at(secret, now).await
+    state.verifier.authenticate_at(secret, clock).await
 }
 
 /// Counts a failed authentication against the client address and, when one was presented, the

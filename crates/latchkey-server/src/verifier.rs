@@ -2,18 +2,21 @@
 //!
 //! Hot path on a cache hit, all in memory and synchronous: parse and checksum the token (no I/O
 //! for malformed ones), SHA-256 it, look the digest up in the [`TokenCache`], check state and
-//! expiry, evaluate the bitsets. Misses do one indexed lookup in the store and cache the result
-//! (unknown tokens too, briefly). `last_used_at` is noted in memory and flushed in batches.
+//! expiry (to the microsecond), evaluate the bitsets. Misses do one indexed lookup in the store
+//! and cache the result (unknown tokens too, briefly). Decisions on a project also need its
+//! owner, cached in [`ProjectOwners`]. `last_used_at` is noted in memory and flushed in batches.
 
 use crate::cache::{CachedPrincipal, TokenCache};
+use crate::clock::{Micros, UnixMicros};
 use crate::config::ServerConfig;
+use crate::owners::ProjectOwners;
+use crate::usage::UsageLog;
 use latchkey_core::{
-    decide, AccountId, Decision, DenyReason, EffectivePermissions, EnvCategory, Permission,
-    ProjectId, TokenId, TokenKind,
+    decide_owned, AccountId, Decision, EffectivePermissions, EnvCategory, Grant, Ownership,
+    Permission, Plan, ProjectId, TokenId,
 };
 use latchkey_store::{Store, StoreError};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An authenticated caller.
@@ -31,12 +34,22 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-/// Seconds since the Unix epoch.
+/// Seconds since the Unix epoch (for rate windows and sweeps; token lifetimes use
+/// [`UnixMicros`]).
 #[inline]
 pub fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A project's owner as read from the store, not yet cached.
+#[derive(Debug)]
+pub struct OwnerLoad {
+    project: ProjectId,
+    owner: Option<AccountId>,
+    loaded_at: UnixMicros,
+    epoch: u64,
 }
 
 /// See the module docs. One per node; share it behind an `Arc`.
@@ -44,20 +57,25 @@ pub struct Verifier {
     config: ServerConfig,
     store: Store,
     cache: TokenCache,
-    /// Project → owning account, for active projects; `None` remembers an unknown project.
-    projects: RwLock<HashMap<ProjectId, Option<AccountId>>>,
-    usage: Mutex<Vec<Principal>>,
+    owners: ProjectOwners,
+    usage: UsageLog,
+    /// `config.cache_max_age`, converted once.
+    max_age: Micros,
+    /// `config.negative_ttl`, converted once.
+    negative_ttl: Micros,
 }
 
 impl Verifier {
     /// A verifier over a store.
     pub fn new(store: Store, config: ServerConfig) -> Verifier {
         Verifier {
+            max_age: config.cache_max_age.into(),
+            negative_ttl: config.negative_ttl.into(),
             config,
             store,
             cache: TokenCache::default(),
-            projects: RwLock::default(),
-            usage: Mutex::default(),
+            owners: ProjectOwners::default(),
+            usage: UsageLog::default(),
         }
     }
 
@@ -76,23 +94,28 @@ impl Verifier {
         &self.cache
     }
 
-    /// The in-memory part of authentication. `Ok(None)` means the store must be asked.
+    /// The project-owner cache.
+    pub fn owners(&self) -> &ProjectOwners {
+        &self.owners
+    }
+
+    /// The in-memory part of authentication at `now`. `Ok(None)` means the store must be asked.
     #[inline]
     pub fn authenticate_cached(
         &self,
         token: &str,
-        now: i64,
+        now: UnixMicros,
     ) -> Result<Option<Principal>, AuthError> {
         let found = self.lookup_cached(token, now)?;
         if let Some(p) = &found {
-            self.note_usage(p, now);
+            self.usage.note(p, now.secs());
         }
         Ok(found)
     }
 
     /// [`Verifier::authenticate_cached`] without noting usage.
     #[inline]
-    fn lookup_cached(&self, token: &str, now: i64) -> Result<Option<Principal>, AuthError> {
+    fn lookup_cached(&self, token: &str, now: UnixMicros) -> Result<Option<Principal>, AuthError> {
         let parsed = self
             .config
             .token_format
@@ -102,11 +125,11 @@ impl Verifier {
             return Ok(None);
         };
         let max_age = if entry.id.0 == 0 {
-            self.config.negative_ttl.as_secs() as i64
+            self.negative_ttl
         } else {
-            self.config.cache_max_age.as_secs() as i64
+            self.max_age
         };
-        if now - entry.loaded_at > max_age {
+        if now.is_older_than(entry.loaded_at, max_age) {
             return Ok(None);
         }
         Self::live(entry, now).map(Some)
@@ -114,27 +137,30 @@ impl Verifier {
 
     /// Authenticates a token (cache, or store on a miss) and notes its use for `last_used_at`.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
-        self.authenticate_at(token, now_unix()).await
+        self.authenticate_at(token, UnixMicros::now()).await
     }
 
-    /// [`Verifier::authenticate`] at a time the caller already read (Unix seconds).
-    pub async fn authenticate_at(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+    /// [`Verifier::authenticate`] at a time the caller already read.
+    pub async fn authenticate_at(
+        &self,
+        token: &str,
+        now: UnixMicros,
+    ) -> Result<Principal, AuthError> {
         let principal = self.lookup_at(token, now).await?;
-        self.note_usage(&principal, now);
+        self.usage.note(&principal, now.secs());
         Ok(principal)
     }
 
     /// Looks a token up like [`Verifier::authenticate`] without counting it as used (for
     /// introspection by someone else).
     pub async fn lookup(&self, token: &str) -> Result<Principal, AuthError> {
-        self.lookup_at(token, now_unix()).await
+        self.lookup_at(token, UnixMicros::now()).await
     }
 
-    async fn lookup_at(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+    async fn lookup_at(&self, token: &str, now: UnixMicros) -> Result<Principal, AuthError> {
         if let Some(principal) = self.lookup_cached(token, now)? {
             return Ok(principal);
         }
-        // A miss: the token parsed, so this cannot fail.
         let parsed = self
             .config
             .token_format
@@ -145,33 +171,40 @@ impl Verifier {
             .store
             .find_credential(parsed.kind, &parsed.digest)
             .await?;
-        let entry = match found {
-            Some(c) => CachedPrincipal {
-                kind: parsed.kind,
-                id: c.id,
-                account_id: c.account_id,
-                user_id: c.user_id,
-                active: c.active,
-                expires_at: c.expires_at.map(|t| t.unix_timestamp()),
-                loaded_at: now,
-                permissions: Arc::new(c.permissions),
-                network: (!c.network.is_open()).then(|| Arc::new(c.network)),
-                last_used: Default::default(),
-                usage_pending: Default::default(),
-            },
-            None => CachedPrincipal {
-                kind: parsed.kind,
-                id: TokenId(0),
-                account_id: AccountId(0),
-                user_id: None,
-                active: false,
-                expires_at: None,
-                loaded_at: now,
-                permissions: Arc::new(EffectivePermissions::default()),
-                network: None,
-                last_used: Default::default(),
-                usage_pending: Default::default(),
-            },
+        // Unknown and found-but-dead tokens take the same steps from here on: one entry built,
+        // one insert, one refusal.
+        let (id, account_id, user_id, active, expires_at, permissions, network) = match found {
+            Some(c) => (
+                c.id,
+                c.account_id,
+                c.user_id,
+                c.active,
+                c.expires_at.map(UnixMicros::of),
+                c.permissions,
+                (!c.network.is_open()).then(|| Arc::new(c.network)),
+            ),
+            None => (
+                TokenId(0),
+                AccountId(0),
+                None,
+                false,
+                None,
+                EffectivePermissions::default(),
+                None,
+            ),
+        };
+        let entry = CachedPrincipal {
+            kind: parsed.kind,
+            id,
+            account_id,
+            user_id,
+            active,
+            expires_at,
+            loaded_at: now,
+            permissions: Arc::new(permissions),
+            network,
+            last_used: Default::default(),
+            usage_pending: Default::default(),
         };
         let entry = self
             .cache
@@ -179,50 +212,65 @@ impl Verifier {
         Self::live(entry, now)
     }
 
-    /// The entry if its token works now: active, and not expired.
+    /// The entry if its token works at `now`: active, and strictly before its expiry.
     #[inline]
-    fn live(entry: Principal, now: i64) -> Result<Principal, AuthError> {
+    fn live(entry: Principal, now: UnixMicros) -> Result<Principal, AuthError> {
         if !entry.active || entry.expires_at.is_some_and(|e| e <= now) {
             return Err(AuthError::Unauthenticated);
         }
         Ok(entry)
     }
 
-    /// Notes that a principal authenticated now: at most one store per second per token, and
-    /// one push into the batch per flush interval.
+    /// Writes the pending `last_used_at` batch; a batch the store refuses is kept for the next
+    /// call (see [`UsageLog`]).
+    pub async fn flush_usage(&self) -> Result<(), StoreError> {
+        self.usage.flush(&self.store).await
+    }
+
+    /// Whether `project` is the principal's account's, from the cache at `now`; `None` when its
+    /// owner must be read from the store.
     #[inline]
-    fn note_usage(&self, entry: &Principal, now: i64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        if entry.last_used.load(Relaxed) != now {
-            entry.last_used.store(now, Relaxed);
-            if !entry.usage_pending.swap(true, Relaxed) {
-                self.usage.lock().expect("usage lock").push(entry.clone());
-            }
+    fn ownership_cached(
+        &self,
+        principal: &CachedPrincipal,
+        project: Option<ProjectId>,
+        now: UnixMicros,
+    ) -> Option<Ownership> {
+        let Some(p) = project else {
+            return Some(Ownership::Own);
+        };
+        let owner = self.owners.get(p, now, self.max_age)?;
+        Some(Self::ownership_of(principal, owner))
+    }
+
+    fn ownership_of(principal: &CachedPrincipal, owner: Option<AccountId>) -> Ownership {
+        if owner == Some(principal.account_id) {
+            Ownership::Own
+        } else {
+            Ownership::Foreign
         }
     }
 
-    /// Takes the pending `last_used_at` batch.
-    pub fn take_usage(&self) -> Vec<(TokenKind, TokenId, time::OffsetDateTime)> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let pending = std::mem::take(&mut *self.usage.lock().expect("usage lock"));
-        pending
-            .into_iter()
-            .filter_map(|p| {
-                p.usage_pending.store(false, Relaxed);
-                let at =
-                    time::OffsetDateTime::from_unix_timestamp(p.last_used.load(Relaxed)).ok()?;
-                Some((p.kind, p.id, at))
-            })
-            .collect()
+    /// Whether `project` is the principal's account's: from the cache, or read from the store
+    /// (and cached) on a miss.
+    pub async fn ownership(
+        &self,
+        principal: &CachedPrincipal,
+        project: Option<ProjectId>,
+    ) -> Result<Ownership, StoreError> {
+        let Some(p) = project else {
+            return Ok(Ownership::Own);
+        };
+        if let Some(owner) = self.owners.get(p, UnixMicros::now(), self.max_age) {
+            return Ok(Self::ownership_of(principal, owner));
+        }
+        let load = self.load_owner(p).await?;
+        let owner = load.owner;
+        self.remember_owner(load);
+        Ok(Self::ownership_of(principal, owner))
     }
 
-    /// Writes the pending `last_used_at` batch.
-    pub async fn flush_usage(&self) -> Result<(), StoreError> {
-        let batch = self.take_usage();
-        self.store.record_usage(&batch).await
-    }
-
-    /// The in-memory part of a decision. `None` means the project's owner must be looked up.
+    /// The in-memory part of a decision at `now`. `None` means the project's owner must be read.
     #[inline]
     pub fn decide_cached(
         &self,
@@ -230,18 +278,16 @@ impl Verifier {
         permission: Permission,
         project: Option<ProjectId>,
         env: Option<EnvCategory>,
+        now: UnixMicros,
     ) -> Option<Decision> {
-        if let Some(p) = project {
-            let owner = *self.projects.read().expect("project lock").get(&p)?;
-            if owner != Some(principal.account_id) {
-                // Another account's project, or none: the same answer as a missing grant.
-                return Some(Decision::Deny(DenyReason::NoGrant {
-                    permission,
-                    project,
-                }));
-            }
-        }
-        Some(decide(&principal.permissions, permission, project, env))
+        let ownership = self.ownership_cached(principal, project, now)?;
+        Some(decide_owned(
+            &principal.permissions,
+            permission,
+            project,
+            ownership,
+            env,
+        ))
     }
 
     /// Decides one check for an authenticated principal. A project of another account is
@@ -253,33 +299,69 @@ impl Verifier {
         project: Option<ProjectId>,
         env: Option<EnvCategory>,
     ) -> Result<Decision, StoreError> {
-        if let Some(decision) = self.decide_cached(principal, permission, project, env) {
-            return Ok(decision);
-        }
-        let p = project.expect("only a project lookup can miss");
+        let ownership = self.ownership(principal, project).await?;
+        Ok(decide_owned(
+            &principal.permissions,
+            permission,
+            project,
+            ownership,
+            env,
+        ))
+    }
+
+    /// Decides one check from a service token's `grants` under `plan` (as read from the store
+    /// for an explanation), and says which grants cover it. The decision and every grant's
+    /// answer go through the one decision function with the one ownership answer, so the
+    /// explanation cannot contradict the decision.
+    pub async fn explain(
+        &self,
+        principal: &CachedPrincipal,
+        grants: &[Grant],
+        plan: Plan,
+        permission: Permission,
+        project: Option<ProjectId>,
+        env: Option<EnvCategory>,
+    ) -> Result<(Decision, Vec<(Grant, bool)>), StoreError> {
+        let ownership = self.ownership(principal, project).await?;
+        let perms = EffectivePermissions::for_service_token(grants, plan);
+        let decision = decide_owned(&perms, permission, project, ownership, env);
+        let why = latchkey_core::explain(grants, plan, permission, project, ownership, env);
+        Ok((decision, why))
+    }
+
+    /// The first half of a project-owner miss: reads the owner from the store. The second half
+    /// is [`Verifier::remember_owner`]; they are apart so that an eviction can come between.
+    pub async fn load_owner(&self, project: ProjectId) -> Result<OwnerLoad, StoreError> {
+        let epoch = self.owners.epoch();
+        let loaded_at = UnixMicros::now();
         let owner = self
             .store
-            .project_owner(p)
+            .project_owner(project)
             .await?
             .filter(|o| o.active)
             .map(|o| o.account_id);
-        {
-            let mut projects = self.projects.write().expect("project lock");
-            if projects.len() >= 1_000_000 {
-                projects.clear();
-            }
-            projects.insert(p, owner);
-        }
-        Ok(self
-            .decide_cached(principal, permission, project, env)
-            .unwrap_or(Decision::Deny(DenyReason::NoGrant {
-                permission,
-                project,
-            })))
+        Ok(OwnerLoad {
+            project,
+            owner,
+            loaded_at,
+            epoch,
+        })
     }
 
-    /// Forgets every cached project owner (after an account-wide change).
-    pub fn forget_projects(&self) {
-        self.projects.write().expect("project lock").clear();
+    /// Caches what [`Verifier::load_owner`] read, unless the project cache saw an eviction
+    /// since the read began.
+    pub fn remember_owner(&self, load: OwnerLoad) {
+        self.owners.insert(
+            load.project,
+            load.owner,
+            load.loaded_at,
+            load.epoch,
+            self.max_age,
+        );
+    }
+
+    /// The cached owner of a project (`Some(None)`: remembered as unknown or deleted).
+    pub fn cached_owner(&self, project: ProjectId) -> Option<Option<AccountId>> {
+        self.owners.get(project, UnixMicros::now(), self.max_age)
     }
 }

@@ -1,7 +1,7 @@
 //! Accounts, projects, users, memberships and groups, and the first-start bootstrap.
 
 use crate::audit::record;
-use crate::changes::{append, ChangeKind};
+use crate::changes::{append, append_group_members, ChangeKind};
 use crate::records::*;
 use crate::tokens::{insert_service_token, load_service_token};
 use crate::{now, Store, StoreError};
@@ -221,7 +221,7 @@ impl Store {
             now(),
         )
         .await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append(&mut tx, account_id, ChangeKind::Account).await?;
         let account = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
@@ -384,7 +384,7 @@ impl Store {
         )
         .await?;
         end_seat(&mut tx, actor, account_id, user_id).await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append(&mut tx, account_id, ChangeKind::User(user_id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -670,7 +670,7 @@ pub(crate) async fn insert_project(
         at,
     )
     .await?;
-    append(conn, ChangeKind::Account, Some(account_id), None).await?;
+    append(conn, account_id, ChangeKind::Project(ProjectId(id))).await?;
     Ok(Project {
         id: ProjectId(id),
         account_id,
@@ -771,7 +771,7 @@ pub(crate) async fn insert_membership(
         at,
     )
     .await?;
-    append(conn, ChangeKind::Account, Some(account_id), None).await?;
+    append(conn, account_id, ChangeKind::User(user_id)).await?;
     Ok(())
 }
 
@@ -827,7 +827,7 @@ pub(crate) async fn insert_group(
         )
         .await?;
     }
-    append(conn, ChangeKind::Account, Some(account_id), None).await?;
+    append_group_members(conn, account_id, GroupId(id)).await?;
     Ok(GroupId(id))
 }
 
@@ -861,6 +861,6 @@ pub(crate) async fn insert_group_member(
         now(),
     )
     .await?;
-    append(conn, ChangeKind::Account, Some(account_id), None).await?;
+    append(conn, account_id, ChangeKind::User(user_id)).await?;
     Ok(())
 }

@@ -1,16 +1,29 @@
-//! The change feed: each command appends what it changed, so caches anywhere can evict it.
+//! The change feed: each command appends what it changed — one token, one project, one user, or
+//! something account-wide — in its own transaction, so caches anywhere evict exactly that.
 
 use crate::{Store, StoreError};
-use latchkey_core::{AccountId, TokenDigest};
+use latchkey_core::{AccountId, GroupId, ProjectId, TokenDigest, UserId};
 use sqlx::{Row, SqliteConnection};
 
-/// What changed.
+/// What changed, and so what a cache must forget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
-    /// One token (its digest is in the change): evict it.
-    Token,
-    /// Something account-wide (plan, project, user, group, membership): evict the account's entries.
+    /// One token (created, re-granted, fenced, rotated or revoked): evict it.
+    Token(TokenDigest),
+    /// One project (added, renamed or deleted): forget its owner.
+    Project(ProjectId),
+    /// One user's seat, license or groups in the account: evict their personal tokens.
+    User(UserId),
+    /// Something that touches every token of the account (its plan, its IP rules): evict them
+    /// all. A row of this kind with no account means "everything".
     Account,
+}
+
+impl ChangeKind {
+    /// A change to the token with this digest (account-wide if the digest could not be read).
+    pub(crate) fn token(digest: Option<TokenDigest>) -> ChangeKind {
+        digest.map_or(ChangeKind::Account, ChangeKind::Token)
+    }
 }
 
 /// One change-feed entry.
@@ -22,27 +35,51 @@ pub struct Change {
     pub kind: ChangeKind,
     /// The account concerned.
     pub account_id: Option<AccountId>,
-    /// For token changes, the token's digest.
-    pub digest: Option<TokenDigest>,
 }
 
+/// Appends one change, inside the caller's transaction.
 pub(crate) async fn append(
     conn: &mut SqliteConnection,
+    account_id: AccountId,
     kind: ChangeKind,
-    account_id: Option<AccountId>,
-    digest: Option<TokenDigest>,
 ) -> Result<(), StoreError> {
-    let kind = match kind {
-        ChangeKind::Token => "token",
-        ChangeKind::Account => "account",
+    let (name, digest, project, user) = match kind {
+        ChangeKind::Token(d) => ("token", Some(d.0.to_vec()), None, None),
+        ChangeKind::Project(p) => ("project", None, Some(p.0), None),
+        ChangeKind::User(u) => ("user", None, None, Some(u.0)),
+        ChangeKind::Account => ("account", None, None, None),
     };
-    sqlx::query("INSERT INTO changes (kind, account_id, digest, created_at) VALUES (?, ?, ?, ?)")
-        .bind(kind)
-        .bind(account_id.map(|a| a.0))
-        .bind(digest.map(|d| d.0.to_vec()))
-        .bind(crate::now())
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO changes (kind, account_id, digest, project_id, user_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(account_id.0)
+    .bind(digest)
+    .bind(project)
+    .bind(user)
+    .bind(crate::now())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A change to a group is a change to each of its members: appends one user change per member,
+/// inside the caller's transaction (none for a group nobody is in: nothing cached holds it).
+pub(crate) async fn append_group_members(
+    conn: &mut SqliteConnection,
+    account_id: AccountId,
+    group: GroupId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO changes (kind, account_id, user_id, created_at)
+         SELECT 'user', ?, user_id, ? FROM group_members WHERE group_id = ? ORDER BY user_id",
+    )
+    .bind(account_id.0)
+    .bind(crate::now())
+    .bind(group.0)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -55,10 +92,12 @@ impl Store {
         Ok(seq.unwrap_or(0))
     }
 
-    /// Changes after `seq`, oldest first, at most `limit`.
+    /// Changes after `seq`, oldest first, at most `limit`. A row naming nothing this version
+    /// knows reads as account-wide, the safe side.
     pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, account_id, digest FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, kind, account_id, digest, project_id, user_id FROM changes
+             WHERE seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(seq)
         .bind(limit)
@@ -68,17 +107,20 @@ impl Store {
             .map(|r| {
                 let kind: String = r.try_get("kind")?;
                 let digest: Option<Vec<u8>> = r.try_get("digest")?;
+                let project: Option<i64> = r.try_get("project_id")?;
+                let user: Option<i64> = r.try_get("user_id")?;
+                let kind = match (kind.as_str(), digest, project, user) {
+                    ("token", Some(d), _, _) => {
+                        ChangeKind::token(<[u8; 32]>::try_from(d.as_slice()).ok().map(TokenDigest))
+                    }
+                    ("project", _, Some(p), _) => ChangeKind::Project(ProjectId(p)),
+                    ("user", _, _, Some(u)) => ChangeKind::User(UserId(u)),
+                    _ => ChangeKind::Account,
+                };
                 Ok(Change {
                     seq: r.try_get("seq")?,
-                    kind: if kind == "token" {
-                        ChangeKind::Token
-                    } else {
-                        ChangeKind::Account
-                    },
+                    kind,
                     account_id: r.try_get::<Option<i64>, _>("account_id")?.map(AccountId),
-                    digest: digest
-                        .and_then(|d| <[u8; 32]>::try_from(d.as_slice()).ok())
-                        .map(TokenDigest),
                 })
             })
             .collect()

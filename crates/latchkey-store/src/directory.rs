@@ -7,7 +7,7 @@ use crate::accounts::{
     insert_project,
 };
 use crate::audit::record;
-use crate::changes::{append, ChangeKind};
+use crate::changes::{append, append_group_members, ChangeKind};
 use crate::records::{Actor, Project, State, StoredGrant};
 use crate::tokens::grant_from_row;
 use crate::{now, Store, StoreError};
@@ -375,7 +375,7 @@ impl Store {
             state,
         )
         .await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append_group_members(&mut tx, account_id, id).await?;
         let group = one_group(&mut tx, account_id, id).await?;
         tx.commit().await?;
         Ok(group)
@@ -405,7 +405,7 @@ impl Store {
         check_may_grant_to_group(authority, plan, grants)?;
         check_projects(&mut tx, account_id, grants).await?;
         write_group_grants(&mut tx, actor, &group, grants).await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append_group_members(&mut tx, account_id, id).await?;
         let group = one_group(&mut tx, account_id, id).await?;
         tx.commit().await?;
         Ok(group)
@@ -491,7 +491,7 @@ impl Store {
             )
             .await?;
         }
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append(&mut tx, account_id, ChangeKind::User(user_id)).await?;
         let member = load_members(&mut tx, account_id, Some(user_id))
             .await?
             .pop()
@@ -610,7 +610,7 @@ impl Store {
             state,
         )
         .await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append(&mut tx, account_id, ChangeKind::Project(id)).await?;
         tx.commit().await?;
         self.project(account_id, id)
             .await?

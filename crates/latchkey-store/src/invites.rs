@@ -394,7 +394,7 @@ impl Store {
             at,
         )
         .await?;
-        append(&mut tx, ChangeKind::Account, Some(invite.account_id), None).await?;
+        append(&mut tx, invite.account_id, ChangeKind::User(user_id)).await?;
         let row = sqlx::query("SELECT * FROM invites WHERE id = ?")
             .bind(invite.id)
             .fetch_one(&mut *tx)

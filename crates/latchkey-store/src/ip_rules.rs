@@ -280,7 +280,7 @@ async fn rule_changed(
     )
     .await?;
     check_rule_set(conn, actor, account_id).await?;
-    append(conn, ChangeKind::Account, Some(account_id), None).await?;
+    append(conn, account_id, ChangeKind::Account).await?;
     Ok(())
 }
 
@@ -597,7 +597,7 @@ impl Store {
         let mut tx = self.write().await?;
         set_switch(&mut tx, actor, account_id, on).await?;
         check_rule_set(&mut tx, actor, account_id).await?;
-        append(&mut tx, ChangeKind::Account, Some(account_id), None).await?;
+        append(&mut tx, account_id, ChangeKind::Account).await?;
         let restrictions = IpRestrictions {
             enabled: enabled(&mut tx, account_id).await?,
             rules: load_rules(&mut tx, account_id, None).await?,

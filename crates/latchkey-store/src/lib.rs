@@ -12,6 +12,7 @@ mod accounts;
 mod audit;
 mod authority;
 mod changes;
+mod credentials;
 mod directory;
 mod error;
 mod invites;
@@ -36,6 +37,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use std::str::FromStr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The default database URL: a SQLite file in the working directory.
@@ -48,6 +51,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct Store {
     pool: SqlitePool,
     passwords: passwords::PasswordGate,
+    /// Queries made by credential lookups (see [`Store::credential_queries`]).
+    credential_queries: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -93,6 +98,7 @@ impl Store {
         Ok(Store {
             pool,
             passwords: passwords::PasswordGate::default(),
+            credential_queries: Arc::default(),
         })
     }
 

@@ -1,10 +1,9 @@
-//! Service tokens and personal access tokens: create, read, revoke, the verifier's lookup by
-//! digest, and the batched `last_used_at` flush.
+//! Service tokens and personal access tokens: create, read, rotate and revoke.
 
 use crate::accounts::{check_projects, fetch_account, fetch_membership};
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
-use crate::ip_rules::{format_allowlist, network_policy, parse_allowlist};
+use crate::ip_rules::{format_allowlist, parse_allowlist};
 use crate::records::*;
 use crate::{now, Store, StoreError};
 use latchkey_core::mint::{check_may_mint_personal_token, check_may_mint_service_token};
@@ -77,7 +76,7 @@ fn personal_token_from_row(r: &SqliteRow) -> Result<PersonalToken, StoreError> {
     })
 }
 
-async fn grants_of(
+pub(crate) async fn grants_of(
     conn: &mut SqliteConnection,
     token: TokenId,
 ) -> Result<Vec<StoredGrant>, StoreError> {
@@ -232,13 +231,7 @@ pub(crate) async fn insert_service_token(
         at,
     )
     .await?;
-    append(
-        conn,
-        ChangeKind::Token,
-        Some(new.account_id),
-        Some(new.digest),
-    )
-    .await?;
+    append(conn, new.account_id, ChangeKind::Token(new.digest)).await?;
     Ok(TokenId(id))
 }
 
@@ -460,7 +453,7 @@ impl Store {
             )
             .await?;
             let digest = digest_of(&mut tx, id).await?;
-            append(&mut tx, ChangeKind::Token, Some(account_id), digest).await?;
+            append(&mut tx, account_id, ChangeKind::token(digest)).await?;
         }
         if state == Some(State::Deleted) {
             revoke_in(&mut tx, actor, account_id, id).await?;
@@ -553,13 +546,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let digest: Vec<u8> = row.try_get("token_digest")?;
-        append(
-            &mut tx,
-            ChangeKind::Token,
-            Some(account_id),
-            digest_from(&digest),
-        )
-        .await?;
+        append(&mut tx, account_id, ChangeKind::token(digest_from(&digest))).await?;
         let token = load_service_token(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound("service token"))?;
@@ -646,7 +633,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let digest = self::digest_of(&mut tx, id).await?;
-            append(&mut tx, ChangeKind::Token, Some(account_id), digest).await?;
+            append(&mut tx, account_id, ChangeKind::token(digest)).await?;
         }
         let new_token = load_service_token(&mut tx, new_id)
             .await?
@@ -735,7 +722,7 @@ impl Store {
                         at,
                     )
                     .await?;
-                    append(&mut tx, ChangeKind::Token, Some(account), Some(*digest)).await?;
+                    append(&mut tx, account, ChangeKind::Token(*digest)).await?;
                 }
             }
             revoked += 1;
@@ -803,13 +790,7 @@ impl Store {
             at,
         )
         .await?;
-        append(
-            &mut tx,
-            ChangeKind::Token,
-            Some(account_id),
-            Some(parts.digest),
-        )
-        .await?;
+        append(&mut tx, account_id, ChangeKind::Token(parts.digest)).await?;
         let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -856,13 +837,7 @@ impl Store {
             )
             .await?;
             let digest: Vec<u8> = row.try_get("token_digest")?;
-            append(
-                &mut tx,
-                ChangeKind::Token,
-                Some(account),
-                digest_from(&digest),
-            )
-            .await?;
+            append(&mut tx, account, ChangeKind::token(digest_from(&digest))).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -891,122 +866,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(personal_token_from_row).collect()
-    }
-
-    /// The verifier's lookup: the token with this digest, compiled for decisions. `None` when no
-    /// token has this digest. Plan, license and seat are applied here.
-    pub async fn find_credential(
-        &self,
-        kind: TokenKind,
-        digest: &TokenDigest,
-    ) -> Result<Option<Credential>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        match kind {
-            TokenKind::Service => {
-                let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.state, t.expires_at, t.revoke_at, t.allowed_cidrs, a.plan,
-                            a.state AS account_state, a.ip_restrictions_enabled
-                     FROM service_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
-                )
-                .bind(&digest.0[..])
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let id = TokenId(row.try_get("id")?);
-                let plan: String = row.try_get("plan")?;
-                let grants: Vec<Grant> = grants_of(&mut conn, id)
-                    .await?
-                    .into_iter()
-                    .map(|g| g.grant)
-                    .collect();
-                // A rotated-out token stops at the end of its overlap, whichever comes first.
-                let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
-                let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
-                let expires_at = match (expires_at, revoke_at) {
-                    (Some(e), Some(r)) => Some(e.min(r)),
-                    (e, r) => e.or(r),
-                };
-                let account_id = AccountId(row.try_get("account_id")?);
-                let network = network_policy(
-                    &mut conn,
-                    account_id,
-                    row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
-                    row.try_get("allowed_cidrs")?,
-                )
-                .await?;
-                Ok(Some(Credential {
-                    id,
-                    account_id,
-                    user_id: None,
-                    active: row.try_get::<i64, _>("state")? == 1
-                        && row.try_get::<i64, _>("account_state")? == 1,
-                    expires_at,
-                    permissions: EffectivePermissions::for_service_token(&grants, plan.parse()?),
-                    network,
-                }))
-            }
-            TokenKind::Personal => {
-                let row = sqlx::query(
-                    "SELECT t.id, t.account_id, t.user_id, t.state, t.expires_at, a.plan, a.state AS account_state,
-                            a.ip_restrictions_enabled
-                     FROM personal_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_digest = ?",
-                )
-                .bind(&digest.0[..])
-                .fetch_optional(&mut *conn)
-                .await?;
-                let Some(row) = row else { return Ok(None) };
-                let account_id = AccountId(row.try_get("account_id")?);
-                let user_id = UserId(row.try_get("user_id")?);
-                let plan: latchkey_core::Plan = row.try_get::<String, _>("plan")?.parse()?;
-                let membership = fetch_membership(&mut conn, account_id, user_id).await?;
-                let active = row.try_get::<i64, _>("state")? == 1
-                    && row.try_get::<i64, _>("account_state")? == 1
-                    && membership.is_some();
-                let network = network_policy(
-                    &mut conn,
-                    account_id,
-                    row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
-                    "",
-                )
-                .await?;
-                Ok(Some(Credential {
-                    id: TokenId(row.try_get("id")?),
-                    account_id,
-                    user_id: Some(user_id),
-                    active,
-                    expires_at: row.try_get("expires_at")?,
-                    permissions: membership
-                        .map(|m| m.access.permissions(plan))
-                        .unwrap_or_default(),
-                    network,
-                }))
-            }
-        }
-    }
-
-    /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
-    /// no request writes to the database).
-    pub async fn record_usage(
-        &self,
-        used: &[(TokenKind, TokenId, OffsetDateTime)],
-    ) -> Result<(), StoreError> {
-        if used.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.write().await?;
-        for (kind, id, at) in used {
-            let sql = match kind {
-                TokenKind::Service => "UPDATE service_tokens SET last_used_at = ? WHERE id = ?",
-                TokenKind::Personal => "UPDATE personal_tokens SET last_used_at = ? WHERE id = ?",
-            };
-            sqlx::query(sql)
-                .bind(at)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 }
 
@@ -1046,7 +905,7 @@ async fn revoke_in(
     )
     .await?;
     let digest: Vec<u8> = row.try_get("token_digest")?;
-    append(conn, ChangeKind::Token, Some(owner), digest_from(&digest)).await
+    append(conn, owner, ChangeKind::token(digest_from(&digest))).await
 }
 
 async fn digest_of(

@@ -574,7 +574,7 @@ fn many_single_project_grants_are_each_found_on_their_own_project() {
 
 #[test]
 fn explain_names_exactly_the_grants_that_cover_a_check_and_agrees_with_decide() {
-    use latchkey_core::{explain, Grant, Plan};
+    use latchkey_core::{explain, Grant, Ownership::Own, Plan};
     let grants: Vec<Grant> = [
         "job_viewer:all",
         "job_admin:project=7",
@@ -590,7 +590,7 @@ fn explain_names_exactly_the_grants_that_cover_a_check_and_agrees_with_decide() 
             Some(latchkey_core::ProjectId(7)),
             Some(latchkey_core::ProjectId(9)),
         ] {
-            let why = explain(&grants, Plan::Enterprise, permission, project, None);
+            let why = explain(&grants, Plan::Enterprise, permission, project, Own, None);
             let perms =
                 latchkey_core::EffectivePermissions::for_service_token(&grants, Plan::Enterprise);
             let allowed = latchkey_core::decide(&perms, permission, project, None).is_allowed();
@@ -606,6 +606,7 @@ fn explain_names_exactly_the_grants_that_cover_a_check_and_agrees_with_decide() 
         Plan::Enterprise,
         "jobs:write".parse().unwrap(),
         Some(latchkey_core::ProjectId(7)),
+        Own,
         None,
     );
     let covering: Vec<String> = why
@@ -620,7 +621,47 @@ fn explain_names_exactly_the_grants_that_cover_a_check_and_agrees_with_decide() 
         Plan::Team,
         "jobs:write".parse().unwrap(),
         Some(latchkey_core::ProjectId(9)),
+        Own,
         Some(latchkey_core::EnvCategory::Production),
     );
     assert!(why.iter().all(|(_, c)| !c));
+}
+
+#[test]
+fn on_another_accounts_project_no_grant_covers_and_the_answer_is_a_missing_grant() {
+    use latchkey_core::{
+        decide_owned, explain, Decision, DenyReason, EffectivePermissions, Grant,
+        Ownership::{Foreign, Own},
+        Plan, ProjectId,
+    };
+    let grants: Vec<Grant> = ["account_admin:all", "job_admin:all", "job_admin:project=7"]
+        .iter()
+        .map(|g| g.parse().unwrap())
+        .collect();
+    let perms = EffectivePermissions::for_service_token(&grants, Plan::Enterprise);
+    let project = Some(ProjectId(7));
+    for permission in latchkey_core::Permission::all() {
+        let why = explain(
+            &grants,
+            Plan::Enterprise,
+            permission,
+            project,
+            Foreign,
+            None,
+        );
+        assert!(why.iter().all(|(_, c)| !c), "{permission}: {why:?}");
+        assert_eq!(
+            decide_owned(&perms, permission, project, Foreign, None),
+            Decision::Deny(DenyReason::NoGrant {
+                permission,
+                project
+            })
+        );
+        // The same grants on the account's own project 7 do cover it.
+        let own = explain(&grants, Plan::Enterprise, permission, project, Own, None);
+        assert_eq!(
+            own.iter().any(|(_, c)| *c),
+            decide_owned(&perms, permission, project, Own, None).is_allowed()
+        );
+    }
 }

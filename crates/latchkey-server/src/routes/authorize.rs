@@ -210,15 +210,43 @@ fn parse_check(c: CheckRequest, at: &str) -> Result<Check, ApiError> {
     })
 }
 
+/// Answers one check; with `explaining` (the caller's grants and plan), also says which grants
+/// cover it, decided together so the two cannot disagree.
 async fn run(
     state: &AppState,
     principal: &Principal,
     check: Check,
+    explaining: Option<&(Vec<latchkey_core::Grant>, latchkey_core::Plan)>,
 ) -> Result<CheckResult, ApiError> {
-    let decision = state
-        .verifier
-        .decide(principal, check.permission, check.project, check.env)
-        .await?;
+    let verifier = &state.verifier;
+    let (decision, explanation) = match explaining {
+        None => (
+            verifier
+                .decide(principal, check.permission, check.project, check.env)
+                .await?,
+            None,
+        ),
+        Some((grants, plan)) => {
+            let (decision, why) = verifier
+                .explain(
+                    principal,
+                    grants,
+                    *plan,
+                    check.permission,
+                    check.project,
+                    check.env,
+                )
+                .await?;
+            let grants = why
+                .into_iter()
+                .map(|(g, covers)| ExplainedGrant {
+                    grant: g.to_string(),
+                    covers,
+                })
+                .collect();
+            (decision, Some(Explanation { grants }))
+        }
+    };
     let reason = match decision {
         Decision::Allow => None,
         Decision::Deny(r) => Some(ReasonView {
@@ -231,7 +259,7 @@ async fn run(
         project_id: check.project.map(|p| p.0),
         allowed: decision.is_allowed(),
         reason,
-        explanation: None,
+        explanation,
     })
 }
 
@@ -271,28 +299,6 @@ async fn grants_for_explaining(
     ))
 }
 
-fn explanation(
-    grants: &(Vec<latchkey_core::Grant>, latchkey_core::Plan),
-    check: &Check,
-) -> Explanation {
-    let why = latchkey_core::explain(
-        &grants.0,
-        grants.1,
-        check.permission,
-        check.project,
-        check.env,
-    );
-    Explanation {
-        grants: why
-            .into_iter()
-            .map(|(g, covers)| ExplainedGrant {
-                grant: g.to_string(),
-                covers,
-            })
-            .collect(),
-    }
-}
-
 /// The handler.
 pub async fn authorize(
     State(state): State<AppState>,
@@ -309,9 +315,7 @@ pub async fn authorize(
             } else {
                 None
             };
-            let why = grants.as_ref().map(|g| explanation(g, &check));
-            let mut result = run(&state, &principal, check).await?;
-            result.explanation = why;
+            let result = run(&state, &principal, check, grants.as_ref()).await?;
             Ok(Json(AuthorizeAnswer::Single(SingleAnswer {
                 result,
                 principal: principal_view,
@@ -342,10 +346,7 @@ pub async fn authorize(
             };
             let mut results = Vec::with_capacity(parsed.len());
             for check in parsed {
-                let why = grants.as_ref().map(|g| explanation(g, &check));
-                let mut result = run(&state, &principal, check).await?;
-                result.explanation = why;
-                results.push(result);
+                results.push(run(&state, &principal, check, grants.as_ref()).await?);
             }
             let allowed = results.iter().all(|r| r.allowed);
             Ok(Json(AuthorizeAnswer::Batch(BatchAnswer {

@@ -209,7 +209,8 @@ async fn guard(
         return Ok(next.run(request).await);
     }
     let ip = crate::extract::ClientIp::of(request.extensions()).0;
-    let now = crate::verifier::now_unix();
+    let clock = crate::clock::UnixMicros::now();
+    let now = clock.secs();
     let path_account = if row.has_account {
         let account = path_param(&mut request, "account_id").await;
         Some(AccountId(account.ok_or(ApiError::NotFound)?))
@@ -239,7 +240,7 @@ async fn guard(
         }
     }
     let principal: Principal = match authorization.and_then(crate::extract::bearer_secret) {
-        Some(secret) => throttle::authenticate(&state, ip, secret, now).await?,
+        Some(secret) => throttle::authenticate(&state, ip, secret, clock).await?,
         None => return Err(throttle::failed(&state, ip, None, now)),
     };
     check_network(&principal, ip)?;

@@ -15,6 +15,8 @@ pub struct App {
     pub url: String,
     /// The store the server runs on (tests may write to it directly as the operator).
     pub store: Store,
+    /// The server's verifier (to look into its caches).
+    pub verifier: std::sync::Arc<latchkey_server::Verifier>,
     /// A client.
     pub http: reqwest::Client,
     /// The Enterprise account made at start.
@@ -69,6 +71,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::new(store.clone(), config);
+    let verifier = state.verifier.clone();
     tokio::spawn(async move {
         latchkey_server::serve(listener, state, async {
             let _ = rx.await;
@@ -79,6 +82,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
     App {
         url,
         store,
+        verifier,
         http: reqwest::Client::new(),
         account: account.id,
         p1,

@@ -1,0 +1,164 @@
+//! What the verifier reads and writes on its own: a credential by digest, compiled for decisions
+//! (the cache-miss path), and the batched `last_used_at` flush.
+
+use crate::accounts::fetch_membership;
+use crate::ip_rules::network_policy;
+use crate::records::*;
+use crate::tokens::grants_of;
+use crate::{Store, StoreError};
+use latchkey_core::{
+    AccountId, EffectivePermissions, Grant, NetworkPolicy, Plan, TokenDigest, TokenId, TokenKind,
+    UserId,
+};
+use sqlx::Row;
+use std::sync::atomic::Ordering;
+use time::OffsetDateTime;
+
+/// A service token by digest. Always exactly one row (all NULL for a digest no token has), so a
+/// never-issued token and one that does not work (`alive` 0) take the same query and the same
+/// decoding. Expiry is not decided here (stored times keep their offsets, so SQL cannot compare
+/// them); see [`Store::find_credential`].
+const SERVICE_HEAD: &str = "
+    SELECT t.id, t.account_id, NULL AS user_id,
+           coalesce(t.state = 1 AND a.state = 1, 0) AS alive,
+           t.expires_at, t.revoke_at, t.allowed_cidrs, a.plan, a.ip_restrictions_enabled
+    FROM (SELECT ? AS digest) asked
+    LEFT JOIN service_tokens t ON t.token_digest = asked.digest
+    LEFT JOIN accounts a ON a.id = t.account_id";
+
+/// A personal token by digest, like [`SERVICE_HEAD`] (the same columns); it is `alive` only
+/// while its user holds an active seat in the account.
+const PERSONAL_HEAD: &str = "
+    SELECT t.id, t.account_id, t.user_id,
+           coalesce(t.state = 1 AND a.state = 1
+                    AND EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                                WHERE m.account_id = t.account_id AND m.user_id = t.user_id
+                                  AND m.state = 1 AND u.state = 1), 0) AS alive,
+           t.expires_at, NULL AS revoke_at, '' AS allowed_cidrs, a.plan,
+           a.ip_restrictions_enabled
+    FROM (SELECT ? AS digest) asked
+    LEFT JOIN personal_tokens t ON t.token_digest = asked.digest
+    LEFT JOIN accounts a ON a.id = t.account_id";
+
+impl Store {
+    /// How many queries credential lookups have made on this store (its clones share the count):
+    /// the cost of the verifier's miss path, which must not depend on whether a token exists.
+    pub fn credential_queries(&self) -> u64 {
+        self.credential_queries.load(Ordering::Relaxed)
+    }
+
+    fn count_credential_query(&self) {
+        self.credential_queries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The verifier's lookup: the token with this digest, compiled for decisions. `None` when no
+    /// token has this digest. Plan, license and seat are applied here.
+    ///
+    /// Every lookup starts with one query by digest that answers one row of the same shape for
+    /// every token. A token that does not work — revoked, rotated out, of a closed account or a
+    /// removed member, or expired — stops there, where a never-issued token stops, so the miss
+    /// path does not tell them apart by its cost. Only a working token goes on to read its
+    /// grants (or seat) and its IP fences.
+    pub async fn find_credential(
+        &self,
+        kind: TokenKind,
+        digest: &TokenDigest,
+    ) -> Result<Option<Credential>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let head = match kind {
+            TokenKind::Service => SERVICE_HEAD,
+            TokenKind::Personal => PERSONAL_HEAD,
+        };
+        self.count_credential_query();
+        let row = sqlx::query(head)
+            .bind(&digest.0[..])
+            .fetch_one(&mut *conn)
+            .await?;
+        // The same four columns, decoded the same way, for every token asked about.
+        let id: Option<i64> = row.try_get("id")?;
+        let account_id: Option<i64> = row.try_get("account_id")?;
+        let user_id: Option<i64> = row.try_get("user_id")?;
+        let alive: i64 = row.try_get("alive")?;
+        let (Some(id), Some(account_id)) = (id, account_id) else {
+            return Ok(None);
+        };
+        let mut credential = Credential {
+            id: TokenId(id),
+            account_id: AccountId(account_id),
+            user_id: user_id.map(UserId),
+            active: false,
+            expires_at: None,
+            permissions: EffectivePermissions::default(),
+            network: NetworkPolicy::default(),
+        };
+        if alive != 1 {
+            return Ok(Some(credential));
+        }
+        // A rotated-out token stops at the end of its overlap, or at its expiry if sooner. An
+        // expired token stops here too, having decoded only these two times more.
+        let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
+        let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
+        credential.expires_at = match (expires_at, revoke_at) {
+            (Some(e), Some(r)) => Some(e.min(r)),
+            (e, r) => e.or(r),
+        };
+        if credential.expires_at.is_some_and(|e| e <= crate::now()) {
+            return Ok(Some(credential));
+        }
+        let plan: Plan = row.try_get::<String, _>("plan")?.parse()?;
+        credential.permissions = match credential.user_id {
+            None => {
+                self.count_credential_query();
+                let grants: Vec<Grant> = grants_of(&mut conn, credential.id)
+                    .await?
+                    .into_iter()
+                    .map(|g| g.grant)
+                    .collect();
+                EffectivePermissions::for_service_token(&grants, plan)
+            }
+            Some(user) => {
+                self.count_credential_query();
+                match fetch_membership(&mut conn, credential.account_id, user).await? {
+                    Some(m) => m.access.permissions(plan),
+                    // The seat went between the two reads.
+                    None => return Ok(Some(credential)),
+                }
+            }
+        };
+        self.count_credential_query();
+        credential.network = network_policy(
+            &mut conn,
+            credential.account_id,
+            row.try_get::<i64, _>("ip_restrictions_enabled")? == 1,
+            row.try_get("allowed_cidrs")?,
+        )
+        .await?;
+        credential.active = true;
+        Ok(Some(credential))
+    }
+
+    /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
+    /// no request writes to the database).
+    pub async fn record_usage(
+        &self,
+        used: &[(TokenKind, TokenId, OffsetDateTime)],
+    ) -> Result<(), StoreError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        for (kind, id, at) in used {
+            let sql = match kind {
+                TokenKind::Service => "UPDATE service_tokens SET last_used_at = ? WHERE id = ?",
+                TokenKind::Personal => "UPDATE personal_tokens SET last_used_at = ? WHERE id = ?",
+            };
+            sqlx::query(sql)
+                .bind(at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
