@@ -61,7 +61,7 @@ mapfile -t targets < <("${fuzz[@]}" list --fuzz-dir fuzz)
 echo "== building ${targets[*]}"
 "${fuzz[@]}" build "${opts[@]}"
 
-failed=0
+failed=0 passed=0 crashed=0
 summary=()
 for t in "${targets[@]}"; do
     corpus="fuzz/corpus/$t" artifacts="fuzz/artifacts/$t" log="fuzz/artifacts/$t.log"
@@ -84,17 +84,18 @@ for t in "${targets[@]}"; do
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
     if [ "$crashes" -ne 0 ]; then
-        failed=1
+        failed=1 crashed=$((crashed + 1))
         echo "!! $t crashed (exit $status); log: $log" >&2
         grep -E "panicked at|^(thread|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" "$log" \
             | head -20 >&2 || tail -20 "$log" >&2
     elif [ "$status" -ne 0 ]; then
         # Not a finding of the fuzzer (a build error, a full disk …), but not a pass either.
-        failed=1
+        failed=1 crashed=$((crashed + 1))
         crashes="error"
         echo "!! $t failed without a crashing input (exit $status); log: $log" >&2
         tail -20 "$log" >&2
     fi
+    [ "$status" -eq 0 ] && [ "$crashes" = 0 ] && passed=$((passed + 1))
     summary+=("$(printf '%-8s %12s %9s %6s %7s %7s %8s %6ss' "$t" "${execs:--}" "${speed:--}" \
         "${cov:--}" "${ft:--}" "${corp:--}" "$crashes" "$elapsed")")
 done
@@ -104,5 +105,7 @@ printf '%-8s %12s %9s %6s %7s %7s %8s %7s\n' target executions exec/s cov ft cor
 printf '%s\n' "${summary[@]}"
 if [ "$failed" -ne 0 ]; then
     echo "fuzzing failed; replay a crash with: cargo +nightly fuzz run -a TARGET fuzz/artifacts/TARGET/FILE" >&2
-    exit 1
 fi
+# One line in the plain "N passed, N failed" form: a target passes when it ran to its limit.
+echo "fuzzing: $passed passed, $crashed failed"
+exit "$failed"
