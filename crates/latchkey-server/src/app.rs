@@ -21,7 +21,7 @@ pub struct AppState {
     /// Failed authentications per client address.
     pub auth_failures: Arc<Limiter>,
     /// Failed password sign-ins per account and e-mail.
-    pub password_failures: Arc<Limiter<crate::sign_in::EmailKey>>,
+    pub password_failures: Arc<Limiter<crate::limiter::CredentialKey>>,
     /// Failed token authentications per presented token.
     pub credential_failures: Arc<crate::throttle::CredentialFailures>,
     /// The store slot that cache misses from throttled addresses queue for.

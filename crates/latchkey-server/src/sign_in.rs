@@ -8,32 +8,19 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::limiter::LimitKey;
+use crate::limiter::CredentialKey;
 use latchkey_core::{AccountId, Secret};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::collections::hash_map::RandomState;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-/// A person to sign in as: the account and the e-mail (case folded), hashed with a key chosen
-/// at start so nobody can aim collisions at one shard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EmailKey(u64);
-
-impl EmailKey {
-    /// The key for an account and an e-mail address.
-    pub fn of(account: AccountId, email: &str) -> EmailKey {
-        static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-        let mut h = KEYS.get_or_init(Default::default).build_hasher();
-        account.0.hash(&mut h);
-        email.trim().to_lowercase().hash(&mut h);
-        EmailKey(h.finish())
-    }
-}
-
-impl LimitKey for EmailKey {
-    fn shard_byte(&self) -> u8 {
-        self.0 as u8
-    }
+/// The failure-budget key of a person to sign in as: the account and the e-mail (case folded),
+/// hashed with a key chosen at start (the same keyed hash as presented credentials), so nobody
+/// can aim collisions at one shard.
+pub fn email_key(account: AccountId, email: &str) -> CredentialKey {
+    static KEYS: OnceLock<RandomState> = OnceLock::new();
+    let person = format!("{}:{}", account.0, email.trim().to_lowercase());
+    CredentialKey::of(KEYS.get_or_init(RandomState::new), &person)
 }
 
 /// Signs a user in with e-mail and password for one account: the same 401 for every wrong
@@ -47,7 +34,7 @@ pub async fn sign_in(
     email: &str,
     password: Secret,
 ) -> Result<SignedIn, ApiError> {
-    let key = EmailKey::of(account, email);
+    let key = email_key(account, email);
     state
         .password_failures
         .check(key, now)

@@ -5,7 +5,7 @@ use crate::changes::{append, append_group_members, ChangeKind};
 use crate::records::*;
 use crate::tokens::{insert_service_token, load_service_token};
 use crate::{now, Store, StoreError};
-use latchkey_core::principal::{check_license_on_plan, group_may_hold, owner_set};
+use latchkey_core::principal::{check_license_on_plan, owner_set};
 use latchkey_core::{
     catalog, AccountId, Authority, Email, Grant, GroupId, License, Plan, ProjectId, Scope, Secret,
     UserAccess, UserId,
@@ -402,16 +402,7 @@ impl Store {
         let account = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
-        for g in grants {
-            g.validate()?;
-            if !group_may_hold(account.plan, g.set) {
-                return Err(latchkey_core::Error::SetNotOnPlan {
-                    set: g.set.slug().into(),
-                    plan: account.plan.to_string(),
-                }
-                .into());
-            }
-        }
+        latchkey_core::mint::check_group_grants(account.plan, grants)?;
         check_projects(&mut tx, account_id, grants).await?;
         let id = insert_group(&mut tx, actor, account_id, name, grants).await?;
         tx.commit().await?;

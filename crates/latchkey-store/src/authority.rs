@@ -97,17 +97,11 @@ async fn service_token(
     if working.is_none() {
         return Ok(EffectivePermissions::default());
     }
-    let rows = sqlx::query(
-        "SELECT permission_set, project_id, writable_envs FROM service_token_grants
-         WHERE service_token_id = ?",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?;
-    let grants = rows
-        .iter()
-        .map(|r| crate::tokens::grant_from_row(r).map(|g| g.grant))
-        .collect::<Result<Vec<Grant>, _>>()?;
+    let grants: Vec<Grant> = crate::tokens::grants_of(conn, id)
+        .await?
+        .into_iter()
+        .map(|g| g.grant)
+        .collect();
     Ok(EffectivePermissions::for_service_token(
         &grants,
         plan(conn, account_id).await?,

@@ -73,7 +73,6 @@ async fn group_grants(
     account_id: AccountId,
     groups: &[GroupId],
 ) -> Result<Vec<Grant>, StoreError> {
-    let mut grants = Vec::new();
     for g in groups {
         let active: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM groups WHERE id = ? AND account_id = ? AND state = 1",
@@ -88,17 +87,8 @@ async fn group_grants(
                 g.0
             )));
         }
-        let rows = sqlx::query(
-            "SELECT id, permission_set, project_id, writable_envs, created_at FROM group_grants WHERE group_id = ?",
-        )
-        .bind(g.0)
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in &rows {
-            grants.push(crate::tokens::grant_from_row(r)?.grant);
-        }
     }
-    Ok(grants)
+    live_group_grants(conn, account_id, groups).await
 }
 
 /// What a seat gives: its license over the grants of its groups.
@@ -114,7 +104,8 @@ fn seat_permissions(
     .permissions(plan)
 }
 
-/// The grants of those of `groups` still active in the account.
+/// The grants of those of `groups` still active in the account (others are passed over; see
+/// [`group_grants`] to refuse them).
 async fn live_group_grants(
     conn: &mut SqliteConnection,
     account_id: AccountId,
