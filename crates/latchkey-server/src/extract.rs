@@ -165,6 +165,7 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
             message: "the request body is not valid UTF-8".into(),
         });
     }
+    let bytes = whole_numbers_as_integers(bytes);
     if path_account.is_some() || may_hold_surrogate(&bytes) {
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| ApiError::BadRequest {
@@ -191,6 +192,108 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
             message: "malformed JSON in request body".into(),
         }),
     }
+}
+
+/// The body with every number that has a zero fraction or an exponent and is whole (`2.0`,
+/// `3e2`) written as the integer it is, byte for byte otherwise. JSON Schema's `integer` (the
+/// document's type for every id and count) is any number with a zero fraction, so
+/// `{"user_id": 2.0}` is a valid body; serde reads such a number only into a float. Numbers
+/// in strings, fractional numbers and anything malformed are left as they are (the reader
+/// below judges them).
+fn whole_numbers_as_integers(bytes: axum::body::Bytes) -> axum::body::Bytes {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut i, mut copied, mut in_string) = (0, 0, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len()
+                && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            {
+                i += 1;
+            }
+            if let Some(n) = whole_number(&bytes[start..i]) {
+                let out = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+                out.extend_from_slice(&bytes[copied..start]);
+                out.extend_from_slice(n.to_string().as_bytes());
+                copied = i;
+            }
+        } else {
+            in_string = b == b'"';
+            i += 1;
+        }
+    }
+    match out {
+        None => bytes,
+        Some(mut out) => {
+            out.extend_from_slice(&bytes[copied..]);
+            out.into()
+        }
+    }
+}
+
+/// The integer a JSON number token with a fraction or an exponent spells, when it is whole and
+/// fits an `i64`; `None` for plain integers, fractional numbers and anything but a JSON number.
+fn whole_number(token: &[u8]) -> Option<i64> {
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (negative, rest) = match token.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, token),
+    };
+    let (int, rest) = rest.split_at(digits(rest));
+    if int.is_empty() || (int.len() > 1 && int[0] == b'0') {
+        return None;
+    }
+    let (frac, rest) = match rest.split_first() {
+        Some((b'.', rest)) if digits(rest) > 0 => rest.split_at(digits(rest)),
+        Some((b'.', _)) => return None,
+        _ => (&rest[..0], rest),
+    };
+    let exponent: i64 = match rest.split_first() {
+        None if frac.is_empty() => return None,
+        None => 0,
+        Some((b'e' | b'E', rest)) => {
+            let (sign, rest) = match rest.split_first() {
+                Some((b'-', rest)) => (-1, rest),
+                Some((b'+', rest)) => (1, rest),
+                _ => (1, rest),
+            };
+            if rest.is_empty() || rest.len() > 4 || digits(rest) != rest.len() {
+                return None;
+            }
+            sign * std::str::from_utf8(rest).ok()?.parse::<i64>().ok()?
+        }
+        Some(_) => return None,
+    };
+    let mut mantissa: Vec<u8> = int.iter().chain(frac).copied().collect();
+    let mut scale = exponent - frac.len() as i64;
+    while scale < 0 && !mantissa.is_empty() {
+        if mantissa.pop() != Some(b'0') {
+            return None;
+        }
+        scale += 1;
+    }
+    let start = mantissa.iter().take_while(|b| **b == b'0').count();
+    let mantissa = &mantissa[start..];
+    if mantissa.is_empty() {
+        return Some(0);
+    }
+    if mantissa.len() > 19 || scale > 18 {
+        return None;
+    }
+    let value = std::str::from_utf8(mantissa)
+        .ok()?
+        .parse::<i128>()
+        .ok()?
+        .checked_mul(10i128.pow(u32::try_from(scale).ok()?))?;
+    i64::try_from(if negative { -value } else { value }).ok()
 }
 
 /// Whether the body has a `\uD800`–`\uDFFF` escape (half of a surrogate pair, or a lone one).
@@ -379,5 +482,36 @@ mod tests {
             "empty e-mail and password"
         );
         assert!(basic_credentials("Token abc").is_none());
+    }
+
+    #[test]
+    fn whole_numbers_are_read_as_the_integers_they_are() {
+        for (token, n) in [
+            ("2.0", Some(2)),
+            ("-562257.0", Some(-562257)),
+            ("3e2", Some(300)),
+            ("1.5E1", Some(15)),
+            ("0.0", Some(0)),
+            ("-0.0", Some(0)),
+            ("1000e-3", Some(1)),
+            ("9223372036854775807.0", Some(i64::MAX)),
+            ("9223372036854775808.0", None),
+            ("2", None),
+            ("2.5", None),
+            ("1e-1", None),
+            ("1.", None),
+            ("01.0", None),
+            ("1.0e", None),
+            ("1e99999", None),
+            ("--1.0", None),
+        ] {
+            assert_eq!(whole_number(token.as_bytes()), n, "{token}");
+        }
+        let body = |s: &str| whole_numbers_as_integers(axum::body::Bytes::from(s.to_owned()));
+        assert_eq!(
+            body(r#"{"a": 2.0, "b": "3.0", "c": [1e1, 2.5], "d\"": 4.00}"#),
+            r#"{"a": 2, "b": "3.0", "c": [10, 2.5], "d\"": 4}"#
+        );
+        assert_eq!(body(r#"{"a": 1.}"#), r#"{"a": 1.}"#, "malformed stays so");
     }
 }

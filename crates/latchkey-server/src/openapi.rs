@@ -19,6 +19,8 @@
 //! the wire types of [`crate::wire`] and the handlers' own answer types, which derive both
 //! `Serialize` and `ToSchema`, so one type makes both the bytes and the schema.
 
+use crate::app::AppState;
+use crate::config::ForwardAuthHeaders;
 use crate::envelope::PageQuery;
 use crate::routes::table::{table, Requirement, RouteSpec};
 use crate::routes::{
@@ -26,6 +28,7 @@ use crate::routes::{
     personal_tokens, projects, service_tokens, users,
 };
 use crate::wire;
+use axum::extract::State;
 use axum::http::{header, Method};
 use axum::response::IntoResponse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -245,6 +248,21 @@ fn list<T: ToSchema>() -> BodySchema {
     }
 }
 
+/// The body of `POST …/ip-restrictions/`: the rule's type, with `name`, `type` and `cidrs`
+/// required (an update takes any of them).
+fn rule_create() -> BodySchema {
+    let mut body = one::<ip_restrictions::RuleBody>();
+    let own = body.schemas.iter().find(|(name, _)| *name == body.name);
+    if let Some((_, RefOr::T(Schema::Object(object)))) = own {
+        let mut object = object.clone();
+        object.required = vec!["cidrs".into(), "name".into(), "type".into()];
+        object.description = Some("A new rule: `name`, `type` and `cidrs` are required.".into());
+        body.name = "IpRestrictionRuleCreate".into();
+        body.schemas.push((body.name.clone(), object.into()));
+    }
+    body
+}
+
 /// An entry of [`BODIES`]: method, path, and the schema of the body.
 pub type BodyRow = (&'static str, &'static str, fn() -> BodySchema);
 
@@ -344,7 +362,7 @@ pub const BODIES: &[BodyRow] = &[
     (
         "POST",
         "/api/v3/accounts/{account_id}/ip-restrictions/",
-        one::<ip_restrictions::RuleBody>,
+        rule_create,
     ),
     (
         "PUT",
@@ -843,13 +861,14 @@ fn tag_description(tag: &str) -> Option<&'static str> {
     })
 }
 
-/// A path parameter: integers for `id` and `*_id`, strings otherwise.
+/// A path parameter: integers (1 or more) for `id` and `*_id`, strings otherwise.
 fn path_parameter(name: &str) -> utoipa::openapi::path::Parameter {
     let integer = name == "id" || name.ends_with("_id");
     let schema = if integer {
         ObjectBuilder::new()
             .schema_type(Type::Integer)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
     } else {
         ObjectBuilder::new().schema_type(Type::String)
     };
@@ -928,7 +947,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "413",
         "PayloadTooLarge",
-        "The body is larger than the limit.",
+        "The body is larger than the limit (64 KiB).",
     ),
     (
         "415",
@@ -956,7 +975,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
 
 /// Statuses only some rows answer, beyond what their kind of row documents.
 const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
-    ("POST", "/api/v3/invites/redeem/", &["409"]),
+    ("POST", "/api/v3/invites/redeem/", &["403", "409"]),
     ("POST", "/api/v3/accounts/{account_id}/invites/", &["503"]),
 ];
 
@@ -964,11 +983,19 @@ const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
 const ONLY_WHERE_NAMED: &[&str] = &["501", "503"];
 
 /// The error statuses a row documents: all of [`ERRORS`] for guarded rows; for public rows that
-/// read a body, bad input and rate limiting; none for the other public rows.
-fn error_statuses(spec: &RouteSpec) -> Vec<&'static (&'static str, &'static str, &'static str)> {
+/// read a body, bad input and rate limiting; none for the other public rows. Forward-auth rows
+/// answer 501 while forward auth is off (`forward` is `None`).
+fn error_statuses(
+    spec: &RouteSpec,
+    forward: Option<ForwardAuthHeaders>,
+) -> Vec<&'static (&'static str, &'static str, &'static str)> {
     let public = spec.requirement == Requirement::Public;
     let extra: &[&str] = if spec.path.starts_with("/auth/forward") {
-        &["501"]
+        if forward.is_none() {
+            &["501"]
+        } else {
+            &[]
+        }
     } else {
         EXTRA_STATUSES
             .iter()
@@ -1132,8 +1159,9 @@ fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Response) {
     (status.to_string(), response.build())
 }
 
-/// A row's parameters: those of its path, then those of its query string.
-fn parameters(spec: &RouteSpec) -> Vec<Parameter> {
+/// A row's parameters: those of its path, then those of its query string, then the headers a
+/// forward-auth row reads the original request from.
+fn parameters(spec: &RouteSpec, forward: Option<ForwardAuthHeaders>) -> Vec<Parameter> {
     let mut parameters: Vec<Parameter> = path_parameters(spec.path)
         .into_iter()
         .map(path_parameter)
@@ -1141,7 +1169,97 @@ fn parameters(spec: &RouteSpec) -> Vec<Parameter> {
     if let Some(query) = entry_for(QUERIES, spec) {
         parameters.extend(query());
     }
+    if spec.path == "/auth/forward" {
+        parameters.extend(
+            forward_headers(forward)
+                .iter()
+                .map(|(name, what, example)| {
+                    ParameterBuilder::new()
+                        .name(*name)
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::True)
+                        .description(Some(format!(
+                    "The original request's {what}, as the proxy sets it (once; a missing or \
+                     repeated one is a 400, one upstreams could read differently a 403)."
+                )))
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(r"^[\t\u0020-\u007E]*$")),
+                        ))
+                        .example(Some(serde_json::Value::from(*example)))
+                        .build()
+                }),
+        );
+    }
     parameters
+}
+
+/// A header forward auth reads the original request from: name, what it holds, an example.
+type ForwardHeader = (&'static str, &'static str, &'static str);
+
+/// The headers a forward-auth row without a path reads the original request from, for the proxy
+/// the server was started for. None for Envoy (the path holds it) and none while forward auth is
+/// off.
+fn forward_headers(forward: Option<ForwardAuthHeaders>) -> &'static [ForwardHeader] {
+    const METHOD: &str = "GET";
+    const URI: &str = "/api/v2/accounts/1/runs/?project_id=1";
+    match forward {
+        Some(ForwardAuthHeaders::Nginx) => &[
+            ("X-Original-Method", "method", METHOD),
+            ("X-Original-URI", "path and query", URI),
+        ],
+        Some(ForwardAuthHeaders::Traefik) => &[
+            ("X-Forwarded-Method", "method", METHOD),
+            ("X-Forwarded-Uri", "path and query", URI),
+        ],
+        Some(ForwardAuthHeaders::Envoy) | None => &[],
+    }
+}
+
+/// What a forward-auth row does on a server started for `forward`, said in its description.
+fn forward_text(path: &str, forward: Option<ForwardAuthHeaders>) -> Option<&'static str> {
+    let bare = path == "/auth/forward";
+    Some(match forward {
+        None => "Forward auth is off on this server (started without `--forward-auth-headers`): \
+                 the answer is 501.",
+        Some(ForwardAuthHeaders::Envoy) if bare => {
+            "This server reads the original request from the path (`--forward-auth-headers \
+             envoy`): without one the answer is 400."
+        }
+        Some(ForwardAuthHeaders::Envoy) => {
+            "This server reads the original request from the path after `/auth/forward` \
+             (`--forward-auth-headers envoy`)."
+        }
+        Some(_) if bare => {
+            "This server reads the original request from the headers below (`--forward-auth-headers`)."
+        }
+        Some(_) => "Envoy's path: this server reads the original request from headers, so the \
+                    answer is 404.",
+    })
+    .filter(|_| path.starts_with("/auth/forward"))
+}
+
+/// Rules that tie a schema's fields together, which its type's derive cannot state (by the
+/// schema's name): they go beside its `properties`, under `allOf`.
+fn cross_field_rules(name: &str) -> Option<serde_json::Value> {
+    match name {
+        "PermissionGrant" => Some(crate::value_sets::grant_rules()),
+        _ => None,
+    }
+}
+
+/// A schema with its [`cross_field_rules`] added, if it has any.
+fn with_cross_field_rules(name: &str, mut schema: RefOr<Schema>) -> RefOr<Schema> {
+    if let (Some(rules), RefOr::T(Schema::Object(object))) = (cross_field_rules(name), &mut schema)
+    {
+        // utoipa's object has no `allOf`; its extensions are written beside the other keys.
+        object
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert("allOf".into(), rules);
+    }
+    schema
 }
 
 /// The schemas of every request body and answer, by name; two types under one name are a bug.
@@ -1149,6 +1267,7 @@ fn named_schemas() -> BTreeMap<String, RefOr<Schema>> {
     let mut schemas = BTreeMap::new();
     for (method, path, body) in BODIES.iter().chain(RESPONSES) {
         for (name, schema) in body().schemas {
+            let schema = with_cross_field_rules(&name, schema);
             let json = serde_json::to_value(&schema).expect("a schema serializes");
             if let Some(other) = schemas.insert(name.clone(), schema) {
                 assert!(
@@ -1162,14 +1281,33 @@ fn named_schemas() -> BTreeMap<String, RefOr<Schema>> {
     schemas
 }
 
-/// The operation for one row of the route table.
-fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
+/// The operation for one row of the route table, on a server started for `forward`.
+fn operation(
+    spec: &RouteSpec,
+    forward: Option<ForwardAuthHeaders>,
+) -> utoipa::openapi::path::Operation {
     let label = permission_label(&spec.requirement);
+    let mut description = requirement_text(&spec.requirement);
+    if password_only(spec) {
+        description = "Acts for the user in the account in the path, signed in with their e-mail \
+                       and password (HTTP Basic): a token never creates a personal access token \
+                       (400)."
+            .to_owned();
+    }
+    if let Some(text) = forward_text(spec.path, forward) {
+        description = format!("{description} {text}");
+    }
+    if spec.method == Method::DELETE && spec.path.starts_with("/api/") {
+        description = format!(
+            "{description} Deleting is soft, as in dbt Cloud: the object is kept with \
+             `state: 2` (an invitation as `withdrawn`), and reads of it still answer."
+        );
+    }
     let mut op = OperationBuilder::new()
         .tag(tag(spec.path))
         .operation_id(Some(operation_id(&spec.method, spec.path)))
-        .description(Some(requirement_text(&spec.requirement)))
-        .parameters(Some(parameters(spec)).filter(|ps| !ps.is_empty()))
+        .description(Some(description))
+        .parameters(Some(parameters(spec, forward)).filter(|ps| !ps.is_empty()))
         .extensions(Some(
             ExtensionsBuilder::new()
                 .add("x-latchkey-permission", label)
@@ -1180,20 +1318,35 @@ fn operation(spec: &RouteSpec) -> utoipa::openapi::path::Operation {
     }
     let (status, response) = success_response(spec);
     op = op.response(status, response);
-    for (status, name, _) in error_statuses(spec) {
+    for (status, name, _) in error_statuses(spec, forward) {
         op = op.response(*status, RefOr::Ref(Ref::from_response_name(*name)));
     }
-    op.securities(Some(security(&spec.requirement))).build()
+    op.securities(Some(security(spec))).build()
+}
+
+/// Rows that act for a user and take only the user's password: a token never mints a personal
+/// access token, so a leaked one cannot make itself a twin (a token gets 400).
+const PASSWORD_ONLY: &[(&str, &str)] =
+    &[("POST", "/api/v3/accounts/{account_id}/personal-tokens/")];
+
+/// True for a row of [`PASSWORD_ONLY`].
+fn password_only(spec: &RouteSpec) -> bool {
+    PASSWORD_ONLY
+        .iter()
+        .any(|(m, p)| *m == spec.method.as_str() && *p == spec.path)
 }
 
 /// The security of a row: none for public rows; a token (either header form) for the others,
-/// or HTTP Basic for rows that act for a user.
-fn security(requirement: &Requirement) -> Vec<SecurityRequirement> {
+/// or HTTP Basic for rows that act for a user; HTTP Basic alone for [`PASSWORD_ONLY`] rows.
+fn security(spec: &RouteSpec) -> Vec<SecurityRequirement> {
+    let requirement = &spec.requirement;
     let mut schemes = Vec::new();
-    if *requirement != Requirement::Public {
+    if password_only(spec) {
+        schemes.push("BasicAuth");
+    } else if *requirement != Requirement::Public {
         schemes.extend(["TokenAuth", "BearerAuth"]);
     }
-    if *requirement == Requirement::User {
+    if *requirement == Requirement::User && !password_only(spec) {
         schemes.push("BasicAuth");
     }
     schemes
@@ -1202,8 +1355,15 @@ fn security(requirement: &Requirement) -> Vec<SecurityRequirement> {
         .collect()
 }
 
-/// The OpenAPI 3.1 document of every route in the route table.
+/// The OpenAPI 3.1 document of every route in the route table, as a server started without
+/// `--forward-auth-headers` serves it (the committed `openapi.json`).
 pub fn document() -> OpenApi {
+    document_for(None)
+}
+
+/// The document of a server started for the proxy `forward` (`--forward-auth-headers`): its
+/// forward-auth rows name the headers that proxy sets, and answer 501 only while it is off.
+pub fn document_for(forward: Option<ForwardAuthHeaders>) -> OpenApi {
     let rows = table();
     let mut paths = PathsBuilder::new();
     let mut tags = BTreeSet::new();
@@ -1217,7 +1377,7 @@ pub fn document() -> OpenApi {
         tags.insert(tag(spec.path));
         paths = paths.path(
             openapi_path(spec.path),
-            PathItem::new(method, operation(spec)),
+            PathItem::new(method, operation(spec, forward)),
         );
     }
     let components = ComponentsBuilder::new()
@@ -1294,20 +1454,38 @@ pub fn document() -> OpenApi {
 }
 
 /// [`document`] as pretty-printed JSON with a trailing newline: the bytes of the committed
-/// `openapi.json` and of `GET /api/openapi.json`.
+/// `openapi.json` and of `GET /api/openapi.json` on a server without forward auth.
 pub fn document_json() -> String {
-    let mut json = serde_json::to_string_pretty(&document()).expect("the document serializes");
+    document_json_for(None)
+}
+
+/// [`document_for`] as pretty-printed JSON with a trailing newline.
+pub fn document_json_for(forward: Option<ForwardAuthHeaders>) -> String {
+    let mut json =
+        serde_json::to_string_pretty(&document_for(forward)).expect("the document serializes");
     json.push('\n');
     json
 }
 
-/// The document, built once.
-static DOCUMENT: LazyLock<String> = LazyLock::new(document_json);
+/// The documents, each built once: forward auth off, then nginx, Traefik and Envoy.
+static DOCUMENTS: [LazyLock<String>; 4] = [
+    LazyLock::new(|| document_json_for(None)),
+    LazyLock::new(|| document_json_for(Some(ForwardAuthHeaders::Nginx))),
+    LazyLock::new(|| document_json_for(Some(ForwardAuthHeaders::Traefik))),
+    LazyLock::new(|| document_json_for(Some(ForwardAuthHeaders::Envoy))),
+];
 
-/// `GET /api/openapi.json`: the OpenAPI 3.1 document of this server.
-pub async fn openapi_json() -> impl IntoResponse {
+/// `GET /api/openapi.json`: the OpenAPI 3.1 document of this server (its forward-auth rows as
+/// its `--forward-auth-headers` makes them).
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    let document = match state.verifier.config().forward_auth_headers {
+        None => &DOCUMENTS[0],
+        Some(ForwardAuthHeaders::Nginx) => &DOCUMENTS[1],
+        Some(ForwardAuthHeaders::Traefik) => &DOCUMENTS[2],
+        Some(ForwardAuthHeaders::Envoy) => &DOCUMENTS[3],
+    };
     (
         [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
+        document.as_str(),
     )
 }

@@ -587,10 +587,9 @@ pub(crate) async fn check_projects(
             .fetch_optional(&mut *conn)
             .await?;
             if ok.is_none() {
-                return Err(StoreError::field(
-                    "project_id",
-                    format!("project {p} does not exist in account {account_id}"),
-                ));
+                return Err(StoreError::Conflict(format!(
+                    "project_id: project {p} does not exist in account {account_id}"
+                )));
             }
         }
     }

@@ -356,7 +356,7 @@ impl Store {
         let before = one_group(&mut tx, account_id, id).await?;
         authority.check_existing(&group_permissions(&before))?;
         if before.state == State::Deleted && state == Some(State::Active) {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "a deleted group cannot be restored; create a new one".into(),
             ));
         }
@@ -397,7 +397,7 @@ impl Store {
         let plan = plan_of(&mut tx, account_id).await?;
         let group = one_group(&mut tx, account_id, id).await?;
         if group.state != State::Active {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "a deleted group's permissions cannot change".into(),
             ));
         }
@@ -437,7 +437,7 @@ impl Store {
                 .pop()
                 .filter(|g| g.state == State::Active)
                 .ok_or_else(|| {
-                    StoreError::Invalid(format!(
+                    StoreError::Conflict(format!(
                         "group {} does not exist in account {account_id}",
                         id.0
                     ))
@@ -590,7 +590,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound("project"))?;
         if before.state == State::Deleted && state == Some(State::Active) {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "a deleted project cannot be restored".into(),
             ));
         }

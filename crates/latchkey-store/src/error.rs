@@ -6,10 +6,12 @@ pub enum StoreError {
     /// The thing does not exist (or belongs to another account, which callers must not learn).
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A uniqueness rule was broken (e.g. an e-mail already in use).
+    /// The request conflicts with the current state: a uniqueness rule broken (an e-mail
+    /// already in use), a deleted or rotated thing changed, a group or project named that does
+    /// not exist (or no longer does), a plan or quota that does not allow it.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// Input refers to something that cannot be used here (e.g. a project of another account).
+    /// Input no single field is to blame for (the API answers 400).
     #[error("{0}")]
     Invalid(String),
     /// One named input field is refused (the API names it in its 400).

@@ -82,7 +82,7 @@ async fn group_grants(
         .fetch_optional(&mut *conn)
         .await?;
         if active.is_none() {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::Conflict(format!(
                 "group {} does not exist in account {account_id}",
                 g.0
             )));

@@ -373,7 +373,7 @@ async fn set_switch(
         .ok_or(StoreError::NotFound("account"))?
         .plan;
     if on && plan != Plan::Enterprise {
-        return Err(StoreError::Invalid(
+        return Err(StoreError::Conflict(
             "IP restrictions need the Enterprise plan".into(),
         ));
     }
@@ -442,7 +442,7 @@ impl Store {
             .filter(|a| a.state == State::Active)
             .ok_or(StoreError::NotFound("account"))?;
         if account.plan != Plan::Enterprise {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "IP restrictions need the Enterprise plan".into(),
             ));
         }
@@ -452,7 +452,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         if count >= MAX_RULES_PER_ACCOUNT {
-            return Err(StoreError::Invalid(format!(
+            return Err(StoreError::Conflict(format!(
                 "an account holds at most {MAX_RULES_PER_ACCOUNT} rules"
             )));
         }

@@ -123,10 +123,10 @@ fn check_not_fencing_itself_out(
     if ip.is_some_and(|ip| cidrs.iter().any(|c| c.contains(ip))) {
         return Ok(());
     }
-    Err(StoreError::field(
-        "allowed_cidrs",
-        "this allowlist would shut this token out of the address it is calling from; include \
-         that address, or have another token set it",
+    Err(StoreError::Conflict(
+        "allowed_cidrs: this allowlist would shut this token out of the address it is calling \
+         from; include that address, or have another token set it"
+            .into(),
     ))
 }
 
@@ -399,7 +399,7 @@ impl Store {
             .ok_or(StoreError::NotFound("service token"))?;
         authority.check_existing(&token_permissions(&current))?;
         if current.state == State::Deleted && state == Some(State::Active) {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "a deleted token cannot be reactivated; create a new one".into(),
             ));
         }
@@ -426,7 +426,7 @@ impl Store {
         }
         if let Some(cidrs) = allowed_cidrs.filter(|c| *c != current.allowed_cidrs.as_slice()) {
             if current.state != State::Active {
-                return Err(StoreError::Invalid(
+                return Err(StoreError::Conflict(
                     "a deleted token's allowed_cidrs cannot change".into(),
                 ));
             }
@@ -489,7 +489,7 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound("service token"))?;
         if row.try_get::<i64, _>("state")? != 1 {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "a deleted token's permissions cannot change".into(),
             ));
         }
@@ -576,12 +576,12 @@ impl Store {
             .filter(|t| t.account_id == account_id)
             .ok_or(StoreError::NotFound("service token"))?;
         if old.state != State::Active {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "a deleted token cannot be rotated".into(),
             ));
         }
         if old.revoke_at.is_some() {
-            return Err(StoreError::Invalid(
+            return Err(StoreError::Conflict(
                 "this token was already rotated; rotate its successor".into(),
             ));
         }

@@ -148,14 +148,7 @@ async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
             .await
             .unwrap_err();
         assert!(
-            matches!(
-                err,
-                StoreError::Domain(_)
-                    | StoreError::Field {
-                        field: "project_id",
-                        ..
-                    }
-            ),
+            matches!(err, StoreError::Domain(_) | StoreError::Conflict(_)),
             "{err:?}"
         );
     }

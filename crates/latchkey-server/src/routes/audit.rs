@@ -46,15 +46,15 @@ pub struct ListQuery {
     target_id: Option<i64>,
     /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
     #[serde(default)]
-    #[param(nullable = false, example = "2026-01-01")]
+    #[param(schema_with = crate::value_sets::day_or_time, example = "2026-01-01")]
     logged_at_start: Option<String>,
     /// `YYYY-MM-DD` (through the end of that day, UTC) or RFC 3339 (exclusive).
     #[serde(default)]
-    #[param(nullable = false, example = "2026-01-31")]
+    #[param(schema_with = crate::value_sets::day_or_time, example = "2026-01-31")]
     logged_at_end: Option<String>,
     /// `json` (the default) or `csv` (the whole selection as a CSV attachment).
     #[serde(default)]
-    #[param(nullable = false, example = "csv")]
+    #[param(schema_with = export_format, example = "csv")]
     format: Option<String>,
     /// Entries to skip (default 0).
     #[serde(default)]
@@ -64,6 +64,14 @@ pub struct ListQuery {
     #[serde(default)]
     #[param(nullable = false, minimum = 1, maximum = 100_000)]
     limit: Option<i64>,
+}
+
+/// `format`: `json` or `csv`.
+fn export_format() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["json", "csv"]))
+        .build()
 }
 
 /// Parses a day or an instant; a day given as an end means the end of that day.

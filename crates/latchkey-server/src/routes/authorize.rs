@@ -28,10 +28,11 @@ pub struct CheckRequest {
     permission: String,
     /// The project it is asked about (account-wide when absent).
     #[serde(default)]
+    #[schema(minimum = 1)]
     project_id: Option<i64>,
     /// The environment category written to (`development`, `staging`, `production`, `other`).
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::environment_category)]
+    #[schema(schema_with = crate::value_sets::environment_category_or_null)]
     environment: Option<String>,
     /// True to have the answer say why.
     #[serde(default)]
@@ -44,7 +45,8 @@ pub struct CheckRequest {
 #[serde(deny_unknown_fields)]
 #[schema(as = AuthorizeBatch)]
 pub struct BatchRequest {
-    /// The checks, answered in order.
+    /// The checks, answered in order: 1 to 100, none with its own `explain`.
+    #[schema(schema_with = crate::value_sets::batch_checks)]
     checks: Vec<CheckRequest>,
     /// True to have every answer say why.
     #[serde(default)]

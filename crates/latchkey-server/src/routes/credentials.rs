@@ -18,7 +18,7 @@ pub const MAX_CREDENTIALS: usize = 1000;
 #[schema(as = CredentialReport)]
 pub struct ReportBody {
     /// The leaked tokens, 1 to 1000 of them.
-    #[schema(example = json!(["lksvc_…"]))]
+    #[schema(example = json!(["lksvc_…"]), min_items = 1, max_items = 1000)]
     credentials: Vec<String>,
 }
 

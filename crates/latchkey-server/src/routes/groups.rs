@@ -19,24 +19,48 @@ use serde::Deserialize;
 #[schema(as = GroupCreate)]
 pub struct CreateBody {
     /// The group's name.
-    #[schema(example = "Analysts")]
+    #[schema(schema_with = crate::value_sets::name, example = "Analysts")]
     name: String,
     /// What the group's members may do.
     #[serde(default)]
     group_permissions: Vec<GrantBody>,
     /// The account (dbt Cloud's clients send it); must be the account in the path.
     #[serde(default)]
+    #[schema(nullable = false, minimum = 1)]
     #[allow(dead_code)]
     account_id: Option<i64>,
     /// dbt Cloud's "every new member joins"; Latchkey adds members only through invitations and
     /// `assign-groups/`, so only `false` is accepted.
-    #[serde(default)]
-    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(schema_with = only_false)]
     assign_by_default: Option<bool>,
     /// dbt Cloud's SSO group names; Latchkey has no SSO, so only `[]` is accepted.
-    #[serde(default)]
-    #[schema(nullable = false)]
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(schema_with = no_sso_groups)]
     sso_mapping_groups: Option<Vec<String>>,
+}
+
+/// `assign_by_default`: only `false`.
+fn only_false() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::Boolean)
+        .enum_values(Some([false]))
+        .description(Some(
+            "dbt Cloud's \"every new member joins\"; Latchkey adds members only through \
+             invitations and `assign-groups/`, so only `false` is accepted.",
+        ))
+        .build()
+}
+
+/// `sso_mapping_groups`: only `[]`.
+fn no_sso_groups() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String))
+        .max_items(Some(0))
+        .description(Some(
+            "dbt Cloud's SSO group names; Latchkey has no SSO, so only `[]` is accepted.",
+        ))
+        .build()
 }
 
 /// A group update: `name` and/or `state` (2 deletes); other fields of a full object are ignored.
@@ -45,9 +69,11 @@ pub struct CreateBody {
 pub struct UpdateBody {
     /// A new name.
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::name_or_null)]
     name: Option<String>,
     /// 2 deletes the group.
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::state_or_null)]
     state: Option<i64>,
 }
 
@@ -57,9 +83,19 @@ pub struct UpdateBody {
 #[schema(as = GroupAssign)]
 pub struct AssignBody {
     /// The member.
+    #[schema(minimum = 1)]
     user_id: i64,
     /// Every group the member is to be in afterwards (the others are left).
+    #[schema(schema_with = desired_groups)]
     desired_group_ids: Vec<i64>,
+}
+
+/// `desired_group_ids`: at most 1000 groups.
+fn desired_groups() -> utoipa::openapi::schema::Array {
+    crate::value_sets::ids(
+        1000,
+        "Every group the member is to be in afterwards (the others are left), at most 1000.",
+    )
 }
 
 /// `{account_id}` and `{id}`.

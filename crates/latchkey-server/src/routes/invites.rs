@@ -21,7 +21,7 @@ pub const MAX_DAYS: i64 = 30;
 #[schema(as = InviteCreate)]
 pub struct CreateBody {
     /// Whom to invite.
-    #[schema(example = "ada@example.com")]
+    #[schema(schema_with = crate::value_sets::email)]
     email: String,
     /// `developer`, `read_only` or `it`.
     #[schema(example = "developer")]
@@ -29,11 +29,20 @@ pub struct CreateBody {
     license_type: String,
     /// Groups the invited user joins on redemption.
     #[serde(default)]
+    #[schema(schema_with = invite_groups)]
     group_ids: Vec<i64>,
-    /// Days the invitation stays valid (default 7).
+    /// Days the invitation stays valid, 1 to 30 (default 7).
     #[serde(default)]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 30)]
     expires_in_days: Option<i64>,
+}
+
+/// `group_ids`: at most 100 groups.
+fn invite_groups() -> utoipa::openapi::schema::Array {
+    crate::value_sets::ids(
+        100,
+        "Groups the invited user joins on redemption, at most 100.",
+    )
 }
 
 /// A redemption: the code, and a password — the new user's, or, for an address that already
@@ -164,7 +173,8 @@ pub async fn delete(
 }
 
 /// POST (public): takes the seat an invitation offers. Unknown, used, withdrawn and expired
-/// codes get one answer, and count as failed authentications for the client address.
+/// codes get one answer (403: the code is a credential and does not open this seat), and count
+/// as failed authentications for the client address.
 pub async fn redeem(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -176,6 +186,14 @@ pub async fn redeem(
             .auth_failures
             .check(ip, now)
             .map_err(ApiError::TooManyRequests)?;
+    }
+    // The documented bounds hold for every redemption, before the code is looked up: a new
+    // user's password, and the proof of an existing one's, is 12 to 1024 characters.
+    if !(12..=1024).contains(&body.password.chars().count()) {
+        return Err(ApiError::field(
+            "password",
+            "a password needs 12 to 1024 characters",
+        ));
     }
     let password = Secret::new(body.password);
     let redeemed = state
@@ -191,10 +209,10 @@ pub async fn redeem(
         if let Some(ip) = ip {
             let _ = state.auth_failures.hit(ip, now);
         }
-        return Err(ApiError::field(
-            "code",
+        return Err(ApiError::Forbidden(
             "this invitation code is not valid (unknown, used, withdrawn or expired), or the \
-             password does not prove the existing user it is for",
+             password does not prove the existing user it is for"
+                .into(),
         ));
     };
     Ok(Envelope::created(wire::RedemptionView {

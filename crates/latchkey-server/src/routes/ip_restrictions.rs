@@ -25,10 +25,10 @@ pub fn parse_cidrs(field: &str, list: &[String]) -> Result<Vec<Cidr>, ApiError> 
         .collect()
 }
 
-/// A range as sent: a string, or dbt Cloud's object with `cidr` or `cidr_ipv6`.
-#[derive(Deserialize, utoipa::ToSchema)]
+/// A range as sent: a string, or dbt Cloud's object with `cidr` or `cidr_ipv6` (its schema is
+/// [`crate::value_sets::rule_cidrs`]).
+#[derive(Deserialize)]
 #[serde(untagged)]
-#[schema(as = IpRestrictionCidrWrite)]
 pub enum CidrBody {
     /// `"203.0.113.0/24"`.
     Text(String),
@@ -49,8 +49,7 @@ pub enum CidrBody {
 pub struct RuleBody {
     /// The rule's name.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(nullable = false)]
-    #[schema(example = "office")]
+    #[schema(schema_with = crate::value_sets::name, example = "office")]
     name: Option<String>,
     /// 1 allows the ranges, 2 blocks them.
     #[serde(default, rename = "type", deserialize_with = "crate::extract::present")]
@@ -60,11 +59,11 @@ pub struct RuleBody {
     rule_type: Option<i64>,
     /// A note.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(nullable = false)]
+    #[schema(schema_with = crate::value_sets::rule_description)]
     description: Option<String>,
     /// The ranges.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(nullable = false)]
+    #[schema(schema_with = crate::value_sets::rule_cidrs)]
     cidrs: Option<Vec<CidrBody>>,
     /// Moves the account-wide switch in the same transaction.
     #[serde(default, deserialize_with = "crate::extract::present")]
@@ -73,7 +72,7 @@ pub struct RuleBody {
     /// Accepted for compatibility; every token's traffic is subject to the rules, so only
     /// `true` is meaningful.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(nullable = false)]
+    #[schema(schema_with = crate::value_sets::only_true)]
     enabled_for_service_tokens: Option<bool>,
 }
 

@@ -20,11 +20,11 @@ use serde::Deserialize;
 #[schema(as = PersonalTokenCreate)]
 pub struct CreateBody {
     /// The token's name.
-    #[schema(example = "laptop")]
+    #[schema(schema_with = crate::value_sets::name, example = "laptop")]
     name: String,
-    /// An RFC 3339 time after which the token stops working.
+    /// An RFC 3339 time, in the future, after which the token stops working.
     #[serde(default)]
-    #[schema(example = "2027-01-01T00:00:00Z")]
+    #[schema(schema_with = crate::value_sets::future_time)]
     expires_at: Option<String>,
 }
 

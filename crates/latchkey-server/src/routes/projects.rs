@@ -18,7 +18,7 @@ use serde::Deserialize;
 #[schema(as = ProjectCreate)]
 pub struct CreateBody {
     /// The project's name.
-    #[schema(example = "Analytics")]
+    #[schema(schema_with = crate::value_sets::name, example = "Analytics")]
     name: String,
 }
 
@@ -28,9 +28,11 @@ pub struct CreateBody {
 pub struct UpdateBody {
     /// A new name.
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::name_or_null)]
     name: Option<String>,
     /// 2 deletes the project.
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::state_or_null)]
     state: Option<i64>,
 }
 

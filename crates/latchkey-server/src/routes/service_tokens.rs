@@ -21,13 +21,14 @@ pub struct ListQuery {
     #[serde(default)]
     #[param(schema_with = crate::value_sets::state)]
     state: Option<i64>,
-    /// Only these token ids: comma-separated positive integers, at most 1000.
+    /// Only these token ids: 1 to 1000 comma-separated ids, each 1 or more, written without
+    /// leading zeros or spaces (at most 18 digits).
     #[serde(default, rename = "pk__in")]
     #[param(
         nullable = false,
         rename = "pk__in",
         example = "1,2,3",
-        pattern = r"^[0-9]+(,[0-9]+)*$"
+        pattern = r"^[1-9][0-9]{0,17}(,[1-9][0-9]{0,17}){0,999}$"
     )]
     pk_in: Option<String>,
     /// Tokens to skip (default 0).
@@ -51,8 +52,9 @@ pub struct GrantBody {
     /// `true` (or absent, without `project_id`) for every project.
     #[serde(default)]
     all_projects: Option<bool>,
-    /// One project instead of all of them.
+    /// One project instead of all of them (then `all_projects` is `false` or left out).
     #[serde(default)]
+    #[schema(minimum = 1)]
     project_id: Option<i64>,
     /// `development`, `staging`, `production`, `other` or `all`.
     #[serde(default)]
@@ -66,18 +68,18 @@ pub struct GrantBody {
 #[schema(as = ServiceTokenCreate)]
 pub struct CreateBody {
     /// The token's name.
-    #[schema(example = "CI deploys")]
+    #[schema(schema_with = crate::value_sets::name, example = "CI deploys")]
     name: String,
     /// What the token may do.
     #[serde(default)]
     permission_grants: Vec<GrantBody>,
-    /// An RFC 3339 time after which the token stops working.
+    /// An RFC 3339 time, in the future, after which the token stops working.
     #[serde(default)]
-    #[schema(example = "2027-01-01T00:00:00Z")]
+    #[schema(schema_with = crate::value_sets::future_time)]
     expires_at: Option<String>,
     /// The token's own allowlist of client ranges (beyond dbt Cloud).
     #[serde(default)]
-    #[schema(example = json!(["203.0.113.0/24"]))]
+    #[schema(schema_with = crate::value_sets::allowlist)]
     allowed_cidrs: Vec<String>,
 }
 
@@ -87,13 +89,15 @@ pub struct CreateBody {
 pub struct UpdateBody {
     /// A new name.
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::name_or_null)]
     name: Option<String>,
     /// 2 revokes the token.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::state)]
+    #[schema(schema_with = crate::value_sets::state_or_null)]
     state: Option<i64>,
     /// Replaces the token's own allowlist (`[]` removes it).
     #[serde(default)]
+    #[schema(schema_with = crate::value_sets::allowlist_or_null)]
     allowed_cidrs: Option<Vec<String>>,
 }
 
@@ -161,17 +165,25 @@ pub fn parse_grants(field_name: &str, body: &[GrantBody]) -> Result<Vec<Grant>, 
         .collect()
 }
 
-/// `pk__in`: comma-separated positive ids, at most 1000.
+/// `pk__in`: 1 to 1000 comma-separated ids, each 1 to 18 digits without a leading zero (the
+/// pattern the document gives).
 fn parse_ids(text: &str) -> Result<Vec<i64>, ApiError> {
     let refused = || {
         ApiError::field(
             "pk__in",
-            "pk__in must be 1 to 1000 comma-separated positive ids",
+            "pk__in must be 1 to 1000 comma-separated ids, each 1 or more, with no spaces or \
+             leading zeros",
         )
+    };
+    let id = |text: &str| {
+        let digits = (1..=18).contains(&text.len())
+            && !text.starts_with('0')
+            && text.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| text.parse::<i64>().ok()).flatten()
     };
     let ids = text
         .split(',')
-        .map(|id| id.trim().parse::<i64>().ok().filter(|id| *id > 0))
+        .map(id)
         .collect::<Option<Vec<i64>>>()
         .ok_or_else(refused)?;
     if ids.is_empty() || ids.len() > 1000 {

@@ -28,7 +28,7 @@ pub struct UserPath {
 pub struct LicenseBody {
     /// `developer`, `read_only` or `it` (required, though a missing one is a 400 in the envelope).
     #[serde(default)]
-    #[schema(example = "developer")]
+    #[schema(required = true, example = "developer")]
     #[schema(schema_with = crate::value_sets::license)]
     license_type: Option<String>,
 }

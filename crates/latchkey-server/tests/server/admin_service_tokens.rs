@@ -327,10 +327,6 @@ async fn bad_create_requests_are_400s_naming_the_field_and_change_nothing() {
             Some("permission_grants[0].writable_environment_categories"),
         ),
         (
-            json!({"name": "x", "permission_grants": [{"permission_set": "job_admin", "project_id": theirs.id.0}]}),
-            None,
-        ),
-        (
             json!({"name": "bad\u{0}name", "permission_grants": [{"permission_set": "job_admin"}]}),
             None,
         ),
@@ -354,6 +350,21 @@ async fn bad_create_requests_are_400s_naming_the_field_and_change_nothing() {
         if let Some(field) = field {
             assert_eq!(out["data"]["field"], field, "{out}");
         }
+    }
+    // A well-formed grant on a project the account does not have (here another account's)
+    // conflicts with what exists: 409, and the same answer as for no project at all.
+    for project in [theirs.id.0, 999_999] {
+        let body = json!({"name": "x", "permission_grants": [{"permission_set": "job_admin", "project_id": project}]});
+        let (status, out) = app
+            .call(Method::POST, &app.tokens(), Some(&admin), Some(body))
+            .await;
+        assert_eq!(status, 409, "{out}");
+        assert!(
+            out["status"]["user_message"]
+                .as_str()
+                .is_some_and(|m| m.contains("does not exist in account")),
+            "{out}"
+        );
     }
     for query in [
         "?state=3",
@@ -613,7 +624,10 @@ async fn updating_renames_or_revokes_and_a_revoked_token_stays_revoked() {
     let (status, _) = app
         .call(Method::POST, &path, Some(&admin), Some(json!({"state": 1})))
         .await;
-    assert_eq!(status, 400, "no reactivation");
+    assert_eq!(
+        status, 409,
+        "no reactivation: it conflicts with the token's state"
+    );
     let (status, _) = app
         .call(Method::PUT, &path, Some(&admin), Some(json!({"state": 7})))
         .await;
@@ -766,9 +780,17 @@ async fn with_an_overlap_the_old_token_works_until_it_ends_then_is_revoked() {
     .await;
     until_status(&app, &new, 200).await;
 
-    // Rotating it again, or with a bad overlap, is refused.
+    // Rotating it again conflicts with its state (409); a bad overlap is bad input (400).
+    let (status, out) = app
+        .call(
+            Method::POST,
+            &format!("{}{id}/rotate/", app.tokens()),
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 409, "{out}");
     for (body, path_id) in [
-        (json!({}), id),
         (json!({"overlap_seconds": 604_801}), id),
         (json!({"overlap_seconds": -1}), id),
         (json!({"overlap": 5}), id),

@@ -430,12 +430,15 @@ async fn an_invitation_gives_a_seat_once_and_its_holder_signs_in() {
     assert_eq!((s, out["data"]["field"].clone()), (400, json!("password")));
     let (s, out) =
         redeem(json!({"code": "lkinv_made_up", "password": "a long enough password"})).await;
-    assert_eq!((s, out["data"]["field"].clone()), (400, json!("code")));
+    assert_eq!(
+        s, 403,
+        "a code is a credential, and this one opens no seat: {out}"
+    );
     let (s, out) = redeem(json!({"code": code, "password": "a long enough password"})).await;
     assert_eq!(s, 201, "{out}");
     let user = out["data"]["user_id"].as_i64().unwrap();
     let (s, _) = redeem(json!({"code": code, "password": "a long enough password"})).await;
-    assert_eq!(s, 400, "a code works once");
+    assert_eq!(s, 403, "a code works once");
 
     // The new member signs in, makes a PAT, and acts with the invited group's permissions.
     let resp = app
@@ -491,7 +494,6 @@ async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
         json!({"email": "not an email", "license_type": "developer"}),
         json!({"email": "x@example.com", "license_type": "emperor"}),
         json!({"email": "x@example.com", "license_type": "developer", "expires_in_days": 90}),
-        json!({"email": "x@example.com", "license_type": "developer", "group_ids": [999_999]}),
     ] {
         let (s, out) = app
             .call(
@@ -503,6 +505,16 @@ async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
             .await;
         assert_eq!(s, 400, "{body}: {out}");
     }
+    // A group the account does not have conflicts with what exists.
+    let (s, out) = app
+        .call(
+            Method::POST,
+            &at(&app, "invites/"),
+            Some(&admin),
+            Some(json!({"email": "x@example.com", "license_type": "developer", "group_ids": [999_999]})),
+        )
+        .await;
+    assert_eq!(s, 409, "{out}");
     let (s, invite) = app
         .call(
             Method::POST,
@@ -533,7 +545,7 @@ async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
             Some(json!({"code": code, "password": "a long enough password"})),
         )
         .await;
-    assert_eq!(s, 400, "a withdrawn code is dead");
+    assert_eq!(s, 403, "a withdrawn code is dead");
 }
 
 #[tokio::test]

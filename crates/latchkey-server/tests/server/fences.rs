@@ -49,8 +49,16 @@ async fn a_token_cannot_fence_itself_out_of_the_address_it_calls_from() {
             Some(json!({"allowed_cidrs": ["10.0.0.0/8"]})),
         )
         .await;
-    assert_eq!(s, 400, "{out}");
-    assert_eq!(out["data"]["field"], "allowed_cidrs");
+    assert_eq!(
+        s, 409,
+        "a lockout conflicts with where the token calls from: {out}"
+    );
+    assert!(
+        out["status"]["user_message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("allowed_cidrs:")),
+        "{out}"
+    );
     let (s, out) = app.call(Method::GET, &path, Some(&token), None).await;
     assert_eq!(s, 200, "the token still works: {out}");
     assert_eq!(out["data"]["allowed_cidrs"], json!([]));

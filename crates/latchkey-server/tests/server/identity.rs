@@ -151,7 +151,7 @@ async fn a_former_member_is_seated_again_only_on_proof_of_their_password() {
 
     // Whoever holds the code cannot set a new password for the existing user.
     let (s, wrong) = redeem(&app, code, ATTACKER_PASSWORD).await;
-    assert_eq!(s, 400, "{wrong}");
+    assert_eq!(s, 403, "{wrong}");
     let (_, unknown) = redeem(&app, "lkinv_no-such-code", ATTACKER_PASSWORD).await;
     assert_eq!(
         wrong["status"], unknown["status"],

@@ -547,7 +547,7 @@ async fn ip_restrictions_need_the_enterprise_plan() {
             Some(json!({"name": "x", "type": 1, "cidrs": ["127.0.0.1/32"]})),
         )
         .await;
-    assert_eq!(s, 400, "{out}");
+    assert_eq!(s, 409, "the account's plan does not offer it: {out}");
     assert!(out["status"]["user_message"]
         .as_str()
         .unwrap()

@@ -21,5 +21,6 @@ mod ip_restrictions;
 mod openapi;
 mod personal_tokens;
 mod route_matrix;
+mod schema_rules;
 mod strict_bodies;
 mod stronger_targets;
