@@ -1,6 +1,12 @@
 //! Pieces of the hot path in isolation: token parse + checksum + SHA-256, and the decision.
 //! Run: `cargo bench -p latchkey-core`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 use latchkey_core::{
     catalog, decide, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat,
     TokenKind,

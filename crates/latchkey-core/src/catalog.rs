@@ -125,6 +125,9 @@ pub struct Catalog {
     pub(crate) service_tokens: Resource,
     /// `connections`, named by the IT license.
     pub(crate) connections: Resource,
+    /// The sets an Owner group holds: `account_admin` on Enterprise, `owner` on the others.
+    owner_enterprise: PermissionSet,
+    owner_self_service: PermissionSet,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +152,13 @@ struct RawSet {
     project: HashMap<String, String>,
 }
 
+/// The embedded catalog is an input of the build, not of a request: tests/core/catalog.rs
+/// compiles it, so a build whose catalog does not compile never passes its tests, and no request
+/// can reach this panic.
+#[allow(
+    clippy::expect_used,
+    reason = "the embedded catalog is a build input checked by the tests"
+)]
 static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
     Catalog::compile(CATALOG_JSON).expect("the embedded catalog.json is valid (checked by tests)")
 });
@@ -280,7 +290,14 @@ impl Catalog {
                 project_mask |= 0b11 << (2 * i);
             }
         }
+        let need_set = |slug: &str| {
+            set_index(slug)
+                .map(|i| PermissionSet(i as u8))
+                .ok_or_else(|| format!("permission set {slug} missing"))
+        };
         Ok(Catalog {
+            owner_enterprise: need_set("account_admin")?,
+            owner_self_service: need_set("owner")?,
             service_tokens: need("service_tokens")?,
             connections: need("connections")?,
             resources,
@@ -289,6 +306,20 @@ impl Catalog {
             env_write_mask,
             project_mask,
         })
+    }
+
+    /// The set an account's Owner group holds on a plan: `account_admin` on Enterprise, `owner`
+    /// on the self-service plans.
+    pub fn owner_set(&self, plan: Plan) -> PermissionSet {
+        match plan {
+            Plan::Enterprise => self.owner_enterprise,
+            Plan::Team | Plan::Developer => self.owner_self_service,
+        }
+    }
+
+    /// `service_tokens:read`: what reading tokens (and explaining their decisions) needs.
+    pub fn read_service_tokens(&self) -> Permission {
+        Permission::new(self.service_tokens, Access::Read)
     }
 
     /// Looks a permission set up by API slug.

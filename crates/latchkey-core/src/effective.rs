@@ -155,23 +155,20 @@ impl EffectivePermissions {
         &self,
         other: &EffectivePermissions,
     ) -> Option<(Permission, Option<Scope>)> {
-        let first = |bits: u64| {
-            Permission::in_bits(bits)
-                .next()
-                .expect("non-zero bits name a permission")
-        };
-        let lacking = other.account & !self.account;
-        if lacking != 0 {
-            return Some((first(lacking), None));
+        // Every bit names a permission, so bits are missing exactly when one of them is found.
+        let first = |bits: u64| Permission::in_bits(bits).next();
+        if let Some(p) = first(other.account & !self.account) {
+            return Some((p, None));
         }
-        if let Some(bits) = self.all_projects.first_missing(&other.all_projects) {
-            return Some((first(bits), Some(Scope::AllProjects)));
+        let all = self.all_projects.first_missing(&other.all_projects);
+        if let Some(p) = all.and_then(first) {
+            return Some((p, Some(Scope::AllProjects)));
         }
-        for (p, theirs) in other.projects.iter() {
-            if let Some(bits) = self.project_scope(Some(*p)).first_missing(theirs) {
-                return Some((first(bits), Some(Scope::Project(*p))));
-            }
-        }
-        None
+        other.projects.iter().find_map(|(p, theirs)| {
+            let missing = self.project_scope(Some(*p)).first_missing(theirs);
+            missing
+                .and_then(first)
+                .map(|perm| (perm, Some(Scope::Project(*p))))
+        })
     }
 }

@@ -40,11 +40,7 @@ impl fmt::Display for PrincipalKind {
 /// self-service plans (every plan has an owner, even Developer, whose tokens may hold only
 /// Semantic Layer Only).
 pub fn owner_set(plan: Plan) -> PermissionSet {
-    let slug = match plan {
-        Plan::Enterprise => "account_admin",
-        Plan::Team | Plan::Developer => "owner",
-    };
-    catalog().set(slug).expect("owner sets are in the catalog")
+    catalog().owner_set(plan)
 }
 
 /// Whether a group on this plan may hold the set: the plan's list, plus the owner set (every

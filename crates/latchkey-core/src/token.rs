@@ -83,7 +83,8 @@ impl TokenDigest {
     /// The first eight bytes as a number (a uniformly distributed hash of the token).
     #[inline]
     pub fn prefix_u64(&self) -> u64 {
-        u64::from_le_bytes(self.0[..8].try_into().expect("8 bytes"))
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        u64::from_le_bytes([a, b, c, d, e, f, g, h])
     }
 }
 
@@ -186,14 +187,10 @@ impl TokenFormat {
         let mut token = String::with_capacity(self.token_len(kind));
         token.push_str(prefix);
         token.push('_');
-        let mut random = [0u8; UID_LEN + SECRET_LEN];
-        fill_base62(&mut random);
-        // The buffer holds only ASCII alphabet characters.
-        token.push_str(std::str::from_utf8(&random).expect("base62 is ASCII"));
-        random.fill(0);
+        push_base62(&mut token, UID_LEN + SECRET_LEN);
         let mut checksum = [0u8; CHECKSUM_LEN];
         base62::encode_fixed(u64::from(crc32fast::hash(token.as_bytes())), &mut checksum);
-        token.push_str(std::str::from_utf8(&checksum).expect("base62 is ASCII"));
+        token.extend(checksum.iter().map(|&b| char::from(b)));
 
         let uid_start = prefix.len() + 1;
         let uid = token[uid_start..uid_start + UID_LEN].to_owned();
@@ -250,16 +247,16 @@ impl TokenFormat {
     }
 }
 
-/// Fills `out` with base62 characters drawn uniformly from the OS CSPRNG (rejection sampling).
-fn fill_base62(out: &mut [u8]) {
+/// Appends `len` base62 characters drawn uniformly from the OS CSPRNG (rejection sampling).
+fn push_base62(out: &mut String, len: usize) {
     let mut pool = [0u8; 64];
     let mut filled = 0;
-    while filled < out.len() {
+    while filled < len {
         OsRng.fill_bytes(&mut pool);
         for &b in &pool {
             // 248 = 4 × 62: accepting only bytes below it keeps every character equally likely.
-            if b < 248 && filled < out.len() {
-                out[filled] = base62::ALPHABET[(b % 62) as usize];
+            if b < 248 && filled < len {
+                out.push(char::from(base62::ALPHABET[(b % 62) as usize]));
                 filled += 1;
             }
         }
@@ -269,7 +266,7 @@ fn fill_base62(out: &mut [u8]) {
 
 /// Generates a random base62 string (for one-time passwords and the like).
 pub fn random_base62(len: usize) -> Secret {
-    let mut buf = vec![0u8; len];
-    fill_base62(&mut buf);
-    Secret::new(String::from_utf8(buf).expect("base62 is ASCII"))
+    let mut out = String::with_capacity(len);
+    push_base62(&mut out, len);
+    Secret::new(out)
 }

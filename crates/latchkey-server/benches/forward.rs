@@ -3,6 +3,12 @@
 //! allocations each takes (none when nothing needs decoding).
 //! Run: `cargo bench -p latchkey-server --bench forward`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 use latchkey_server::forward_uri::normalise;
 use latchkey_server::route_map::RouteMap;
 use std::hint::black_box;

@@ -6,6 +6,12 @@
 //! within each pair.
 //! Run: `cargo bench -p latchkey-server --bench miss`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 use latchkey_core::{catalog, Authority, Grant, Minter, Plan, Scope, TokenFormat, TokenKind};
 use latchkey_server::{ServerConfig, Verifier};
 use latchkey_store::{Actor, NewServiceToken, Store};

@@ -2,6 +2,12 @@
 //! and expiry checks, usage note, project ownership, decision — with 1k and 1M tokens cached.
 //! Run: `cargo bench -p latchkey-server`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 use latchkey_core::{
     catalog, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat,
     TokenKind,

@@ -2,6 +2,12 @@
 //! (account and project checks, minting rules, insert, grants, audit entry, change row, commit).
 //! Run: `cargo bench -p latchkey-store`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 use latchkey_core::{Grant, Minter, Plan, TokenFormat, TokenKind};
 use latchkey_store::{Actor, NewServiceToken, Store};
 

@@ -158,6 +158,5 @@ async fn lock_file(path: &std::path::Path) -> Result<std::fs::File, StoreError> 
 /// The current time, truncated to microseconds (what the database keeps).
 pub fn now() -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .expect("valid nanosecond")
+    t - time::Duration::nanoseconds(i64::from(t.nanosecond() % 1000))
 }

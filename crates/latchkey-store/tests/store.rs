@@ -1,6 +1,12 @@
 //! The store against a real SQLite file: every command commits with its audit entry and its
 //! change-feed row, refusals change nothing, secrets never reach the file.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 use latchkey_core::{
     catalog, AccountId, Authority, Grant, License, Minter, Plan, ProjectId, Scope, TokenFormat,
     TokenId, TokenKind,

@@ -161,20 +161,32 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, "latchkey serving");
-    latchkey_server::serve(listener, AppState::new(store, config), shutdown_signal()).await?;
+    #[cfg(unix)]
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot handle SIGTERM")?;
+    #[cfg(not(unix))]
+    let term = ();
+    latchkey_server::serve(
+        listener,
+        AppState::new(store, config),
+        shutdown_signal(term),
+    )
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+/// Resolves on Ctrl-C, or on SIGTERM (`term`, installed before serving so that a failure to
+/// install it stops the start instead of a running server).
+#[cfg(unix)]
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal) {
+    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+    tracing::info!("shutting down");
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+async fn shutdown_signal((): ()) {
+    let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down");
 }
 

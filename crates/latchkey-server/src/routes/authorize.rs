@@ -270,7 +270,7 @@ async fn grants_for_explaining(
     state: &AppState,
     principal: &Principal,
 ) -> Result<(Vec<latchkey_core::Grant>, latchkey_core::Plan), ApiError> {
-    let read_tokens: Permission = "service_tokens:read".parse().expect("catalog permission");
+    let read_tokens = latchkey_core::catalog().read_service_tokens();
     if let Decision::Deny(_) = state
         .verifier
         .decide(principal, read_tokens, None, None)

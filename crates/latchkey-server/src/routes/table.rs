@@ -333,8 +333,8 @@ fn spend_account(
 /// The caller of a route that acts for a user: a personal access token, or a password sign-in.
 #[derive(Clone)]
 pub enum UserCaller {
-    /// A personal access token (its user's permissions).
-    Token(Caller),
+    /// A personal access token (its user's permissions), and that user.
+    Token(Caller, latchkey_core::UserId),
     /// E-mail and password.
     Password(SignedIn),
 }
@@ -343,7 +343,7 @@ impl UserCaller {
     /// The account.
     pub fn account(&self) -> AccountId {
         match self {
-            UserCaller::Token(c) => c.account(),
+            UserCaller::Token(c, _) => c.account(),
             UserCaller::Password(s) => s.account,
         }
     }
@@ -351,7 +351,7 @@ impl UserCaller {
     /// The user.
     pub fn user_id(&self) -> latchkey_core::UserId {
         match self {
-            UserCaller::Token(c) => c.0.user_id.expect("the guard admits only PATs here"),
+            UserCaller::Token(_, user) => *user,
             UserCaller::Password(s) => s.user_id,
         }
     }
@@ -359,7 +359,7 @@ impl UserCaller {
     /// The caller's authority over the account's principals (its user's permissions).
     pub fn authority(&self) -> Authority<'_> {
         match self {
-            UserCaller::Token(c) => c.authority(),
+            UserCaller::Token(c, _) => c.authority(),
             UserCaller::Password(s) => Authority::Holder(&s.permissions),
         }
     }
@@ -367,7 +367,7 @@ impl UserCaller {
     /// The caller as a minter: a PAT mints nothing; a signed-in user acts as themselves.
     pub fn minter(&self) -> Minter<'_> {
         match self {
-            UserCaller::Token(c) => c.minter(),
+            UserCaller::Token(c, _) => c.minter(),
             UserCaller::Password(s) => Minter::User {
                 id: s.user_id,
                 license: s.license,
@@ -379,7 +379,7 @@ impl UserCaller {
     /// The caller as the audit log records it.
     pub fn actor(&self) -> Actor {
         match self {
-            UserCaller::Token(c) => c.actor(),
+            UserCaller::Token(c, _) => c.actor(),
             UserCaller::Password(s) => Actor {
                 kind: ActorKind::User,
                 id: Some(s.user_id.0),
@@ -400,11 +400,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserCaller {
         if let Some(s) = parts.extensions.get::<SignedIn>() {
             return Ok(UserCaller::Password(s.clone()));
         }
+        // The route's guard admits only personal access tokens; anything else is no user.
         parts
             .extensions
             .get::<Caller>()
-            .cloned()
-            .map(UserCaller::Token)
+            .and_then(|c| Some(UserCaller::Token(c.clone(), c.0.user_id?)))
             .ok_or(ApiError::Unauthenticated)
     }
 }

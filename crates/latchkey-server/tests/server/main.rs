@@ -1,6 +1,12 @@
 //! The latchkey-server integration suite, one test binary: each module is one area of the spec, all
 //! sharing the harness in `common`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 mod admin_service_tokens;
 mod answers;
 mod bad_input;

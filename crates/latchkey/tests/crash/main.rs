@@ -7,6 +7,12 @@
 //! SIGKILL ends the process, not the machine: a committed transaction is in the WAL (in the page
 //! cache at least), so every acknowledged write must survive. Power loss is not tested here.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests and benches stop loudly on a failed setup"
+)]
+
 mod database;
 mod model;
 mod server;
