@@ -785,7 +785,7 @@ async fn a_rotated_out_token_is_revoked_after_its_overlap_even_across_a_restart(
             Minter::Operator,
             account.id,
             old.id,
-            time::Duration::seconds(1),
+            time::Duration::milliseconds(200),
             parts,
         )
         .await
@@ -805,7 +805,10 @@ async fn a_rotated_out_token_is_revoked_after_its_overlap_even_across_a_restart(
 
     // "Restart": a new handle on the same file, after the overlap.
     db.store.close().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let overlap_end = cred.expires_at.unwrap();
+    while latchkey_store::now() <= overlap_end {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let reopened = Store::open(&format!("sqlite://{}/store.db", db.dir.path().display()))
         .await
         .unwrap();

@@ -7,7 +7,7 @@
 )]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -297,6 +297,25 @@ fn every_command_has_help() {
 /// Kills the server even when an assertion fails.
 struct Server(Child);
 
+impl Server {
+    /// Stops the server as an operator would (SIGTERM) and waits until it has exited, so that
+    /// everything it wrote (logs, the database) is on disk; kills it if it has not exited
+    /// within a generous bound.
+    fn stop(mut self) {
+        let pid = self.0.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let start = Instant::now();
+        while self.0.try_wait().unwrap().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -368,7 +387,8 @@ fn start_server_under(
             sh
         }
     };
-    let mut child = command
+    let stdout = env.dir.path().join(format!("serve-{port}.out"));
+    let child = command
         .env(
             "LATCHKEY_INVITE_DELIVERY",
             format!("command:{}", deliver.display()),
@@ -382,19 +402,12 @@ fn start_server_under(
         ])
         .args(extra)
         .env("LATCHKEY_LOG", level)
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(stderr)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
     let server = Server(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
     let start = Instant::now();
     loop {
         if http::request("GET", &format!("http://127.0.0.1:{port}/healthz"), None, "").map(|r| r.0)
@@ -408,8 +421,10 @@ fn start_server_under(
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_millis(100));
-    (server, rx.try_iter().collect())
+    // What the first start prints (line by line, to a file) is written before it listens, so
+    // it is all in the file once the server answers.
+    let printed = std::fs::read_to_string(&stdout).unwrap();
+    (server, printed.lines().map(str::to_owned).collect())
 }
 
 /// A tiny blocking HTTP/1.1 client over std, so the test needs no runtime.
@@ -670,8 +685,7 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
     )
     .unwrap();
     assert_eq!(status, 201, "{body}");
-    std::thread::sleep(Duration::from_millis(300));
-    drop(server);
+    server.stop();
 
     let logged = std::fs::read_to_string(&log_path).unwrap();
     for secret in [&basic[6..], &pat, &code, new_password] {

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-use crate::common::{eventually, spawn_app, spawn_app_with, until_status, App};
+use crate::common::{eventually, grant, spawn_app, spawn_app_with, until_status, App};
 
 fn concrete(path: &str, account: AccountId) -> String {
     path.replace("{account_id}", &account.to_string())
@@ -1085,7 +1085,9 @@ async fn introspection_describes_active_tokens_of_the_callers_account_only() {
         ..ServerConfig::default()
     })
     .await;
-    let gateway = app.token(app.account, &["security_admin:all"]).await;
+    let (gateway_id, gateway) = app
+        .mint_in(app.account, &[grant("security_admin:all")], None)
+        .await;
     let (_, created) = app
         .call(Method::POST, &app.tokens(), Some(&app.token(app.account, &["account_admin:all"]).await), Some(json!({"name": "ci", "permission_grants": [{"permission_set": "job_admin", "project_id": app.p1.0}]})))
         .await;
@@ -1149,8 +1151,13 @@ async fn introspection_describes_active_tokens_of_the_callers_account_only() {
         (out["active"] == false).then_some(())
     })
     .await;
-    // Introspecting is not using: the inspected token was never used itself.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Introspecting is not using: the inspected token was never used itself. The gateway's
+    // use is noted by the same calls, so once its use is flushed, the inspected token's would be.
+    eventually("the gateway's use being flushed", async || {
+        let gateway = app.store.service_token(gateway_id).await.unwrap().unwrap();
+        gateway.last_used_at.map(|_| ())
+    })
+    .await;
     assert!(app
         .store
         .service_token(latchkey_core::TokenId(id))

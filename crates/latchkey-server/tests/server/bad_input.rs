@@ -27,7 +27,7 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{grant, spawn_app, App};
+use crate::common::{eventually, grant, spawn_app, App};
 
 /// A row of the route table: method and path pattern.
 type Route = (&'static str, &'static str);
@@ -1612,6 +1612,7 @@ async fn the_secret_never_lands_in_the_database_file() {
         .await;
     assert_eq!(status, 201, "{out}");
     let rotated = out["data"]["token_string"].as_str().unwrap().to_owned();
+    let rotated_id = out["data"]["id"].as_i64().unwrap();
     // Use both, so that last_used_at is flushed too.
     for secret in [&created, &rotated] {
         let (status, out) = fx
@@ -1620,7 +1621,13 @@ async fn the_secret_never_lands_in_the_database_file() {
             .await;
         assert_eq!(status, 200, "{out}");
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    for id in [id, rotated_id] {
+        eventually("both tokens' use being flushed", async || {
+            let token = fx.app.store.service_token(latchkey_core::TokenId(id)).await;
+            token.unwrap().unwrap().last_used_at.map(|_| ())
+        })
+        .await;
+    }
 
     let mut files = Vec::new();
     for name in ["t.db", "t.db-wal", "t.db-shm"] {

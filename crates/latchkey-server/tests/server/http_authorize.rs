@@ -7,7 +7,6 @@ use latchkey_core::{
 };
 use latchkey_store::{Actor, NewServiceTokenParts};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 use crate::common::{eventually, grant, spawn_app, until_status};
 
@@ -110,7 +109,7 @@ async fn unknown_malformed_revoked_and_expired_tokens_get_one_identical_401() {
         )
         .await
         .unwrap();
-    let soon = latchkey_store::now() + time::Duration::seconds(1);
+    let soon = latchkey_store::now() + time::Duration::milliseconds(300);
     let (_, expiring) = app
         .mint_in(app.account, &[grant("job_admin:all")], Some(soon))
         .await;
@@ -127,8 +126,11 @@ async fn unknown_malformed_revoked_and_expired_tokens_get_one_identical_401() {
     let mut almost = unknown.clone();
     almost.pop();
     almost.push('!');
-    // Let the expiring token pass its expiry (it has second resolution).
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Wait until the expiring token has passed its expiry (held to the microsecond).
+    eventually("the token's expiry passing", async || {
+        (latchkey_store::now() > soon).then_some(())
+    })
+    .await;
 
     let body = serde_json::to_vec(&json!({"permission": "jobs:read"})).unwrap();
     let mut answers = Vec::new();
