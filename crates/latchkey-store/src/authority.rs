@@ -3,7 +3,7 @@
 //! change. A node's cache may still hold grants that were taken away a moment ago (until its
 //! change feed catches up); a change to a principal is never judged on them.
 
-use crate::accounts::{fetch_account, fetch_membership};
+use crate::accounts::read::{fetch_account, fetch_membership};
 use crate::records::{Actor, ActorKind};
 use crate::StoreError;
 use latchkey_core::{
@@ -97,7 +97,7 @@ async fn service_token(
     if working.is_none() {
         return Ok(EffectivePermissions::default());
     }
-    let grants: Vec<Grant> = crate::tokens::grants_of(conn, id)
+    let grants: Vec<Grant> = crate::tokens::read::grants_of(conn, id)
         .await?
         .into_iter()
         .map(|g| g.grant)

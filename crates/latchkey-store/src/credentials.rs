@@ -1,10 +1,10 @@
 //! What the verifier reads and writes on its own: a credential by digest, compiled for decisions
 //! (the cache-miss path), and the batched `last_used_at` flush.
 
-use crate::accounts::fetch_membership;
+use crate::accounts::read::fetch_membership;
 use crate::ip_rules::network_policy;
 use crate::records::*;
-use crate::tokens::grants_of;
+use crate::tokens::read::grants_of;
 use crate::{Store, StoreError};
 use latchkey_core::{
     AccountId, EffectivePermissions, Grant, NetworkPolicy, Plan, TokenDigest, TokenId, TokenKind,

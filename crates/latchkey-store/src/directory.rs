@@ -2,14 +2,15 @@
 //! and their seats, projects. Every command checks, inside its transaction, that the things it
 //! names belong to the account, and that a grantor never hands out more than it holds.
 
-use crate::accounts::{
-    check_name, check_projects, fetch_account, fetch_membership, insert_group, insert_group_member,
-    insert_project,
+use crate::accounts::input::check_name;
+use crate::accounts::insert::{
+    insert_group, insert_group_grants, insert_group_member, insert_project,
 };
+use crate::accounts::read::{check_projects, fetch_account, fetch_membership};
 use crate::audit::record;
 use crate::changes::{append, append_group_members, ChangeKind};
+use crate::grant_rows::grant_from_row;
 use crate::records::{Actor, Project, State, StoredGrant};
-use crate::tokens::grant_from_row;
 use crate::{now, Store, StoreError};
 use latchkey_core::{
     check_may_grant_to_group, AccountId, Authority, EffectivePermissions, Grant, GroupId, License,
@@ -194,30 +195,7 @@ async fn write_group_grants(
         )
         .await?;
     }
-    for g in grants {
-        sqlx::query(
-            "INSERT INTO group_grants (group_id, permission_set, project_id, writable_envs, created_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(group.id.0)
-        .bind(g.set.slug())
-        .bind(crate::tokens::project_of(g))
-        .bind(i64::from(g.writable_envs.bits()))
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-        let ctx = json!({"group_id": group.id.0, "grant": g.to_string()});
-        record(
-            conn,
-            actor,
-            Some(group.account_id),
-            "permission.added",
-            "group",
-            Some(group.id.0),
-            ctx,
-            at,
-        )
-        .await?;
-    }
+    insert_group_grants(conn, actor, group.account_id, group.id, grants, at).await?;
     Ok(())
 }
 

@@ -7,9 +7,9 @@
 //! that already is a user of *this* account (say, a removed member) is seated only on proof of
 //! their current password; a password is never silently ignored or overwritten.
 
-use crate::accounts::{
-    check_password, fetch_account, insert_group_member, insert_membership, insert_user, parse_email,
-};
+use crate::accounts::input::{check_password, parse_email};
+use crate::accounts::insert::{insert_group_member, insert_membership, insert_user};
+use crate::accounts::read::fetch_account;
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
 use crate::records::{Actor, ActorKind, State};
@@ -123,7 +123,7 @@ async fn live_group_grants(
         .fetch_all(&mut *conn)
         .await?;
         for r in &rows {
-            grants.push(crate::tokens::grant_from_row(r)?.grant);
+            grants.push(crate::grant_rows::grant_from_row(r)?.grant);
         }
     }
     Ok(grants)

@@ -2,7 +2,7 @@
 //! every change must pass (one range never on both lists; never lock out the caller's own
 //! address), and the policy the verifier enforces.
 
-use crate::accounts::fetch_account;
+use crate::accounts::read::fetch_account;
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
 use crate::records::{Actor, State};
@@ -80,7 +80,7 @@ pub struct IpRuleInput<'a> {
 }
 
 fn check_input(input: &IpRuleInput<'_>) -> Result<(), StoreError> {
-    crate::accounts::check_name("rule name", input.name)?;
+    crate::accounts::input::check_name("rule name", input.name)?;
     if input.description.chars().count() > 1000
         || input
             .description

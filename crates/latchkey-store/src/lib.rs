@@ -15,6 +15,7 @@ mod changes;
 mod credentials;
 mod directory;
 mod error;
+mod grant_rows;
 mod invites;
 mod ip_rules;
 mod passwords;
