@@ -21,44 +21,67 @@ use utoipa::openapi::{
     InfoBuilder, LicenseBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Schema,
 };
 
+/// Why the document could not be built: a fault of the code (the route table or the handlers'
+/// types), never of a request. The tests build every document, so none reaches a server.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// A row's method is one OpenAPI has no field for.
+    #[error("{method} {path}: OpenAPI has no field for this method")]
+    Method {
+        /// The row's method.
+        method: String,
+        /// The row's path.
+        path: &'static str,
+    },
+    /// Two different types have the same schema name.
+    #[error("{method} {path}: two types are both named {name}; give one `#[schema(as = …)]`")]
+    SchemaName {
+        /// The method of the row whose type met the other.
+        method: &'static str,
+        /// Its path.
+        path: &'static str,
+        /// The name both types have.
+        name: String,
+    },
+    /// The document, or a schema of it, does not serialize.
+    #[error("the document does not serialize: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// The schemas of every request body and answer, by name; two types under one name are a bug.
-fn named_schemas() -> BTreeMap<String, RefOr<Schema>> {
+fn named_schemas() -> Result<BTreeMap<String, RefOr<Schema>>, DocumentError> {
     let mut schemas = BTreeMap::new();
     for (method, path, body) in BODIES.iter().chain(RESPONSES) {
         for (name, schema) in body().schemas {
             let schema = with_cross_field_rules(&name, schema);
-            let json = serde_json::to_value(&schema).expect("a schema serializes");
+            let json = serde_json::to_value(&schema)?;
             if let Some(other) = schemas.insert(name.clone(), schema) {
-                assert!(
-                    serde_json::to_value(&other).expect("a schema serializes") == json,
-                    "{method} {path}: two types are both named {name}; \
-                     give one `#[schema(as = …)]`"
-                );
+                if serde_json::to_value(&other)? != json {
+                    return Err(DocumentError::SchemaName { method, path, name });
+                }
             }
         }
     }
-    schemas
+    Ok(schemas)
 }
 
 /// The OpenAPI 3.1 document of every route in the route table, as a server started without
 /// `--forward-auth-headers` serves it (the committed `openapi.json`).
-pub fn document() -> OpenApi {
+pub fn document() -> Result<OpenApi, DocumentError> {
     document_for(None)
 }
 
 /// The document of a server started for the proxy `forward` (`--forward-auth-headers`): its
 /// forward-auth rows name the headers that proxy sets, and answer 501 only while it is off.
-pub fn document_for(forward: Option<ForwardAuthHeaders>) -> OpenApi {
+pub fn document_for(forward: Option<ForwardAuthHeaders>) -> Result<OpenApi, DocumentError> {
     let rows = table();
     let mut paths = PathsBuilder::new();
     let mut tags = BTreeSet::new();
     for (spec, _) in &rows {
-        let method = http_method(&spec.method).unwrap_or_else(|| {
-            panic!(
-                "{} {}: OpenAPI has no field for this method",
-                spec.method, spec.path
-            )
-        });
+        let method = http_method(&spec.method).ok_or_else(|| DocumentError::Method {
+            method: spec.method.to_string(),
+            path: spec.path,
+        })?;
         tags.insert(tag(spec.path));
         paths = paths.path(
             openapi_path(spec.path),
@@ -73,7 +96,7 @@ pub fn document_for(forward: Option<ForwardAuthHeaders>) -> OpenApi {
         .schema_from::<Filters>()
         .schema_from::<PageExtra>()
         .schema_from::<PageEnvelope>()
-        .schemas_from_iter(named_schemas())
+        .schemas_from_iter(named_schemas()?)
         .responses_from_iter(error_responses())
         .security_scheme(
             "TokenAuth",
@@ -125,7 +148,7 @@ pub fn document_for(forward: Option<ForwardAuthHeaders>) -> OpenApi {
                 .build(),
         ))
         .build();
-    OpenApiBuilder::new()
+    Ok(OpenApiBuilder::new()
         .info(info)
         .paths(paths.build())
         .components(Some(components))
@@ -135,19 +158,18 @@ pub fn document_for(forward: Option<ForwardAuthHeaders>) -> OpenApi {
                 .name(name)
                 .build()
         })))
-        .build()
+        .build())
 }
 
 /// [`document`] as pretty-printed JSON with a trailing newline: the bytes of the committed
 /// `openapi.json` and of `GET /api/openapi.json` on a server without forward auth.
-pub fn document_json() -> String {
+pub fn document_json() -> Result<String, DocumentError> {
     document_json_for(None)
 }
 
 /// [`document_for`] as pretty-printed JSON with a trailing newline.
-pub fn document_json_for(forward: Option<ForwardAuthHeaders>) -> String {
-    let mut json =
-        serde_json::to_string_pretty(&document_for(forward)).expect("the document serializes");
+pub fn document_json_for(forward: Option<ForwardAuthHeaders>) -> Result<String, DocumentError> {
+    let mut json = serde_json::to_string_pretty(&document_for(forward)?)?;
     json.push('\n');
-    json
+    Ok(json)
 }

@@ -37,7 +37,7 @@ mod security;
 mod serve;
 mod success;
 
-pub use document::{document, document_for, document_json, document_json_for};
+pub use document::{document, document_for, document_json, document_json_for, DocumentError};
 pub use envelope_schemas::{
     Envelope, ErrorEnvelope, Filters, PageEnvelope, PageExtra, Pagination, Status,
 };

@@ -1601,8 +1601,10 @@ fn documented_success<'d>(doc: &'d Value, method: &str, path: &str) -> (u16, &'d
 async fn every_success_answer_is_valid_against_its_documented_schema() {
     // Forward auth reads Traefik's headers here (and the document is that server's); its Envoy
     // rows get a server of their own.
-    let doc = serde_json::to_value(document_for(Some(ForwardAuthHeaders::Traefik)))
-        .expect("the document serializes");
+    let doc = serde_json::to_value(
+        document_for(Some(ForwardAuthHeaders::Traefik)).expect("the document builds"),
+    )
+    .expect("the document serializes");
     let validator = Validator::new(&doc);
     let app = spawn_app_with(ServerConfig {
         forward_auth_headers: Some(ForwardAuthHeaders::Traefik),

@@ -4,8 +4,11 @@
 //! When the route table changes, regenerate the committed file with
 //! `LATCHKEY_UPDATE_OPENAPI=1 cargo test -p latchkey-server --test server openapi::`.
 
-use latchkey_server::openapi::{document, document_json, openapi_path, BODIES, QUERIES};
+use latchkey_server::openapi::{
+    document, document_json, document_json_for, openapi_path, BODIES, QUERIES,
+};
 use latchkey_server::routes::table::{table, Requirement};
+use latchkey_server::ForwardAuthHeaders;
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -20,12 +23,13 @@ const UPDATE: &str = "LATCHKEY_UPDATE_OPENAPI";
 
 /// The generated document as JSON.
 fn generated() -> Value {
-    serde_json::from_str(&document_json()).expect("the generated document is JSON")
+    serde_json::from_str(&document_json().expect("the document builds"))
+        .expect("the generated document is JSON")
 }
 
 #[test]
 fn the_committed_openapi_json_is_up_to_date() {
-    let fresh = document_json();
+    let fresh = document_json().expect("the document builds");
     if std::env::var_os(UPDATE).is_some_and(|v| !v.is_empty()) {
         std::fs::write(COMMITTED, &fresh).expect("openapi.json is writable");
         return;
@@ -37,6 +41,21 @@ fn the_committed_openapi_json_is_up_to_date() {
          regenerate it with `{UPDATE}=1 cargo test -p latchkey-server --test server openapi::` \
          and commit it"
     );
+}
+
+#[test]
+fn the_document_of_every_forward_auth_setting_builds() {
+    // The server builds these when first asked; one that fails would answer 500.
+    for forward in [
+        None,
+        Some(ForwardAuthHeaders::Nginx),
+        Some(ForwardAuthHeaders::Traefik),
+        Some(ForwardAuthHeaders::Envoy),
+    ] {
+        let json = document_json_for(forward)
+            .unwrap_or_else(|e| panic!("the document for {forward:?} does not build: {e}"));
+        assert!(json.ends_with("}\n"), "{forward:?}");
+    }
 }
 
 #[test]
@@ -109,7 +128,7 @@ fn the_document_is_openapi_3_1() {
     let doc = generated();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(matches!(
-        document().openapi,
+        document().expect("the document builds").openapi,
         utoipa::openapi::OpenApiVersion::Version31
     ));
     for scheme in ["TokenAuth", "BearerAuth"] {
