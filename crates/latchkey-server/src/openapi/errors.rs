@@ -2,11 +2,10 @@
 //! each row documents.
 
 use super::requests::request_body;
-use super::schemas::schema_ref;
+use super::schemas::{header, schema_ref};
 use crate::config::ForwardAuthHeaders;
 use crate::routes::table::{Requirement, RouteSpec};
-use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::Type;
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 
 /// The shared error responses: (status, component name, description).
@@ -120,22 +119,11 @@ pub(super) fn error_responses() -> Vec<(String, utoipa::openapi::Response)> {
                     .build(),
             );
             if *status == "401" {
-                response = response.header(
-                    "WWW-Authenticate",
-                    HeaderBuilder::new()
-                        .schema(ObjectBuilder::new().schema_type(Type::String))
-                        .description(Some("`Bearer`."))
-                        .build(),
-                );
+                response = response.header("WWW-Authenticate", header("`Bearer`.", Type::String));
             }
             if *status == "429" {
-                response = response.header(
-                    "Retry-After",
-                    HeaderBuilder::new()
-                        .schema(ObjectBuilder::new().schema_type(Type::Integer))
-                        .description(Some("Seconds to wait."))
-                        .build(),
-                );
+                response =
+                    response.header("Retry-After", header("Seconds to wait.", Type::Integer));
             }
             ((*name).to_owned(), response.build())
         })

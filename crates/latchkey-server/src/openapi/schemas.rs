@@ -3,6 +3,8 @@
 //! and the lookup of a row in the per-row tables.
 
 use crate::routes::table::RouteSpec;
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::ToSchema;
 
@@ -83,4 +85,12 @@ pub(super) fn with_cross_field_rules(name: &str, mut schema: RefOr<Schema>) -> R
             .insert("allOf".into(), rules);
     }
     schema
+}
+
+/// A response header of a plain type, with its description.
+pub(super) fn header(description: &str, ty: Type) -> Header {
+    HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(ty))
+        .description(Some(description))
+        .build()
 }

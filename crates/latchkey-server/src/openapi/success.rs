@@ -2,10 +2,9 @@
 //! or CSV, plain JSON, or headers alone) and its response object.
 
 use super::responses::RESPONSES;
-use super::schemas::{entry_for, schema_ref};
+use super::schemas::{entry_for, header, schema_ref};
 use crate::routes::table::RouteSpec;
 use axum::http::Method;
-use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder, Schema};
 
@@ -162,41 +161,33 @@ pub(super) fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Re
                         })),
                     ),
             ),
-            Success::Headers => {
-                let header = |description: &str, ty: Type| {
-                    HeaderBuilder::new()
-                        .schema(ObjectBuilder::new().schema_type(ty))
-                        .description(Some(description))
-                        .build()
-                };
-                (
-                    200,
-                    ResponseBuilder::new()
-                        .description("Allowed; no body, the caller's identity in headers.")
-                        .header(
-                            "X-Latchkey-Principal",
-                            header(
-                                "`service_token:<id>` or `personal_access_token:<id>`.",
-                                Type::String,
-                            ),
-                        )
-                        .header(
-                            "X-Latchkey-Account",
-                            header("The token's account.", Type::Integer),
-                        )
-                        .header(
-                            "X-Latchkey-User",
-                            header("For personal access tokens, the user.", Type::Integer),
-                        )
-                        .header(
-                            "X-Latchkey-Permission",
-                            header(
-                                "The permission the route map required (`resource:access`).",
-                                Type::String,
-                            ),
+            Success::Headers => (
+                200,
+                ResponseBuilder::new()
+                    .description("Allowed; no body, the caller's identity in headers.")
+                    .header(
+                        "X-Latchkey-Principal",
+                        header(
+                            "`service_token:<id>` or `personal_access_token:<id>`.",
+                            Type::String,
                         ),
-                )
-            }
+                    )
+                    .header(
+                        "X-Latchkey-Account",
+                        header("The token's account.", Type::Integer),
+                    )
+                    .header(
+                        "X-Latchkey-User",
+                        header("For personal access tokens, the user.", Type::Integer),
+                    )
+                    .header(
+                        "X-Latchkey-Permission",
+                        header(
+                            "The permission the route map required (`resource:access`).",
+                            Type::String,
+                        ),
+                    ),
+            ),
         };
     (status.to_string(), response.build())
 }

@@ -1,9 +1,7 @@
 //! Making an account and what it is made of: its plan, projects, users and groups.
 
 use crate::accounts::input::{check_name, check_password, parse_email};
-use crate::accounts::insert::{
-    insert_account, insert_group, insert_group_member, insert_project, insert_user,
-};
+use crate::accounts::insert::{insert_account, insert_group, insert_group_member, insert_user};
 use crate::accounts::read::{check_projects, check_user_of, fetch_account};
 use crate::audit::record;
 use crate::changes::{append, ChangeKind};
@@ -64,28 +62,15 @@ impl Store {
         Ok(account)
     }
 
-    /// Creates a project in an account.
+    /// Creates a project in an active account: the operator's name for [`Store::add_project`],
+    /// which does the same.
     pub async fn create_project(
         &self,
         actor: &Actor,
         account_id: AccountId,
         name: &str,
     ) -> Result<Project, StoreError> {
-        check_name("project name", name)?;
-        let mut tx = self.write().await?;
-        let account = fetch_account(&mut tx, account_id).await?;
-        if !matches!(
-            account,
-            Some(Account {
-                state: State::Active,
-                ..
-            })
-        ) {
-            return Err(StoreError::NotFound("account"));
-        }
-        let project = insert_project(&mut tx, actor, account_id, name).await?;
-        tx.commit().await?;
-        Ok(project)
+        self.add_project(actor, account_id, name).await
     }
 
     /// Creates a user of one account (with a password, or none for token-only users). The same
