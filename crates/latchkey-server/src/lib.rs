@@ -23,10 +23,6 @@ pub mod feed;
 pub mod forward_uri;
 pub mod invite_delivery;
 pub mod limiter;
-#[allow(
-    clippy::expect_used,
-    reason = "until openapi.rs is split and rid of its three expects"
-)]
 pub mod openapi;
 pub mod owners;
 pub mod route_map;
