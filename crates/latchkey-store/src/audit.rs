@@ -22,8 +22,8 @@ macro_rules! bind_all {
             .bind($q.actor_id)
             .bind(&$q.target_type)
             .bind($q.target_id)
-            .bind($q.since)
-            .bind($q.until)
+            .bind($q.since.map(crate::db_time::db_time))
+            .bind($q.until.map(crate::db_time::db_time))
     };
 }
 
@@ -54,7 +54,7 @@ pub(crate) async fn record(
     .bind(target_id)
     .bind(context.to_string())
     .bind(actor.source)
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
     .execute(conn)
     .await?;
     Ok(())

@@ -62,7 +62,7 @@ pub(crate) async fn current(
             )
             .bind(id)
             .bind(account_id.0)
-            .bind(crate::now())
+            .bind(crate::db_time::db_time(crate::now()))
             .fetch_optional(&mut *conn)
             .await?;
             match user {
@@ -90,8 +90,8 @@ async fn service_token(
     )
     .bind(id.0)
     .bind(account_id.0)
-    .bind(now)
-    .bind(now)
+    .bind(crate::db_time::db_time(now))
+    .bind(crate::db_time::db_time(now))
     .fetch_optional(&mut *conn)
     .await?;
     if working.is_none() {

@@ -58,7 +58,7 @@ pub(crate) async fn append(
     .bind(digest)
     .bind(project)
     .bind(user)
-    .bind(crate::now())
+    .bind(crate::db_time::db_time(crate::now()))
     .execute(conn)
     .await?;
     Ok(())
@@ -76,7 +76,7 @@ pub(crate) async fn append_group_members(
          SELECT 'user', ?, user_id, ? FROM group_members WHERE group_id = ? ORDER BY user_id",
     )
     .bind(account_id.0)
-    .bind(crate::now())
+    .bind(crate::db_time::db_time(crate::now()))
     .bind(group.0)
     .execute(conn)
     .await?;

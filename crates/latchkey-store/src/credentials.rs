@@ -153,7 +153,7 @@ impl Store {
                 TokenKind::Personal => "UPDATE personal_tokens SET last_used_at = ? WHERE id = ?",
             };
             sqlx::query(sql)
-                .bind(at)
+                .bind(crate::db_time::db_time(*at))
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;

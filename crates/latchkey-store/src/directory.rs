@@ -225,7 +225,7 @@ async fn rename_or_delete(
             row.table
         ))
         .bind(name)
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .bind(row.id)
         .execute(&mut *conn)
         .await?;
@@ -248,7 +248,7 @@ async fn rename_or_delete(
             "UPDATE {} SET state = 2, updated_at = ? WHERE id = ?",
             row.table
         ))
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .bind(row.id)
         .execute(&mut *conn)
         .await?;

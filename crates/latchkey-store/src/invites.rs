@@ -178,8 +178,8 @@ impl Store {
         .bind(license.as_str())
         .bind(&group_text)
         .bind(&code.0[..])
-        .bind(at)
-        .bind(expires_at)
+        .bind(crate::db_time::db_time(at))
+        .bind(crate::db_time::db_time(expires_at))
         .fetch_one(&mut *tx)
         .await?;
         let ctx = json!({"email": email, "license": license.as_str(), "group_ids": groups.iter().map(|g| g.0).collect::<Vec<_>>()});
@@ -280,7 +280,7 @@ impl Store {
             "SELECT * FROM invites WHERE code_digest = ? AND state = 1 AND expires_at > ?";
         let row = sqlx::query(PENDING)
             .bind(&code.0[..])
-            .bind(now())
+            .bind(crate::db_time::db_time(now()))
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else {
@@ -312,7 +312,7 @@ impl Store {
         // Taken again under the write lock: a code is used once, whoever races for it.
         let row = sqlx::query(PENDING)
             .bind(&code.0[..])
-            .bind(now())
+            .bind(crate::db_time::db_time(now()))
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
@@ -369,7 +369,7 @@ impl Store {
         sqlx::query(
             "UPDATE invites SET state = 2, redeemed_at = ?, redeemed_user_id = ? WHERE id = ?",
         )
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .bind(user_id.0)
         .bind(invite.id)
         .execute(&mut *tx)

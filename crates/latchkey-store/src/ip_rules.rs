@@ -350,8 +350,8 @@ async fn insert_cidrs(
         )
         .bind(rule_id)
         .bind(c.to_string())
-        .bind(at)
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
+        .bind(crate::db_time::db_time(at))
         .execute(&mut *conn)
         .await?;
     }
@@ -380,7 +380,7 @@ async fn set_switch(
     let at = now();
     sqlx::query("UPDATE accounts SET ip_restrictions_enabled = ?, updated_at = ? WHERE id = ?")
         .bind(i64::from(on))
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .bind(account_id.0)
         .execute(&mut *conn)
         .await?;
@@ -466,8 +466,8 @@ impl Store {
         .bind(input.description)
         .bind(input.rule_type.code())
         .bind(actor.id)
-        .bind(at)
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
+        .bind(crate::db_time::db_time(at))
         .fetch_one(&mut *tx)
         .await?;
         insert_cidrs(&mut tx, id, input.cidrs, at).await?;
@@ -524,7 +524,7 @@ impl Store {
         .bind(input.name)
         .bind(input.description)
         .bind(input.rule_type.code())
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -566,7 +566,7 @@ impl Store {
         if before.state == State::Active {
             let at = now();
             sqlx::query("UPDATE ip_rules SET state = 2, updated_at = ? WHERE id = ?")
-                .bind(at)
+                .bind(crate::db_time::db_time(at))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;

@@ -13,6 +13,7 @@ mod audit;
 mod authority;
 mod changes;
 mod credentials;
+mod db_time;
 mod directory;
 mod error;
 mod grant_rows;

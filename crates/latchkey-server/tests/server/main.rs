@@ -30,3 +30,4 @@ mod route_matrix;
 mod schema_rules;
 mod strict_bodies;
 mod stronger_targets;
+mod time_order;

@@ -38,7 +38,7 @@ impl Store {
             .ok_or(StoreError::NotFound("account"))?;
         sqlx::query("UPDATE accounts SET plan = ?, updated_at = ? WHERE id = ?")
             .bind(plan.as_str())
-            .bind(now())
+            .bind(crate::db_time::db_time(now()))
             .bind(account_id.0)
             .execute(&mut *tx)
             .await?;

@@ -23,8 +23,8 @@ pub(crate) async fn insert_account(
     )
     .bind(name)
     .bind(plan.as_str())
-    .bind(at)
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
+    .bind(crate::db_time::db_time(at))
     .fetch_one(&mut *conn)
     .await?;
     let id = AccountId(id);
@@ -61,8 +61,8 @@ pub(crate) async fn insert_project(
     )
     .bind(account_id.0)
     .bind(name)
-    .bind(at)
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
+    .bind(crate::db_time::db_time(at))
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -102,8 +102,8 @@ pub(crate) async fn insert_user(
     .bind(account_id.0)
     .bind(email)
     .bind(password_hash)
-    .bind(at)
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
+    .bind(crate::db_time::db_time(at))
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -143,8 +143,8 @@ pub(crate) async fn insert_membership(
     .bind(account_id.0)
     .bind(user_id.0)
     .bind(license.as_str())
-    .bind(at)
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
+    .bind(crate::db_time::db_time(at))
     .execute(&mut *conn)
     .await
     .map_err(|e| match e {
@@ -181,8 +181,8 @@ pub(crate) async fn insert_group(
     )
     .bind(account_id.0)
     .bind(name)
-    .bind(at)
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
+    .bind(crate::db_time::db_time(at))
     .fetch_one(&mut *conn)
     .await?;
     record(
@@ -218,7 +218,7 @@ pub(crate) async fn insert_group_grants(
         .bind(g.set.slug())
         .bind(crate::grant_rows::project_of(g))
         .bind(i64::from(g.writable_envs.bits()))
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .execute(&mut *conn)
         .await?;
         let ctx = json!({"group_id": group_id.0, "grant": g.to_string()});

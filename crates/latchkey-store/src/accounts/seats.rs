@@ -71,7 +71,7 @@ impl Store {
             authority.check_existing(&member.access.permissions(Plan::Enterprise))?;
         }
         let done = sqlx::query("UPDATE memberships SET state = 2, updated_at = ? WHERE account_id = ? AND user_id = ? AND state = 1")
-            .bind(now())
+            .bind(crate::db_time::db_time(now()))
             .bind(account_id.0)
             .bind(user_id.0)
             .execute(&mut *tx)
@@ -143,7 +143,7 @@ async fn end_seat(
     .await?;
     for (id, name) in tokens {
         sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?")
-            .bind(at)
+            .bind(crate::db_time::db_time(at))
             .bind(id)
             .execute(&mut *conn)
             .await?;

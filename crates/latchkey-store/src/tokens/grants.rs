@@ -44,7 +44,7 @@ pub(crate) async fn insert_grant(
     .bind(g.set.slug())
     .bind(project_of(g))
     .bind(i64::from(g.writable_envs.bits()))
-    .bind(at)
+    .bind(crate::db_time::db_time(at))
     .execute(conn)
     .await?;
     Ok(())
@@ -127,7 +127,7 @@ impl Store {
             .await?;
         }
         sqlx::query("UPDATE service_tokens SET updated_at = ? WHERE id = ?")
-            .bind(at)
+            .bind(crate::db_time::db_time(at))
             .bind(id.0)
             .execute(&mut *tx)
             .await?;

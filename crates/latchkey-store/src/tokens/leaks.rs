@@ -46,7 +46,7 @@ impl Store {
                     sqlx::query(
                         "UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?",
                     )
-                    .bind(at)
+                    .bind(crate::db_time::db_time(at))
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;

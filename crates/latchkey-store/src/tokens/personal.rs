@@ -44,9 +44,9 @@ impl Store {
         .bind(name)
         .bind(&parts.digest.0[..])
         .bind(parts.hint)
-        .bind(at)
-        .bind(at)
-        .bind(expires_at)
+        .bind(crate::db_time::db_time(at))
+        .bind(crate::db_time::db_time(at))
+        .bind(expires_at.map(crate::db_time::db_time))
         .fetch_one(&mut *tx)
         .await?;
         let ctx = json!({"name": name, "uid": parts.uid, "user_id": user_id.0});
@@ -91,7 +91,7 @@ impl Store {
             let at = now();
             let account = AccountId(row.try_get("account_id")?);
             sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?")
-                .bind(at)
+                .bind(crate::db_time::db_time(at))
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;

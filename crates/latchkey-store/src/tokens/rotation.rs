@@ -87,8 +87,8 @@ impl Store {
             revoke_in(&mut tx, actor, account_id, id).await?;
         } else {
             sqlx::query("UPDATE service_tokens SET revoke_at = ?, updated_at = ? WHERE id = ?")
-                .bind(revoke_at)
-                .bind(at)
+                .bind(crate::db_time::db_time(revoke_at))
+                .bind(crate::db_time::db_time(at))
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
@@ -107,7 +107,7 @@ impl Store {
         let due: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT id, account_id FROM service_tokens WHERE state = 1 AND revoke_at IS NOT NULL AND revoke_at <= ?",
         )
-        .bind(now())
+        .bind(crate::db_time::db_time(now()))
         .fetch_all(&self.pool)
         .await?;
         let system = Actor {

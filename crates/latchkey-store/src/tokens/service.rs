@@ -34,9 +34,9 @@ pub(crate) async fn insert_service_token(
     .bind(new.name)
     .bind(&new.digest.0[..])
     .bind(new.hint)
-    .bind(at)
-    .bind(at)
-    .bind(new.expires_at)
+    .bind(crate::db_time::db_time(at))
+    .bind(crate::db_time::db_time(at))
+    .bind(new.expires_at.map(crate::db_time::db_time))
     .bind(format_allowlist(new.allowed_cidrs)?)
     .fetch_one(&mut *conn)
     .await?;
@@ -152,7 +152,7 @@ impl Store {
             let at = now();
             sqlx::query("UPDATE service_tokens SET name = ?, updated_at = ? WHERE id = ?")
                 .bind(name)
-                .bind(at)
+                .bind(crate::db_time::db_time(at))
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
@@ -179,7 +179,7 @@ impl Store {
             let at = now();
             sqlx::query("UPDATE service_tokens SET allowed_cidrs = ?, updated_at = ? WHERE id = ?")
                 .bind(allowlist.as_deref().unwrap_or_default())
-                .bind(at)
+                .bind(crate::db_time::db_time(at))
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
@@ -226,7 +226,7 @@ pub(crate) async fn revoke_in(
     }
     let at = now();
     sqlx::query("UPDATE service_tokens SET state = 2, updated_at = ? WHERE id = ?")
-        .bind(at)
+        .bind(crate::db_time::db_time(at))
         .bind(id.0)
         .execute(&mut *conn)
         .await?;
