@@ -62,21 +62,27 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "503",
         "ServiceUnavailable",
-        "A service the request needs failed (an invitation's delivery program); nothing was kept.",
+        "The server cannot take the request now: it holds as many connections as it may and \
+         none could make room (any operation, answered before the request is read), or a \
+         service the request needs failed (an invitation's delivery program; nothing was \
+         kept). Retry after `Retry-After` seconds where it is given.",
     ),
 ];
 
 /// Statuses only some rows answer, beyond what their kind of row documents.
 const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
     ("POST", "/api/v3/invites/redeem/", &["403", "409"]),
-    ("POST", "/api/v3/accounts/{account_id}/invites/", &["503"]),
 ];
 
 /// Statuses no row documents unless [`EXTRA_STATUSES`] names it (501: every forward-auth row).
-const ONLY_WHERE_NAMED: &[&str] = &["501", "503"];
+const ONLY_WHERE_NAMED: &[&str] = &["501"];
+
+/// Statuses every row documents, public or guarded: the connection layer answers 503 to a new
+/// connection beyond its cap before any route is chosen.
+const EVERY_ROW: &[&str] = &["503"];
 
 /// The error statuses a row documents: all of [`ERRORS`] for guarded rows; for public rows that
-/// read a body, bad input and rate limiting; none for the other public rows. Forward-auth rows
+/// read a body, bad input and rate limiting; [`EVERY_ROW`]'s for all. Forward-auth rows
 /// answer 501 while forward auth is off (`forward` is `None`).
 pub(super) fn error_statuses(
     spec: &RouteSpec,
@@ -98,7 +104,8 @@ pub(super) fn error_statuses(
     ERRORS
         .iter()
         .filter(|(status, _, _)| {
-            let by_kind = !ONLY_WHERE_NAMED.contains(status)
+            let by_kind = EVERY_ROW.contains(status)
+                || !ONLY_WHERE_NAMED.contains(status)
                 && (!public
                     || (request_body(spec).is_some()
                         && ["400", "413", "415", "429"].contains(status)));
@@ -121,7 +128,7 @@ pub(super) fn error_responses() -> Vec<(String, utoipa::openapi::Response)> {
             if *status == "401" {
                 response = response.header("WWW-Authenticate", header("`Bearer`.", Type::String));
             }
-            if *status == "429" {
+            if *status == "429" || *status == "503" {
                 response =
                     response.header("Retry-After", header("Seconds to wait.", Type::Integer));
             }
