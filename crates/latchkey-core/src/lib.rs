@@ -1,5 +1,6 @@
 //! Latchkey's domain, pure and synchronous: the permission catalog, plans and licenses, grants and
-//! their compiled bitsets, the decision function, who may mint what, and the token format.
+//! their compiled bitsets, the decision function, who may mint what, and the token format; and
+//! [`forward_uri`], how an upstream reads a forward-auth request's method and target.
 //!
 //! Nothing here does I/O, async, HTTP or SQL; every other crate builds on these types.
 //!
@@ -22,6 +23,7 @@ pub mod decision;
 pub mod effective;
 pub mod email;
 pub mod error;
+pub mod forward_uri;
 pub mod grant;
 pub mod ids;
 pub mod mint;

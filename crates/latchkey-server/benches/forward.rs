@@ -9,7 +9,7 @@
     reason = "tests and benches stop loudly on a failed setup"
 )]
 
-use latchkey_server::forward_uri::normalise;
+use latchkey_core::forward_uri::normalise;
 use latchkey_server::route_map::RouteMap;
 use std::hint::black_box;
 

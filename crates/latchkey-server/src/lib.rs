@@ -20,7 +20,6 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;
-pub mod forward_uri;
 pub mod invite_delivery;
 pub mod limiter;
 pub mod openapi;

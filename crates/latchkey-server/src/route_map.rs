@@ -13,11 +13,11 @@
 //! `project` is `path:NAME`, `query:NAME` or absent (then only all-projects grants count).
 //! `{account_id}` in a path must be the token's own account.
 //!
-//! The map matches a request [`crate::forward_uri::normalise`] has already read as the upstream
-//! will (escapes of unreserved characters decoded, ambiguous paths and queries refused), and
-//! resolves it without allocating.
+//! The map matches a request [`latchkey_core::forward_uri::normalise`] has already read as the
+//! upstream will (escapes of unreserved characters decoded, ambiguous paths and queries
+//! refused), and resolves it without allocating.
 
-use crate::forward_uri::OriginalRequest;
+use latchkey_core::forward_uri::OriginalRequest;
 use latchkey_core::{Permission, ProjectId};
 use serde::Deserialize;
 
@@ -393,7 +393,7 @@ impl RouteMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forward_uri::{normalise, Refusal};
+    use latchkey_core::forward_uri::{normalise, Refusal};
 
     fn perm(s: &str) -> Permission {
         s.parse().unwrap()

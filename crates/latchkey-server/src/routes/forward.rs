@@ -1,19 +1,19 @@
 //! `/auth/forward` for nginx `auth_request`, Traefik ForwardAuth and Envoy `ext_authz`: the
 //! original request is read from where the configured proxy puts it, and nowhere else
 //! ([`ForwardAuthHeaders`]); it is normalised as the upstream will read it
-//! ([`crate::forward_uri`]), the route map says what it needs, and the answer is 200 with
-//! identity headers, or 401 / 403. With no proxy configured the answer is 501.
+//! ([`latchkey_core::forward_uri`]), the route map says what it needs, and the answer is 200
+//! with identity headers, or 401 / 403. With no proxy configured the answer is 501.
 //! (The guard has already authenticated the token and applied IP fences.)
 
 use crate::app::AppState;
 use crate::config::ForwardAuthHeaders;
 use crate::error::ApiError;
-use crate::forward_uri::normalise;
 use crate::routes::table::Caller;
 use axum::extract::{Request, State};
 use axum::http::header::HeaderName;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use latchkey_core::forward_uri::normalise;
 use latchkey_core::{Decision, TokenKind};
 
 /// The route's own path; in Envoy mode the original path follows it.

@@ -101,7 +101,7 @@ pub enum Refusal {
 /// why it will not guess.
 ///
 /// ```
-/// use latchkey_server::forward_uri::{normalise, Refusal};
+/// use latchkey_core::forward_uri::{normalise, Refusal};
 /// let r = normalise("GET", "/api/v2/accounts/7/%72uns/?project%5Fid=3").unwrap();
 /// assert_eq!(r.path(), "/api/v2/accounts/7/runs/");
 /// assert_eq!(r.query_value("project_id").as_deref(), Some("3"));
