@@ -183,8 +183,8 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Other spellings of the key whose decoded bytes are `name`: every byte escaped (lower-case
-/// hex), the ASCII case swapped, `_` written as `.` and as `+`, and a leading space (which PHP
-/// drops from a name).
+/// hex), the ASCII case swapped, `_` written as `.`, `_` written as `+` (but not where only spaces
+/// come before it: PHP drops leading spaces, so ` x` is `x` to it, not `_x`), and a leading space.
 fn spellings(name: &[u8]) -> [String; 5] {
     let escaped = name.iter().map(|b| format!("%{b:02x}")).collect();
     let swapped = spell(name.iter().map(|&b| {
@@ -195,16 +195,26 @@ fn spellings(name: &[u8]) -> [String; 5] {
         }
     }));
     let dotted = spell(name.iter().map(|&b| if b == b'_' { b'.' } else { b }));
-    let plain = spell(name.iter().copied());
-    [escaped, swapped, dotted, plain.replace('_', "+"), format!("+{plain}")]
+    let spaced = spell(name.iter().enumerate().map(|(i, &b)| {
+        let leading = name[..i].iter().all(|&c| c == b' ');
+        if b == b'_' && !leading {
+            b' '
+        } else {
+            b
+        }
+    }));
+    let indented = format!("+{}", spell(name.iter().copied()));
+    [escaped, swapped, dotted, spaced, indented]
 }
 
-/// `bytes` as a query key: unreserved characters as they are, the others escaped.
+/// `bytes` as a query key: unreserved characters as they are, space as `+`, the others escaped.
 fn spell(bytes: impl Iterator<Item = u8>) -> String {
     let mut out = String::new();
     for b in bytes {
         if unreserved(b) {
             out.push(char::from(b));
+        } else if b == b' ' {
+            out.push('+');
         } else {
             out.push_str(&format!("%{b:02X}"));
         }

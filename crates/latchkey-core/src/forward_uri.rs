@@ -11,9 +11,9 @@
 //! - Dot segments (`.`, `..`, also encoded), empty segments (`//`), backslashes and `;` (Tomcat
 //!   and Spring read `/..;/` as `/../`) are refused: upstreams resolve them differently.
 //! - A query that names a parameter twice is refused, however the names are spelled: keys are
-//!   compared decoded, ignoring ASCII case, with `.` and space read as `_` (as PHP does). So is
-//!   a `;` in the query (a pair separator to some parsers) and a key holding `[`, `]` or a
-//!   control character (arrays to Rails and PHP).
+//!   compared decoded, ignoring ASCII case, without leading spaces and with `.` and other
+//!   spaces read as `_` (as PHP does). So is a `;` in the query (a pair separator to some
+//!   parsers) and a key holding `[`, `]` or a control character (arrays to Rails and PHP).
 //! - The method must be an upper-case token; the target must be a path (origin form) of at most
 //!   [`MAX_URI_LEN`] bytes with at most [`MAX_QUERY_PAIRS`] query pairs, and no fragment.
 //!
@@ -384,9 +384,10 @@ fn decode_form(value: &str) -> Cow<'_, str> {
     }
 }
 
-/// A key as the most lenient parser reads it, to find the same parameter spelled twice.
+/// A key as the most lenient parser reads it, to find the same parameter spelled twice: PHP
+/// drops leading spaces, then reads `.` and space as `_`; some frameworks ignore ASCII case.
 fn lenient_key(key: &str) -> impl Iterator<Item = u8> + '_ {
-    decoded(key).map(|b| match b {
+    decoded(key).skip_while(|&b| b == b' ').map(|b| match b {
         b'.' | b' ' => b'_',
         b => b.to_ascii_lowercase(),
     })
@@ -573,6 +574,28 @@ mod tests {
         );
         let enough = &many[..MAX_QUERY_PAIRS];
         assert!(normalise("GET", &format!("/x?{}", enough.join("&"))).is_ok());
+    }
+
+    /// PHP drops leading spaces from a parameter's name, so ` project_id` is `project_id` to it
+    /// (found by the `forward_uri` fuzz target).
+    #[test]
+    fn a_leading_space_does_not_make_another_name() {
+        for query in [
+            "project_id=2&+project_id=6",
+            "project_id=2&%20project_id=6",
+            "project_id=2&++%20project.id=6",
+            "+project_id=6&project_id=2",
+        ] {
+            let uri = format!("/x?{query}");
+            assert_eq!(
+                normalise("GET", &uri),
+                Err(Refusal::RepeatedParameter),
+                "{query}"
+            );
+        }
+        // Spaces elsewhere in a name stay underscores, and a name may still start with `_`.
+        assert!(normalise("GET", "/x?project_id=2&project_id_=6").is_ok());
+        assert!(normalise("GET", "/x?project_id=2&_project_id=6").is_ok());
     }
 
     #[test]
