@@ -96,12 +96,12 @@ for t in "${targets[@]}"; do
         tail -20 "$log" >&2
     fi
     [ "$status" -eq 0 ] && [ "$crashes" = 0 ] && passed=$((passed + 1))
-    summary+=("$(printf '%-8s %12s %9s %6s %7s %7s %8s %6ss' "$t" "${execs:--}" "${speed:--}" \
+    summary+=("$(printf '%-11s %12s %9s %6s %7s %7s %8s %6ss' "$t" "${execs:--}" "${speed:--}" \
         "${cov:--}" "${ft:--}" "${corp:--}" "$crashes" "$elapsed")")
 done
 
 echo "== fuzzing summary (${flags[*]})"
-printf '%-8s %12s %9s %6s %7s %7s %8s %7s\n' target executions exec/s cov ft corpus crashes time
+printf '%-11s %12s %9s %6s %7s %7s %8s %7s\n' target executions exec/s cov ft corpus crashes time
 printf '%s\n' "${summary[@]}"
 if [ "$failed" -ne 0 ]; then
     echo "fuzzing failed; replay a crash with: cargo +nightly fuzz run -a TARGET fuzz/artifacts/TARGET/FILE" >&2
