@@ -70,9 +70,8 @@ const ERRORS: &[(&str, &str, &str)] = &[
 ];
 
 /// Statuses only some rows answer, beyond what their kind of row documents.
-const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
-    ("POST", "/api/v3/invites/redeem/", &["403", "409"]),
-];
+const EXTRA_STATUSES: &[(&str, &str, &[&str])] =
+    &[("POST", "/api/v3/invites/redeem/", &["403", "409"])];
 
 /// Statuses no row documents unless [`EXTRA_STATUSES`] names it (501: every forward-auth row).
 const ONLY_WHERE_NAMED: &[&str] = &["501"];
@@ -106,9 +105,9 @@ pub(super) fn error_statuses(
         .filter(|(status, _, _)| {
             let by_kind = EVERY_ROW.contains(status)
                 || !ONLY_WHERE_NAMED.contains(status)
-                && (!public
-                    || (request_body(spec).is_some()
-                        && ["400", "413", "415", "429"].contains(status)));
+                    && (!public
+                        || (request_body(spec).is_some()
+                            && ["400", "413", "415", "429"].contains(status)));
             by_kind || extra.contains(status)
         })
         .collect()
