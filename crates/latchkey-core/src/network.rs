@@ -165,7 +165,7 @@ impl IpRules {
         let best = |list: &[Cidr]| {
             list.iter()
                 .filter(|c| c.contains(ip))
-                .map(|c| c.prefix())
+                .map(Cidr::prefix)
                 .max()
         };
         match (best(&self.allow), best(&self.deny)) {

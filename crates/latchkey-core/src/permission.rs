@@ -76,7 +76,7 @@ impl Permission {
     /// This permission's single bit in a permission bitset (two bits per resource).
     #[inline]
     pub fn bit(self) -> u64 {
-        1u64 << (2 * self.resource.0 as u32 + (self.access == Access::Write) as u32)
+        1u64 << (2 * u32::from(self.resource.0) + u32::from(self.access == Access::Write))
     }
 
     /// Every permission in the catalog: each resource with read, then write.

@@ -92,8 +92,8 @@ fn fixture(cached: usize) -> Fixture {
             loaded_at: now,
             permissions: perms.clone(),
             network: None,
-            last_used: Default::default(),
-            usage_pending: Default::default(),
+            last_used: std::sync::atomic::AtomicI64::default(),
+            usage_pending: std::sync::atomic::AtomicBool::default(),
         };
         let epoch = verifier.cache().epoch();
         verifier.cache().insert(t.digest, entry, epoch, 0);

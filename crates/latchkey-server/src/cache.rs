@@ -249,7 +249,7 @@ impl TokenCache {
     /// Drops every entry of an account (its plan or IP rules changed). This one scans.
     pub fn remove_account(&self, account: AccountId) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        for shard in self.shards.iter() {
+        for shard in &self.shards {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let mut personal = Vec::new();
             shard.retain(|digest, e| {
@@ -273,7 +273,7 @@ impl TokenCache {
         if self.negative.load(Ordering::Relaxed) <= 0 {
             return;
         }
-        for shard in self.shards.iter() {
+        for shard in &self.shards {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let len = shard.len();
             shard.retain(|_, e| e.id.0 != 0 || e.loaded_at >= before);
@@ -291,7 +291,7 @@ impl TokenCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        for shard in self.shards.iter() {
+        for shard in &self.shards {
             shard
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -488,7 +488,7 @@ mod tests {
     fn whole_numbers_are_read_as_the_integers_they_are() {
         for (token, n) in [
             ("2.0", Some(2)),
-            ("-562257.0", Some(-562257)),
+            ("-562257.0", Some(-562_257)),
             ("3e2", Some(300)),
             ("1.5E1", Some(15)),
             ("0.0", Some(0)),

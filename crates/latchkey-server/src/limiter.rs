@@ -45,7 +45,7 @@ impl LimitKey for IpAddr {
                 let prefix = u128::from(v6) & !((1u128 << 64) - 1);
                 IpAddr::V6(prefix.into())
             }
-            v4 => v4,
+            v4 @ IpAddr::V4(_) => v4,
         }
     }
 }

@@ -34,7 +34,7 @@ fn codes(values: &[(i64, &str)], description: &str) -> Object {
 /// A permission set's slug, one of the catalog's.
 pub fn permission_set() -> Object {
     strings(
-        catalog().sets().map(|s| s.slug()),
+        catalog().sets().map(latchkey_core::PermissionSet::slug),
         "A permission set's slug (`GET /api/v2/constants/` gives their labels).",
     )
 }
@@ -50,7 +50,7 @@ pub fn permission() -> Object {
 /// One environment category.
 pub fn environment_category() -> Object {
     strings(
-        EnvCategory::ALL.map(|c| c.as_str()),
+        EnvCategory::ALL.map(latchkey_core::EnvCategory::as_str),
         "An environment category.",
     )
 }
@@ -58,7 +58,8 @@ pub fn environment_category() -> Object {
 /// Environment categories in which job and run writes are allowed: `all` stands for every
 /// one; empty means none (job and run writes stay read-only).
 pub fn environment_categories() -> Array {
-    let names = std::iter::once("all").chain(EnvCategory::ALL.map(|c| c.as_str()));
+    let names =
+        std::iter::once("all").chain(EnvCategory::ALL.map(latchkey_core::EnvCategory::as_str));
     ArrayBuilder::new()
         .items(strings(
             names,
@@ -74,12 +75,18 @@ pub fn environment_categories() -> Array {
 
 /// A seat's license.
 pub fn license() -> Object {
-    strings(License::ALL.map(|l| l.as_str()), "A seat's license.")
+    strings(
+        License::ALL.map(latchkey_core::License::as_str),
+        "A seat's license.",
+    )
 }
 
 /// An account's plan.
 pub fn plan() -> Object {
-    strings(Plan::ALL.map(|p| p.as_str()), "The account's plan.")
+    strings(
+        Plan::ALL.map(latchkey_core::Plan::as_str),
+        "The account's plan.",
+    )
 }
 
 /// dbt Cloud's state code.
@@ -321,7 +328,7 @@ pub fn grant_rules() -> serde_json::Value {
     let honouring: Vec<&str> = catalog()
         .sets()
         .filter(|s| s.honours_env_categories())
-        .map(|s| s.slug())
+        .map(latchkey_core::PermissionSet::slug)
         .collect();
     serde_json::json!([
         {

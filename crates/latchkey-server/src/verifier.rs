@@ -203,8 +203,8 @@ impl Verifier {
             loaded_at: now,
             permissions: Arc::new(permissions),
             network,
-            last_used: Default::default(),
-            usage_pending: Default::default(),
+            last_used: std::sync::atomic::AtomicI64::default(),
+            usage_pending: std::sync::atomic::AtomicBool::default(),
         };
         let entry = self
             .cache

@@ -157,7 +157,11 @@ pub fn service_token(
         revoke_at: opt_timestamp(t.revoke_at),
         needs_rotation: t.created_at < legacy_cutoff,
         rotated_from_id: t.rotated_from.map(|id| id.0),
-        allowed_cidrs: t.allowed_cidrs.iter().map(|c| c.to_string()).collect(),
+        allowed_cidrs: t
+            .allowed_cidrs
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         permission_grants: t.grants.iter().map(|g| grant(g, t)).collect(),
     }
 }

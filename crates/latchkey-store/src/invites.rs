@@ -293,20 +293,17 @@ impl Store {
                 .bind(&invite.email)
                 .fetch_optional(&self.pool)
                 .await?;
-        let (existing, new_hash) = match existing {
-            Some(row) => {
-                // A user without a password cannot prove themselves, so no invitation can
-                // claim them (the decoy is verified, and the answer is a bad code's).
-                let hash: Option<String> = row.try_get("password_hash")?;
-                if !self.passwords.verify(hash, password).await? {
-                    return Ok(None);
-                }
-                (Some(UserId(row.try_get("id")?)), None)
+        let (existing, new_hash) = if let Some(row) = existing {
+            // A user without a password cannot prove themselves, so no invitation can
+            // claim them (the decoy is verified, and the answer is a bad code's).
+            let hash: Option<String> = row.try_get("password_hash")?;
+            if !self.passwords.verify(hash, password).await? {
+                return Ok(None);
             }
-            None => {
-                check_password(password)?;
-                (None, Some(self.passwords.hash(password).await?))
-            }
+            (Some(UserId(row.try_get("id")?)), None)
+        } else {
+            check_password(password)?;
+            (None, Some(self.passwords.hash(password).await?))
         };
         let mut tx = self.write().await?;
         // Taken again under the write lock: a code is used once, whoever races for it.
@@ -326,20 +323,19 @@ impl Store {
             ip: ip.clone(),
             source: "api",
         };
-        let user_id = match existing {
-            Some(id) => id,
-            None => {
-                let email = parse_email(&invite.email)?;
-                insert_user(
-                    &mut tx,
-                    &actor(None),
-                    invite.account_id,
-                    &email,
-                    new_hash.as_deref(),
-                )
-                .await?
-                .id
-            }
+        let user_id = if let Some(id) = existing {
+            id
+        } else {
+            let email = parse_email(&invite.email)?;
+            insert_user(
+                &mut tx,
+                &actor(None),
+                invite.account_id,
+                &email,
+                new_hash.as_deref(),
+            )
+            .await?
+            .id
         };
         let actor = actor(Some(user_id.0));
         let seated: Option<i64> = sqlx::query_scalar(

@@ -24,7 +24,7 @@ pub(crate) struct PasswordGate(Arc<Semaphore>);
 impl Default for PasswordGate {
     /// One permit per core.
     fn default() -> Self {
-        PasswordGate::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        PasswordGate::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
     }
 }
 

@@ -142,14 +142,15 @@ async fn serve(
         forward_auth_headers: args.forward_auth_headers,
         ..ServerConfig::default()
     };
-    match args.forward_auth_headers {
-        Some(proxy) => tracing::info!(
+    if let Some(proxy) = args.forward_auth_headers {
+        tracing::info!(
             proxy = proxy.as_str(),
             "forward auth reads this proxy's headers"
-        ),
-        None => tracing::info!(
+        );
+    } else {
+        tracing::info!(
             "forward auth is off (501) until --forward-auth-headers nginx|traefik|envoy is given"
-        ),
+        );
     }
     // Connections are capped below the open-file limit; lift that limit as far as allowed first.
     match latchkey_server::raise_open_file_limit() {
@@ -340,15 +341,14 @@ fn print_token_line(t: &latchkey_store::ServiceToken) {
 }
 
 async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let secret = match std::env::var("LATCHKEY_TOKEN") {
-        Ok(t) => Secret::new(t),
-        Err(_) => {
-            let mut buf = String::new();
-            std::io::stdin()
-                .read_to_string(&mut buf)
-                .context("cannot read the token from stdin")?;
-            Secret::new(buf.trim().to_owned())
-        }
+    let secret = if let Ok(t) = std::env::var("LATCHKEY_TOKEN") {
+        Secret::new(t)
+    } else {
+        let mut buf = String::new();
+        std::io::stdin()
+            .read_to_string(&mut buf)
+            .context("cannot read the token from stdin")?;
+        Secret::new(buf.trim().to_owned())
     };
     let env = args
         .environment

@@ -106,7 +106,12 @@ pub async fn introspect(
                 return Ok(inactive());
             };
             let mut scope = vec![format!("license:{}", m.license)];
-            scope.extend(m.access.group_grants.iter().map(|g| g.to_string()));
+            scope.extend(
+                m.access
+                    .group_grants
+                    .iter()
+                    .map(std::string::ToString::to_string),
+            );
             (
                 t.created_at,
                 t.uid,

@@ -142,7 +142,7 @@ pub fn parse_grants(field_name: &str, body: &[GrantBody]) -> Result<Vec<Grant>, 
                     ApiError::field(&field("permission_set"), e.to_string())
                 })?;
             let scope = match (g.all_projects, g.project_id) {
-                (Some(true), None) | (None, None) => Scope::AllProjects,
+                (Some(true) | None, None) => Scope::AllProjects,
                 (Some(false) | None, Some(p)) if p > 0 => Scope::Project(ProjectId(p)),
                 _ => {
                     return Err(ApiError::field(

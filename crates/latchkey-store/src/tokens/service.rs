@@ -47,8 +47,8 @@ pub(crate) async fn insert_service_token(
         "name": new.name,
         "uid": new.uid,
         "permission_grants": grant_json(new.grants),
-        "expires_at": new.expires_at.map(|t| t.unix_timestamp()),
-        "allowed_cidrs": new.allowed_cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "expires_at": new.expires_at.map(time::OffsetDateTime::unix_timestamp),
+        "allowed_cidrs": new.allowed_cidrs.iter().map(std::string::ToString::to_string).collect::<Vec<_>>(),
     });
     record(
         conn,
@@ -183,8 +183,11 @@ impl Store {
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
-            let names =
-                |c: &[latchkey_core::Cidr]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+            let names = |c: &[latchkey_core::Cidr]| {
+                c.iter()
+                    .map(std::string::ToString::to_string)
+                    .collect::<Vec<_>>()
+            };
             let ctx = json!({"allowed_cidrs": {"from": names(&current.allowed_cidrs), "to": names(cidrs)}});
             record(
                 &mut tx,
