@@ -174,14 +174,20 @@ fn the_catalog_has_26_sets_and_17_account_plus_14_project_resources() {
 #[test]
 fn resources_iterate_account_level_first_in_file_order() {
     let d = doc();
-    let compiled: Vec<&str> = catalog().resources().map(|r| r.slug()).collect();
+    let compiled: Vec<&str> = catalog()
+        .resources()
+        .map(latchkey_core::Resource::slug)
+        .collect();
     let file: Vec<String> = all_resources(&d).into_iter().map(|(_, r)| r).collect();
     assert_eq!(compiled, file);
 }
 
 #[test]
 fn sets_iterate_in_slug_order_and_round_trip_through_their_slug() {
-    let compiled: Vec<&str> = catalog().sets().map(|s| s.slug()).collect();
+    let compiled: Vec<&str> = catalog()
+        .sets()
+        .map(latchkey_core::PermissionSet::slug)
+        .collect();
     let mut sorted = compiled.clone();
     sorted.sort_unstable();
     assert_eq!(compiled, sorted);

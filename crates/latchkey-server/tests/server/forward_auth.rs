@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 struct Nginx {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Nginx {
@@ -164,7 +164,7 @@ http {{
     let mut nginx = Nginx {
         child,
         url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
+        dir,
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -181,7 +181,7 @@ http {{
         assert!(
             Instant::now() < deadline,
             "nginx did not listen: {}",
-            std::fs::read_to_string(nginx._dir.path().join("error.log")).unwrap_or_default()
+            std::fs::read_to_string(nginx.dir.path().join("error.log")).unwrap_or_default()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

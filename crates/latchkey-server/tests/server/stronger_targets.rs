@@ -59,19 +59,19 @@ const ESCALATION: &str = "which you do not hold yourself";
 /// target; the bodies of creations ask for more than the weaker callers hold.
 const CASES: [&str; 14] = [
     r#"POST service-tokens/                  | token  | after  | {"name": "more", "permission_grants": [{admin_all}]}"#,
-    r#"DELETE service-tokens/{id}/           | token  | before |"#,
+    r"DELETE service-tokens/{id}/           | token  | before |",
     r#"POST service-tokens/{id}/             | token  | before | {"allowed_cidrs": []}"#,
     r#"PUT service-tokens/{id}/              | token  | before | {"name": "mine", "state": 2}"#,
     r#"POST service-tokens/{id}/permissions/ | token  | before | [{"permission_set": "job_viewer", "project_id": {p1}}]"#,
-    r#"POST service-tokens/{id}/rotate/      | token  | before | {}"#,
+    r"POST service-tokens/{id}/rotate/      | token  | before | {}",
     r#"POST groups/                          | group  | after  | {"name": "Owners too", "group_permissions": [{admin_all}]}"#,
     r#"POST groups/{id}/                     | group  | before | {"name": "Renamed", "state": 2}"#,
-    r#"POST group-permissions/{id}/          | group  | before | []"#,
+    r"POST group-permissions/{id}/          | group  | before | []",
     r#"POST assign-groups/                   | member | before | {"user_id": {owner}, "desired_group_ids": []}"#,
-    r#"DELETE users/{user_id}/               | member | before |"#,
+    r"DELETE users/{user_id}/               | member | before |",
     r#"POST users/{user_id}/license/         | member | before | {"license_type": "read_only"}"#,
     r#"POST invites/                         | invite | after  | {"email": "b@example.com", "license_type": "developer", "group_ids": [{owners}]}"#,
-    r#"DELETE invites/{id}/                  | invite | before |"#,
+    r"DELETE invites/{id}/                  | invite | before |",
 ];
 
 /// One of [`CASES`], read.
@@ -393,11 +393,11 @@ async fn an_account_admin_of_one_project_can_neither_fence_regrant_rotate_nor_re
     let attempts = [
         r#"POST service-tokens/{strong}/ | {"allowed_cidrs": []}"#,
         r#"POST service-tokens/{strong}/ | {"allowed_cidrs": ["192.0.2.0/24"]}"#,
-        r#"POST service-tokens/{strong}/permissions/ | []"#,
+        r"POST service-tokens/{strong}/permissions/ | []",
         r#"POST service-tokens/{strong}/permissions/ | [{"permission_set": "job_viewer", "project_id": {p1}}]"#,
         r#"POST service-tokens/{strong}/rotate/ | {"overlap_seconds": 60}"#,
         r#"PUT service-tokens/{strong}/ | {"state": 2}"#,
-        r#"DELETE service-tokens/{strong}/"#,
+        r"DELETE service-tokens/{strong}/",
     ];
     w.all_refused(&weak, &attempts.map(String::from)).await;
     let (_, held) = w.send(&w.admin, "GET service-tokens/{strong}/", "").await;
@@ -429,7 +429,7 @@ async fn a_security_admin_cannot_replace_rename_or_delete_the_owner_group() {
     let w = World::new().await;
     let security = w.token("security_admin:all").await;
     let attempts = [
-        r#"POST group-permissions/{owners}/ | []"#,
+        r"POST group-permissions/{owners}/ | []",
         r#"POST group-permissions/{owners}/ | [{"permission_set": "security_admin", "all_projects": true}]"#,
         r#"POST groups/{owners}/ | {"name": "Mine"}"#,
         r#"POST groups/{owners}/ | {"state": 2}"#,

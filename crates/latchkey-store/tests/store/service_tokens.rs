@@ -117,7 +117,7 @@ async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
     let missing = mint(
         &db.store,
         Minter::Operator,
-        AccountId(424242),
+        AccountId(424_242),
         &[grant("job_admin:all")],
     )
     .await

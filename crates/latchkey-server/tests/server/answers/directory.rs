@@ -37,8 +37,7 @@ pub(super) async fn exercise(
             "project one",
             get(app, at(app, &format!("projects/{}/", app.p1)), admin).await,
         )],
-        ("POST", "/api/v3/accounts/{account_id}/projects/{project_id}/")
-        | ("DELETE", "/api/v3/accounts/{account_id}/projects/{project_id}/") => {
+        ("POST" | "DELETE", "/api/v3/accounts/{account_id}/projects/{project_id}/") => {
             let made = setup(
                 app,
                 "POST",
@@ -66,8 +65,11 @@ pub(super) async fn exercise(
                 get(app, v2, admin).await,
             )]
         }
-        ("GET", "/api/v3/accounts/{account_id}/users/{user_id}/")
-        | ("GET", "/api/v2/accounts/{account_id}/users/{user_id}/") => {
+        (
+            "GET",
+            "/api/v3/accounts/{account_id}/users/{user_id}/"
+            | "/api/v2/accounts/{account_id}/users/{user_id}/",
+        ) => {
             let p = path
                 .replace("{account_id}", &a.to_string())
                 .replace("{user_id}", &w.user.0.to_string());

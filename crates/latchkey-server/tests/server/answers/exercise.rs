@@ -35,7 +35,7 @@ pub(super) async fn exercise(
     }
     let admin = w.admin.as_str();
     Some(match (method, path) {
-        ("GET", "/healthz") | ("GET", "/livez") => vec![variant(
+        ("GET", "/healthz" | "/livez") => vec![variant(
             "probe",
             request(app, "GET", path, Auth::None, Payload::None, &[]).await,
         )],
@@ -56,7 +56,7 @@ pub(super) async fn exercise(
         ("GET", "/api/v2/constants/") => {
             vec![variant("constants", get(app, path.into(), admin).await)]
         }
-        ("GET", "/api/v2/accounts/") | ("GET", "/api/v3/accounts/") => vec![
+        ("GET", "/api/v2/accounts/" | "/api/v3/accounts/") => vec![
             variant("service token", get(app, path.into(), admin).await),
             variant("personal access token", get(app, path.into(), &w.pat).await),
         ],

@@ -50,8 +50,7 @@ pub(super) async fn exercise(
             "the allow rule",
             get(app, at(app, &format!("ip-restrictions/{}/", w.rule)), admin).await,
         )],
-        ("PUT", "/api/v3/accounts/{account_id}/ip-restrictions/{id}/")
-        | ("POST", "/api/v3/accounts/{account_id}/ip-restrictions/{id}/") => {
+        ("PUT" | "POST", "/api/v3/accounts/{account_id}/ip-restrictions/{id}/") => {
             let id = ip_rule(app, admin, "to change", allow_rule_body()).await;
             let p = at(app, &format!("ip-restrictions/{id}/"));
             let body =

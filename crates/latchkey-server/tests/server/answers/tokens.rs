@@ -60,8 +60,7 @@ pub(super) async fn exercise(
                 call(app, "DELETE", &p, admin, None).await,
             )]
         }
-        ("POST", "/api/v3/accounts/{account_id}/service-tokens/{id}/")
-        | ("PUT", "/api/v3/accounts/{account_id}/service-tokens/{id}/") => {
+        ("POST" | "PUT", "/api/v3/accounts/{account_id}/service-tokens/{id}/") => {
             let (id, _) = rich_token(app, admin, "updated").await;
             let p = at(app, &format!("service-tokens/{id}/"));
             let body = json!({"name": "renamed", "allowed_cidrs": ["127.0.0.1/32"]});

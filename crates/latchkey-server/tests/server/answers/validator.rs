@@ -330,7 +330,7 @@ impl<'d> Validator<'d> {
                 match additional {
                     Some(Value::Bool(true)) => {}
                     Some(s @ Value::Object(_)) => {
-                        self.check(v, s, &at, &BTreeSet::new(), None, errors)
+                        self.check(v, s, &at, &BTreeSet::new(), None, errors);
                     }
                     _ => errors.push(format!(
                         "{path}: the key `{key}` (value {}) is not declared by the schema{}",

@@ -68,7 +68,7 @@ fn field_cases(p1: i64) -> Vec<Case> {
         case(CREATE, r#"{"name": ["x"]}"#),
         case(CREATE, r#"{"name": true}"#),
         case(CREATE, r#"{"name": null}"#),
-        case(CREATE, r#"{}"#),
+        case(CREATE, r"{}"),
         case(CREATE, r#"{"permission_grants": []}"#),
         case(CREATE, r#"{"name": "a", "name": "b"}"#),
         case(CREATE, r#"{"name": "\ud800"}"#),

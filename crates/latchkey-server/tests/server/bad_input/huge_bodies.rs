@@ -1,6 +1,7 @@
 //! 10 MB bodies, over a raw socket, chunked and with a `Content-Length`: 413s in the envelope.
 
 use serde_json::json;
+use std::fmt::Write as _;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -31,12 +32,12 @@ async fn send_huge(
         fx.path(route.1)
     );
     if let Some(t) = token {
-        head.push_str(&format!("Authorization: Token {t}\r\n"));
+        write!(head, "Authorization: Token {t}\r\n").unwrap();
     }
     if chunked {
         head.push_str("Transfer-Encoding: chunked\r\n\r\n");
     } else {
-        head.push_str(&format!("Content-Length: {HUGE}\r\n\r\n"));
+        write!(head, "Content-Length: {HUGE}\r\n\r\n").unwrap();
     }
     let (open, filler) = if content_type.contains("json") {
         (&b"{\"name\": \""[..], b'a')

@@ -123,7 +123,7 @@ pub async fn until_status(app: &App, token: &str, want: u16) {
             .await;
         (status == want).then_some(())
     })
-    .await
+    .await;
 }
 
 /// A grant from its compact form (`SET[:all|:project=ID][:envs=a,b]`).

@@ -101,7 +101,7 @@ pub(super) fn param_kind(name: &str, collection: &str) -> Param {
         ("project_id", _) | ("id", "projects") => Param::Project,
         ("id", "ip-restrictions") => Param::IpRule,
         ("user_id", _) => Param::User,
-        ("id", "groups") | ("id", "group-permissions") => Param::Group,
+        ("id", "groups" | "group-permissions") => Param::Group,
         ("id", "invites") => Param::Invite,
         _ => Param::Unknown,
     }
