@@ -23,7 +23,16 @@ trap 'kill $server $nginx_pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 ulimit -n 65536 2>/dev/null || true
 export LATCHKEY_DATABASE_URL="sqlite://$dir/flood.db" LATCHKEY_LOG=error
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --listen "127.0.0.1:$port" --trusted-proxy 127.0.0.1/32 \
+# LATCHKEY_DECISION_LISTEN=1: the honest client asks on the decision listener (its own threads),
+# as a deployment that keeps decisions internal would; otherwise on the flooded listener.
+decide_port=$port
+decision=()
+if [ -n "${LATCHKEY_DECISION_LISTEN:-}" ]; then
+    decide_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    decision=(--decision-listen "127.0.0.1:$decide_port")
+fi
+unset LATCHKEY_DECISION_LISTEN
+"$bin" serve --listen "127.0.0.1:$port" "${decision[@]}" --trusted-proxy 127.0.0.1/32 \
     --account-requests-per-minute 0 > "$dir/out" &
 server=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/livez" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -80,8 +89,8 @@ fi
 
 # One honest client's measurement: $1 what, $2 seconds.
 authorize() {
-    echo "-- POST /api/v1/authorize, $honest connections, $1"
-    wrk -t1 -c"$honest" -d"$2s" --latency -s bench/authorize.lua "http://127.0.0.1:$port/api/v1/authorize" \
+    echo "-- POST /api/v1/authorize, $honest connections, $1$([ "$decide_port" = "$port" ] || echo ', on the decision listener')"
+    wrk -t1 -c"$honest" -d"$2s" --latency -s bench/authorize.lua "http://127.0.0.1:$decide_port/api/v1/authorize" \
         | grep -E 'Requests/sec|50%|90%|99%|Non-2xx'
 }
 nginx_200() {

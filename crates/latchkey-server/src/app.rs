@@ -66,6 +66,18 @@ impl AppState {
     }
 }
 
+/// Serves `state` on a further listener, beside [`serve`] on the same state (which runs the
+/// change feed and the usage flush): meant for a runtime of its own, so that what arrives on
+/// one listener never waits behind the other's connections.
+pub async fn serve_beside(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let limits = ConnectionLimits::new(state.verifier.config(), open_file_limit());
+    crate::connections::serve(listener, router(state), limits, shutdown).await;
+}
+
 /// The router.
 pub fn router(state: AppState) -> Router {
     let limit = state.verifier.config().body_limit;

@@ -33,7 +33,7 @@ pub mod value_sets;
 pub mod verifier;
 pub mod wire;
 
-pub use app::{router, serve, AppState};
+pub use app::{router, serve, serve_beside, AppState};
 pub use config::{ForwardAuthHeaders, ServerConfig};
 pub use connections::raise_open_file_limit;
 pub use verifier::{AuthError, Principal, Verifier};

@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// A second address, for the services that ask for decisions (authorize, forward auth,
+    /// introspection), served by threads of its own: a flood on `--listen` (sign-ins, bad
+    /// tokens) never queues a decision asked here. Same routes and state; keep it internal.
+    #[arg(long, env = "LATCHKEY_DECISION_LISTEN")]
+    pub decision_listen: Option<SocketAddr>,
     /// E-mail of the admin created on first start.
     #[arg(long, default_value = "admin@latchkey.local")]
     pub admin_email: String,

@@ -167,13 +167,51 @@ async fn serve(
         .context("cannot handle SIGTERM")?;
     #[cfg(not(unix))]
     let term = ();
-    latchkey_server::serve(
-        listener,
-        AppState::new(store, config),
-        shutdown_signal(term),
-    )
-    .await?;
+    let state = AppState::new(store, config);
+    let (stop_decisions, stopped) = tokio::sync::watch::channel(());
+    let decisions = match args.decision_listen {
+        Some(addr) => Some(decision_listener(addr, state.clone(), stopped)?),
+        None => None,
+    };
+    latchkey_server::serve(listener, state, shutdown_signal(term)).await?;
+    drop(stop_decisions);
+    if let Some(thread) = decisions {
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves the decision listener on a runtime of its own (as many workers as cores), in a thread
+/// that ends when `stopped`'s sender is dropped.
+fn decision_listener(
+    addr: std::net::SocketAddr,
+    state: AppState,
+    mut stopped: tokio::sync::watch::Receiver<()>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    tracing::info!(address = %listener.local_addr()?, "latchkey serving decisions");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("latchkey-decide")
+        .enable_all()
+        .build()
+        .context("cannot start the decision runtime")?;
+    Ok(std::thread::Builder::new()
+        .name("latchkey-decide".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => {
+                        let stop = async move {
+                            let _ = stopped.changed().await;
+                        };
+                        latchkey_server::serve_beside(listener, state, stop).await;
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot serve decisions"),
+                }
+            });
+        })?)
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM (`term`, installed before serving so that a failure to

@@ -35,6 +35,30 @@ async fn connect(app: &App) -> TcpStream {
         .unwrap()
 }
 
+/// A connection whose request is being handled: the server has asked for its body (`100
+/// Continue`) and waits for it.
+async fn busy_connection(app: &App, token: &str, body: &[u8]) -> TcpStream {
+    let mut s = connect(app).await;
+    let head = format!(
+        "POST /api/v1/authorize HTTP/1.1\r\nHost: x\r\nAuthorization: Token {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    let continued = tokio::time::timeout(PROPAGATION, async {
+        while !String::from_utf8_lossy(&got).contains("100 Continue\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(continued.is_ok(), "{:?}", String::from_utf8_lossy(&got));
+    s
+}
+
 /// Reads until the server closes the connection (end of stream or reset); what it sent first.
 /// Panics if the connection is still open after [`PROPAGATION`].
 async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
@@ -208,26 +232,7 @@ async fn past_the_cap_with_every_connection_busy_a_new_one_is_shed_and_the_held_
     let body = br#"{"permission": "jobs:read"}"#;
     let mut busy = Vec::new();
     for _ in 0..8 {
-        let mut s = connect(&app).await;
-        let head = format!(
-            "POST /api/v1/authorize HTTP/1.1\r\nHost: x\r\nAuthorization: Token {token}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).await.unwrap();
-        // `100 Continue` comes once the handler asks for the body: the request is being handled.
-        let mut got = Vec::new();
-        let mut buf = [0u8; 256];
-        let continued = tokio::time::timeout(PROPAGATION, async {
-            while !String::from_utf8_lossy(&got).contains("100 Continue\r\n\r\n") {
-                let n = s.read(&mut buf).await.unwrap();
-                assert!(n > 0);
-                got.extend_from_slice(&buf[..n]);
-            }
-        })
-        .await;
-        assert!(continued.is_ok(), "{:?}", String::from_utf8_lossy(&got));
-        busy.push(s);
+        busy.push(busy_connection(&app, &token, body).await);
     }
     // Every held connection is busy: a new one is refused at once (503, or simply closed).
     let mut late = connect(&app).await;
@@ -253,4 +258,79 @@ async fn past_the_cap_with_every_connection_busy_a_new_one_is_shed_and_the_held_
         "{:?}",
         String::from_utf8_lossy(&answer)
     );
+}
+
+/// The decision listener (`serve_beside`, `latchkey serve --decision-listen`) serves the same
+/// state on connections of its own: with every connection of the main listener busy and a new
+/// one shed, decisions asked there are answered, and a revocation made through the main
+/// listener's state holds there too.
+#[tokio::test]
+async fn the_decision_listener_answers_while_the_main_one_is_full() {
+    let app = spawn_app_with(config(4, NEVER, NEVER, NEVER)).await;
+    let (id, token) = app
+        .mint_in(app.account, &[crate::common::grant("job_viewer:all")], None)
+        .await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let beside = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = app.state.clone();
+    let decisions = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            latchkey_server::serve_beside(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+    });
+    let body = br#"{"permission": "jobs:read"}"#;
+    let mut busy = Vec::new();
+    for _ in 0..4 {
+        busy.push(busy_connection(&app, &token, body).await);
+    }
+    let mut late = connect(&app).await;
+    let _ = late.write_all(&livez(false)).await;
+    let answer = until_closed(&mut late).await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 503"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    let ask = async || {
+        let resp = app
+            .http
+            .post(format!("{beside}/api/v1/authorize"))
+            .header("Authorization", format!("Token {token}"))
+            .json(&serde_json::json!({"permission": "jobs:read"}))
+            .send()
+            .await
+            .unwrap();
+        resp.status().as_u16()
+    };
+    assert_eq!(ask().await, 200);
+    app.store
+        .revoke_service_token(
+            &latchkey_store::Actor::operator(),
+            latchkey_core::Authority::Operator,
+            None,
+            id,
+        )
+        .await
+        .unwrap();
+    // One state: the main listener's change feed evicts the token for both.
+    eventually("the revocation holding beside", async || {
+        (ask().await == 401).then_some(())
+    })
+    .await;
+    drop(busy);
+    let _ = stop.send(());
+    tokio::task::spawn_blocking(move || decisions.join().unwrap())
+        .await
+        .unwrap();
 }

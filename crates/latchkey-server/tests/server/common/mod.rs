@@ -27,6 +27,8 @@ pub struct App {
     pub p2: ProjectId,
     /// The database file's directory.
     pub dir: tempfile::TempDir,
+    /// The state the server serves (for serving it on a further listener).
+    pub state: AppState,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -72,8 +74,9 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::new(store.clone(), config);
     let verifier = state.verifier.clone();
+    let served = state.clone();
     tokio::spawn(async move {
-        latchkey_server::serve(listener, state, async {
+        latchkey_server::serve(listener, served, async {
             let _ = rx.await;
         })
         .await
@@ -88,6 +91,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
         p1,
         p2,
         dir,
+        state,
         _shutdown: tx,
     }
 }

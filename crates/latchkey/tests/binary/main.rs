@@ -6,6 +6,8 @@
     reason = "tests and benches stop loudly on a failed setup"
 )]
 
+mod decisions;
+
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
