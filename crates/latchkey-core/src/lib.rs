@@ -29,6 +29,7 @@ pub mod ids;
 pub mod mint;
 pub mod network;
 pub mod permission;
+pub mod permission_names;
 pub mod plan;
 pub mod principal;
 pub mod token;

@@ -27,13 +27,15 @@ pub mod owners;
 pub mod route_map;
 pub mod routes;
 pub mod sign_in;
+pub mod state;
 pub mod throttle;
 pub mod usage;
 pub mod value_sets;
 pub mod verifier;
 pub mod wire;
 
-pub use app::{router, serve, serve_beside, AppState};
+pub use app::{router, serve, serve_beside};
 pub use config::{ForwardAuthHeaders, ServerConfig};
 pub use connections::raise_open_file_limit;
+pub use state::AppState;
 pub use verifier::{AuthError, Principal, Verifier};

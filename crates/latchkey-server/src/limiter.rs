@@ -8,6 +8,7 @@
 //! windows, then counts below their limit, and never a key that is blocked.
 
 use latchkey_core::AccountId;
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
@@ -157,6 +158,38 @@ impl<K: LimitKey> Limiter<K> {
             return Err((until - now) as u64);
         }
         Ok(())
+    }
+}
+
+/// Failed authentications per presented credential, counted under a keyed hash of it.
+pub struct CredentialFailures {
+    limiter: Limiter<CredentialKey>,
+    keys: RandomState,
+}
+
+impl CredentialFailures {
+    /// `limit` failures per credential per `window_secs` seconds.
+    pub fn new(limit: u32, window_secs: i64) -> CredentialFailures {
+        CredentialFailures {
+            limiter: Limiter::new(limit, window_secs),
+            keys: RandomState::new(),
+        }
+    }
+
+    /// `Err(seconds until allowed)` if `credential` has used its failures (one atomic load while
+    /// no credential is blocked).
+    pub fn check(&self, credential: &str, now: i64) -> Result<(), u64> {
+        if !self.limiter.is_blocking(now) {
+            return Ok(());
+        }
+        self.limiter
+            .check(CredentialKey::of(&self.keys, credential), now)
+    }
+
+    /// Counts a failure of `credential`; `Err(seconds until allowed)` past its limit.
+    pub fn hit(&self, credential: &str, now: i64) -> Result<(), u64> {
+        self.limiter
+            .hit(CredentialKey::of(&self.keys, credential), now)
     }
 }
 

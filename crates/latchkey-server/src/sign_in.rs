@@ -6,9 +6,9 @@
 //! thousand addresses still stops), and the store's few hashing permits (429 at once when all are
 //! taken, never a queue).
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::limiter::CredentialKey;
+use crate::state::AppState;
 use latchkey_core::{AccountId, Secret};
 use std::collections::hash_map::RandomState;
 use std::net::IpAddr;

@@ -8,7 +8,7 @@
 //!
 //! What keeps guessing bounded instead: a token the cache knows (valid or not) is answered from
 //! memory, and only a cache miss reaches the store. A miss from a throttled address queues for
-//! the node's one store slot for throttled callers ([`THROTTLED_LOOKUPS`]), so guessing from any
+//! the node's one store slot for throttled callers ([`crate::state::THROTTLED_LOOKUPS`]), so guessing from any
 //! number of throttled addresses occupies at most that much of the store however fast it comes,
 //! while a valid token from the same address waits its turn there and is served (and cached, so
 //! its next call does not wait). A credential that keeps failing is not looked up at all until
@@ -16,48 +16,11 @@
 //!
 //! The hot path — a token in the cache — touches no counter.
 
-use crate::app::AppState;
 use crate::clock::UnixMicros;
 use crate::error::ApiError;
-use crate::limiter::{CredentialKey, Limiter};
+use crate::state::AppState;
 use crate::verifier::{AuthError, Principal};
-use std::collections::hash_map::RandomState;
 use std::net::IpAddr;
-
-/// Store lookups that throttled callers may run at once, on one node.
-pub const THROTTLED_LOOKUPS: usize = 1;
-
-/// Failed authentications per presented credential, counted under a keyed hash of it.
-pub struct CredentialFailures {
-    limiter: Limiter<CredentialKey>,
-    keys: RandomState,
-}
-
-impl CredentialFailures {
-    /// `limit` failures per credential per `window_secs` seconds.
-    pub fn new(limit: u32, window_secs: i64) -> CredentialFailures {
-        CredentialFailures {
-            limiter: Limiter::new(limit, window_secs),
-            keys: RandomState::new(),
-        }
-    }
-
-    /// `Err(seconds until allowed)` if `credential` has used its failures (one atomic load while
-    /// no credential is blocked).
-    pub fn check(&self, credential: &str, now: i64) -> Result<(), u64> {
-        if !self.limiter.is_blocking(now) {
-            return Ok(());
-        }
-        self.limiter
-            .check(CredentialKey::of(&self.keys, credential), now)
-    }
-
-    /// Counts a failure of `credential`; `Err(seconds until allowed)` past its limit.
-    pub fn hit(&self, credential: &str, now: i64) -> Result<(), u64> {
-        self.limiter
-            .hit(CredentialKey::of(&self.keys, credential), now)
-    }
-}
 
 /// Authenticates a presented token: the principal if it verifies, whoever else failed from
 /// the caller's address; otherwise the failure, counted ([`failed`]).

@@ -2,9 +2,9 @@
 //! makes it.
 
 use super::document::{document_json_for, DocumentError};
-use crate::app::AppState;
 use crate::config::ForwardAuthHeaders;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;

@@ -2,11 +2,11 @@
 //! filtered by event, actor, target and time (`logged_at_start` / `logged_at_end`, as dbt Cloud),
 //! as the JSON envelope or, with `?format=csv`, as a CSV export.
 
-use crate::app::AppState;
 use crate::envelope::{page_window, Envelope, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use axum::http::header;

@@ -4,10 +4,10 @@
 //! environment optional), or `{"checks": [ … up to 100 of those … ]}`. With `"explain": true` a
 //! caller that may read service tokens also learns which of its grants decided each check.
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::verifier::Principal;
 use axum::extract::State;
 use axum::Json;

@@ -2,10 +2,10 @@
 //! as with GitHub's credential-revocation API. Up to 1000 secrets per request, rate limited per
 //! address; the answer never says which secrets were real.
 
-use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ClientIp};
+use crate::state::AppState;
 use axum::extract::State;
 use serde::Deserialize;
 

@@ -5,10 +5,10 @@
 //! with identity headers, or 401 / 403. With no proxy configured the answer is 501.
 //! (The guard has already authenticated the token and applied IP fences.)
 
-use crate::app::AppState;
 use crate::config::ForwardAuthHeaders;
 use crate::error::ApiError;
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::HeaderName;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};

@@ -2,12 +2,12 @@
 //! `…/group-permissions/{group_id}/` and `…/assign-groups/`. Nobody gives a group, or puts a
 //! user in a group, with more than they hold themselves.
 
-use crate::app::AppState;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
+use crate::routes::caller::Caller;
 use crate::routes::service_tokens::{parse_grants, GrantBody};
-use crate::routes::table::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{GroupId, UserId};

@@ -1,8 +1,8 @@
 //! `GET /healthz`: the process serves and its database answers; `GET /livez`: the process
 //! serves (no I/O at all, for liveness probes and as the trivial baseline in load tests).
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;

@@ -1,10 +1,10 @@
 //! Who am I, which accounts can I see, and the constants a client needs.
 
-use crate::app::AppState;
 use crate::envelope::Envelope;
 use crate::error::ApiError;
 use crate::routes::authorize::PrincipalView;
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::wire::ConstantsView;
 use axum::extract::State;
 use latchkey_core::catalog;

@@ -2,10 +2,10 @@
 //! do. The caller must hold `service_tokens:read` (see the route table), so nobody can use the
 //! endpoint to fish for tokens; a token of another account is simply inactive to it.
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiForm;
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use latchkey_core::TokenKind;

@@ -1,12 +1,12 @@
 //! Invitations: `/api/v3/accounts/{account_id}/invites/…` to offer a seat, and the public
 //! `POST /api/v3/invites/redeem/` where the invited person takes it with the one-time code.
 
-use crate::app::AppState;
 use crate::config::InviteDelivery;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{GroupId, License, Secret, TokenDigest};

@@ -2,11 +2,11 @@
 //! Latchkey's explicit switch at `…/ip-restrictions/rule-set/`. The store refuses a range on both
 //! lists and any change that would shut out the caller's own address.
 
-use crate::app::AppState;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{Cidr, RuleType};

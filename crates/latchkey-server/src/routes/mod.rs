@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod authorize;
+pub mod caller;
 pub mod credentials;
 pub mod forward;
 pub mod groups;

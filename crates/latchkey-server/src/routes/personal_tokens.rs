@@ -3,11 +3,11 @@
 //! own tokens. Creating one needs the password: a token never mints a PAT, so a leaked PAT
 //! cannot make itself a longer-lived twin.
 
-use crate::app::AppState;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{parse_expiry, ApiJson, ApiPath, ApiQuery};
-use crate::routes::table::UserCaller;
+use crate::routes::caller::UserCaller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{TokenId, TokenKind};

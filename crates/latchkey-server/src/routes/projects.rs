@@ -1,11 +1,11 @@
 //! Projects (dbt Cloud v3): `/api/v3/accounts/{account_id}/projects/…`. Reading or changing one
 //! project needs the permission on that project (the route table takes it from the path).
 
-use crate::app::AppState;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{parse_state, ApiJson, ApiPath, ApiQuery};
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::ProjectId;

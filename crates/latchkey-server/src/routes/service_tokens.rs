@@ -1,12 +1,12 @@
 //! Service tokens, dbt Cloud v3 style: `/api/v3/accounts/{account_id}/service-tokens/…`.
 //! The route table has already checked the caller's account and permission.
 
-use crate::app::AppState;
 use crate::envelope::{page_window, Envelope, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::ApiError;
 use crate::extract::{parse_expiry, parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
+use crate::routes::caller::Caller;
 use crate::routes::ip_restrictions::parse_cidrs;
-use crate::routes::table::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};

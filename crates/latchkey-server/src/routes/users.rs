@@ -1,11 +1,11 @@
 //! An account's members and their seats: `/api/v3/accounts/{account_id}/users/…` (and dbt
 //! Cloud's v2 single-user read). Removing a member or their license ends their PATs at once.
 
-use crate::app::AppState;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::table::Caller;
+use crate::routes::caller::Caller;
+use crate::state::AppState;
 use crate::wire;
 use axum::extract::State;
 use latchkey_core::{License, UserId};
