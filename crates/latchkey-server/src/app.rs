@@ -19,8 +19,27 @@ pub async fn serve_beside(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let limits = ConnectionLimits::new(state.verifier.config(), open_file_limit());
+    let files = file_share(open_file_limit(), true, Listener::Decisions);
+    let limits = ConnectionLimits::new(state.verifier.config(), files);
     crate::connections::serve(listener, router(state), limits, shutdown).await;
+}
+
+/// Which listener a share of the open files is for.
+#[derive(Clone, Copy)]
+enum Listener {
+    Main,
+    Decisions,
+}
+
+/// The open files a listener's connections may count on: all of them when it is alone; with a
+/// decision listener beside the main one, three quarters for the main one and a quarter for
+/// the decisions, so that a connection flood on one never leaves the other without files.
+fn file_share(open_files: Option<u64>, beside: bool, listener: Listener) -> Option<u64> {
+    open_files.map(|files| match (beside, listener) {
+        (false, _) => files,
+        (true, Listener::Main) => files - files / 4,
+        (true, Listener::Decisions) => files / 4,
+    })
 }
 
 /// The router.
@@ -50,7 +69,9 @@ pub async fn serve(
         .await
         .map_err(std::io::Error::other)?;
     let verifier = state.verifier.clone();
-    let limits = ConnectionLimits::new(verifier.config(), open_file_limit());
+    let config = verifier.config();
+    let files = file_share(open_file_limit(), config.decision_listener, Listener::Main);
+    let limits = ConnectionLimits::new(config, files);
     crate::connections::serve(listener, router(state), limits, shutdown).await;
     for t in tasks {
         t.abort();
@@ -59,4 +80,21 @@ pub async fn serve(
         tracing::warn!(error = %e, "could not flush last_used_at at shutdown");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{file_share, Listener};
+
+    #[test]
+    fn two_listeners_share_the_open_files_without_overlap() {
+        for files in [256, 1024, 65_536, 1_048_576] {
+            let main = file_share(Some(files), true, Listener::Main).unwrap();
+            let decisions = file_share(Some(files), true, Listener::Decisions).unwrap();
+            assert_eq!(main + decisions, files);
+            assert!(decisions >= files / 4 && main >= files / 2);
+            assert_eq!(file_share(Some(files), false, Listener::Main), Some(files));
+        }
+        assert_eq!(file_share(None, true, Listener::Decisions), None);
+    }
 }

@@ -43,6 +43,10 @@ pub struct ServerConfig {
     /// Most connections held at once; kept below the open-file limit at start. Past it, the
     /// longest-idle connection makes room for a new one, or the new one gets 503 at once.
     pub max_connections: usize,
+    /// Whether a decision listener ([`crate::serve_beside`]) is served beside the main one: the
+    /// open files are then shared, three quarters for the main listener's connections and one
+    /// quarter for the decision listener's, so that neither can take the other's.
+    pub decision_listener: bool,
     /// A new connection must send its first request head, and a kept-alive one the rest of a
     /// head it has begun, within this long.
     pub header_read_timeout: Duration,
@@ -158,6 +162,7 @@ impl Default for ServerConfig {
             invite_delivery: InviteDelivery::Off,
             forward_auth_headers: None,
             max_connections: 10_000,
+            decision_listener: false,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),

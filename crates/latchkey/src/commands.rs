@@ -134,6 +134,7 @@ async fn serve(
         account_requests_per_minute: args.account_requests_per_minute,
         token_requests_per_minute: args.token_requests_per_minute,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        decision_listener: args.decision_listen.is_some(),
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         request_timeout: Duration::from_secs(args.request_timeout_secs),
