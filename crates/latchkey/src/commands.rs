@@ -171,7 +171,7 @@ async fn serve(
     let state = AppState::new(store, config);
     let (stop_decisions, stopped) = tokio::sync::watch::channel(());
     let decisions = match args.decision_listen {
-        Some(addr) => Some(decision_listener(addr, state.clone(), stopped)?),
+        Some(addr) => Some(decision_listener(addr, state.clone(), stopped).await?),
         None => None,
     };
     latchkey_server::serve(listener, state, shutdown_signal(term)).await?;
@@ -183,8 +183,9 @@ async fn serve(
 }
 
 /// Serves the decision listener on a runtime of its own (as many workers as cores), in a thread
-/// that ends when `stopped`'s sender is dropped.
-fn decision_listener(
+/// that ends when `stopped`'s sender is dropped; returns once that runtime has started. (The
+/// runtime is built, and dropped, in its own thread: never inside this one's async context.)
+async fn decision_listener(
     addr: std::net::SocketAddr,
     state: AppState,
     mut stopped: tokio::sync::watch::Receiver<()>,
@@ -193,14 +194,24 @@ fn decision_listener(
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     tracing::info!(address = %listener.local_addr()?, "latchkey serving decisions");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_name("latchkey-decide")
-        .enable_all()
-        .build()
-        .context("cannot start the decision runtime")?;
-    Ok(std::thread::Builder::new()
+    let (started, start) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
         .name("latchkey-decide".into())
         .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .thread_name("latchkey-decide")
+                .enable_all()
+                .build();
+            let runtime = match runtime {
+                Ok(runtime) => {
+                    let _ = started.send(Ok(()));
+                    runtime
+                }
+                Err(e) => {
+                    let _ = started.send(Err(e));
+                    return;
+                }
+            };
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {
@@ -212,7 +223,12 @@ fn decision_listener(
                     Err(e) => tracing::error!(error = %e, "cannot serve decisions"),
                 }
             });
-        })?)
+        })?;
+    match start.await {
+        Ok(Ok(())) => Ok(thread),
+        Ok(Err(e)) => Err(e).context("cannot start the decision runtime"),
+        Err(_) => anyhow::bail!("the decision runtime's thread ended at start"),
+    }
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM (`term`, installed before serving so that a failure to
