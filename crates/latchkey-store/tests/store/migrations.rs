@@ -3,14 +3,12 @@
 //! (migration 7).
 
 use latchkey_store::Store;
+use sqlx::sqlite::SqliteConnectOptions;
+use std::str::FromStr;
 
-/// A database as the previous release left it (migrations 1 to 4), with one global user who
-/// held seats in two accounts, is split into one user per account by migration 5: the first
-/// account keeps the id, and the second account's seat, group and PAT move to the new user.
-#[tokio::test]
-async fn a_user_with_seats_in_two_accounts_becomes_one_user_per_account() {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use std::str::FromStr;
+/// A new database file as a release whose last migration was `version` left it: its directory
+/// (kept alive by the caller), its URL, and a pool on it.
+async fn database_at(version: i64) -> (tempfile::TempDir, String, sqlx::SqlitePool) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/old.db", dir.path().display());
     let options = SqliteConnectOptions::from_str(&url)
@@ -27,11 +25,20 @@ async fn a_user_with_seats_in_two_accounts_becomes_one_user_per_account() {
     before.migrations = before
         .migrations
         .iter()
-        .filter(|m| m.version <= 4)
+        .filter(|m| m.version <= version)
         .cloned()
         .collect::<Vec<_>>()
         .into();
     before.run(&pool).await.unwrap();
+    (dir, url, pool)
+}
+
+/// A database as the previous release left it (migrations 1 to 4), with one global user who
+/// held seats in two accounts, is split into one user per account by migration 5: the first
+/// account keeps the id, and the second account's seat, group and PAT move to the new user.
+#[tokio::test]
+async fn a_user_with_seats_in_two_accounts_becomes_one_user_per_account() {
+    let (_dir, url, pool) = database_at(4).await;
     let t = "2026-01-01T00:00:00Z";
     for sql in [
         format!("INSERT INTO accounts (id, name, plan, state, created_at, updated_at) VALUES (1, 'A', 'enterprise', 1, '{t}', '{t}'), (2, 'B', 'enterprise', 1, '{t}', '{t}')"),
@@ -85,30 +92,8 @@ async fn a_user_with_seats_in_two_accounts_becomes_one_user_per_account() {
 /// that the store's SQL compares them as instants; each keeps the instant it named.
 #[tokio::test]
 async fn stored_times_of_earlier_releases_become_fixed_width_utc() {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use std::str::FromStr;
     use time::format_description::well_known::Rfc3339;
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/old.db", dir.path().display());
-    let options = SqliteConnectOptions::from_str(&url)
-        .unwrap()
-        .create_if_missing(true)
-        .foreign_keys(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    let mut before = sqlx::migrate::Migrator::new(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/migrations/sqlite"
-    )))
-    .await
-    .unwrap();
-    before.migrations = before
-        .migrations
-        .iter()
-        .filter(|m| m.version <= 6)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    before.run(&pool).await.unwrap();
+    let (_dir, url, pool) = database_at(6).await;
     let written = [
         "2026-01-01T00:00:00Z",
         "2026-01-01T00:00:00.5Z",
