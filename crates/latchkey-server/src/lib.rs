@@ -20,6 +20,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod feed_health;
 pub mod invite_delivery;
 pub mod limiter;
 pub mod openapi;

@@ -59,6 +59,7 @@ pub struct Verifier {
     cache: TokenCache,
     owners: ProjectOwners,
     usage: UsageLog,
+    feed: crate::feed_health::FeedHealth,
     /// `config.cache_max_age`, converted once.
     max_age: Micros,
     /// `config.negative_ttl`, converted once.
@@ -76,6 +77,7 @@ impl Verifier {
             cache: TokenCache::default(),
             owners: ProjectOwners::default(),
             usage: UsageLog::default(),
+            feed: crate::feed_health::FeedHealth::default(),
         }
     }
 
@@ -92,6 +94,11 @@ impl Verifier {
     /// The principal cache.
     pub fn cache(&self) -> &TokenCache {
         &self.cache
+    }
+
+    /// How the change feed is doing.
+    pub fn feed(&self) -> &crate::feed_health::FeedHealth {
+        &self.feed
     }
 
     /// The project-owner cache.

@@ -3,7 +3,7 @@
 use crate::records::{Actor, AuditEntry};
 use crate::{Store, StoreError};
 use latchkey_core::AccountId;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 use time::OffsetDateTime;
 
 /// The WHERE clause shared by reading and counting; parameters ?1-?8 in `bind_all!` order.
@@ -30,7 +30,7 @@ macro_rules! bind_all {
 /// Appends one audit entry on the command's own connection/transaction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: Option<AccountId>,
     event_type: &str,
@@ -42,7 +42,7 @@ pub(crate) async fn record(
     sqlx::query(
         "INSERT INTO audit_log (account_id, actor_type, actor_id, actor_name, actor_ip, event_type,
                                 target_type, target_id, event_context, source, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(account_id.map(|a| a.0))
     .bind(actor.kind.as_str())
@@ -99,7 +99,7 @@ impl Store {
         let sql = format!(
             "SELECT id, account_id, actor_type, actor_id, actor_name, actor_ip, event_type, target_type,
                     target_id, event_context, source, created_at
-             FROM audit_log WHERE {FILTERS} ORDER BY id DESC LIMIT ?9 OFFSET ?10"
+             FROM audit_log WHERE {FILTERS} ORDER BY id DESC LIMIT $9 OFFSET $10"
         );
         let rows = bind_all!(sqlx::query(&sql), q)
             .bind(if q.limit > 0 { q.limit } else { 100 })
@@ -122,7 +122,7 @@ impl Store {
                     event_context: serde_json::from_str(&context)
                         .unwrap_or(serde_json::Value::Null),
                     source: r.try_get("source")?,
-                    created_at: r.try_get("created_at")?,
+                    created_at: crate::db_time::time_at(&r, "created_at")?,
                 })
             })
             .collect()

@@ -9,7 +9,7 @@ use crate::StoreError;
 use latchkey_core::{
     AccountId, Authority, EffectivePermissions, Grant, Minter, Plan, TokenId, UserId,
 };
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// The actor's authority as the database holds it now.
 pub(crate) enum Current {
@@ -45,7 +45,7 @@ impl Current {
 /// Reads the acting principal's permissions in `account_id` again. The operator stays the
 /// operator; an actor the database cannot name (no id) keeps what it claimed.
 pub(crate) async fn current(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     claimed: Authority<'_>,
@@ -57,8 +57,8 @@ pub(crate) async fn current(
         (ActorKind::ServiceToken, Some(id)) => service_token(conn, account_id, TokenId(id)).await?,
         (ActorKind::PersonalToken, Some(id)) => {
             let user: Option<i64> = sqlx::query_scalar(
-                "SELECT user_id FROM personal_tokens WHERE id = ? AND account_id = ? AND state = 1
-                 AND (expires_at IS NULL OR expires_at > ?)",
+                "SELECT user_id FROM personal_tokens WHERE id = $1 AND account_id = $2 AND state = 1
+                 AND (expires_at IS NULL OR expires_at > $3)",
             )
             .bind(id)
             .bind(account_id.0)
@@ -79,14 +79,14 @@ pub(crate) async fn current(
 /// What a service token of the account holds now: nothing unless it is active, unexpired and
 /// not past a rotation's end.
 async fn service_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     id: TokenId,
 ) -> Result<EffectivePermissions, StoreError> {
     let now = crate::now();
     let working: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM service_tokens WHERE id = ? AND account_id = ? AND state = 1
-         AND (expires_at IS NULL OR expires_at > ?) AND (revoke_at IS NULL OR revoke_at > ?)",
+        "SELECT id FROM service_tokens WHERE id = $1 AND account_id = $2 AND state = 1
+         AND (expires_at IS NULL OR expires_at > $3) AND (revoke_at IS NULL OR revoke_at > $4)",
     )
     .bind(id.0)
     .bind(account_id.0)
@@ -110,7 +110,7 @@ async fn service_token(
 
 /// What a member of the account holds now (nothing without an active seat).
 async fn member(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     user: UserId,
 ) -> Result<EffectivePermissions, StoreError> {
@@ -121,7 +121,7 @@ async fn member(
         .unwrap_or_default())
 }
 
-async fn plan(conn: &mut SqliteConnection, account_id: AccountId) -> Result<Plan, StoreError> {
+async fn plan(conn: &mut AnyConnection, account_id: AccountId) -> Result<Plan, StoreError> {
     Ok(fetch_account(conn, account_id)
         .await?
         .ok_or(StoreError::NotFound("account"))?

@@ -3,7 +3,7 @@
 
 use crate::{Store, StoreError};
 use latchkey_core::{AccountId, GroupId, ProjectId, TokenDigest, UserId};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 
 /// What changed, and so what a cache must forget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Change {
 
 /// Appends one change, inside the caller's transaction.
 pub(crate) async fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     kind: ChangeKind,
 ) -> Result<(), StoreError> {
@@ -51,7 +51,7 @@ pub(crate) async fn append(
     };
     sqlx::query(
         "INSERT INTO changes (kind, account_id, digest, project_id, user_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(name)
     .bind(account_id.0)
@@ -59,28 +59,28 @@ pub(crate) async fn append(
     .bind(project)
     .bind(user)
     .bind(crate::db_time::db_time(crate::now()))
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::listener::signal(conn).await
 }
 
 /// A change to a group is a change to each of its members: appends one user change per member,
 /// inside the caller's transaction (none for a group nobody is in: nothing cached holds it).
 pub(crate) async fn append_group_members(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     group: GroupId,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO changes (kind, account_id, user_id, created_at)
-         SELECT 'user', ?, user_id, ? FROM group_members WHERE group_id = ? ORDER BY user_id",
+         SELECT 'user', $1, user_id, $2 FROM group_members WHERE group_id = $3 ORDER BY user_id",
     )
     .bind(account_id.0)
     .bind(crate::db_time::db_time(crate::now()))
     .bind(group.0)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::listener::signal(conn).await
 }
 
 impl Store {
@@ -97,7 +97,7 @@ impl Store {
     pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, kind, account_id, digest, project_id, user_id FROM changes
-             WHERE seq > ? ORDER BY seq LIMIT ?",
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(seq)
         .bind(limit)

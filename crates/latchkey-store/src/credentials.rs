@@ -19,10 +19,10 @@ use time::OffsetDateTime;
 /// decoding. Expiry is not decided here (stored times keep their offsets, so SQL cannot compare
 /// them); see [`Store::find_credential`].
 const SERVICE_HEAD: &str = "
-    SELECT t.id, t.account_id, NULL AS user_id,
-           coalesce(t.state = 1 AND a.state = 1, 0) AS alive,
+    SELECT t.id, t.account_id, CAST(NULL AS BIGINT) AS user_id,
+           CASE WHEN t.state = 1 AND a.state = 1 THEN 1 ELSE 0 END AS alive,
            t.expires_at, t.revoke_at, t.allowed_cidrs, a.plan, a.ip_restrictions_enabled
-    FROM (SELECT ? AS digest) asked
+    FROM (SELECT $1 AS digest) asked
     LEFT JOIN service_tokens t ON t.token_digest = asked.digest
     LEFT JOIN accounts a ON a.id = t.account_id";
 
@@ -30,13 +30,13 @@ const SERVICE_HEAD: &str = "
 /// while its user holds an active seat in the account.
 const PERSONAL_HEAD: &str = "
     SELECT t.id, t.account_id, t.user_id,
-           coalesce(t.state = 1 AND a.state = 1
-                    AND EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-                                WHERE m.account_id = t.account_id AND m.user_id = t.user_id
-                                  AND m.state = 1 AND u.state = 1), 0) AS alive,
-           t.expires_at, NULL AS revoke_at, '' AS allowed_cidrs, a.plan,
+           CASE WHEN t.state = 1 AND a.state = 1
+                     AND EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                                 WHERE m.account_id = t.account_id AND m.user_id = t.user_id
+                                   AND m.state = 1 AND u.state = 1) THEN 1 ELSE 0 END AS alive,
+           t.expires_at, CAST(NULL AS TEXT) AS revoke_at, '' AS allowed_cidrs, a.plan,
            a.ip_restrictions_enabled
-    FROM (SELECT ? AS digest) asked
+    FROM (SELECT $1 AS digest) asked
     LEFT JOIN personal_tokens t ON t.token_digest = asked.digest
     LEFT JOIN accounts a ON a.id = t.account_id";
 
@@ -96,8 +96,8 @@ impl Store {
         }
         // A rotated-out token stops at the end of its overlap, or at its expiry if sooner. An
         // expired token stops here too, having decoded only these two times more.
-        let expires_at: Option<OffsetDateTime> = row.try_get("expires_at")?;
-        let revoke_at: Option<OffsetDateTime> = row.try_get("revoke_at")?;
+        let expires_at: Option<OffsetDateTime> = crate::db_time::maybe_time_at(&row, "expires_at")?;
+        let revoke_at: Option<OffsetDateTime> = crate::db_time::maybe_time_at(&row, "revoke_at")?;
         credential.expires_at = match (expires_at, revoke_at) {
             (Some(e), Some(r)) => Some(e.min(r)),
             (e, r) => e.or(r),
@@ -138,7 +138,8 @@ impl Store {
     }
 
     /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
-    /// no request writes to the database).
+    /// no request writes to the database). A time never moves back: of nodes flushing the same
+    /// token's use in any order, the latest use stays.
     pub async fn record_usage(
         &self,
         used: &[(TokenKind, TokenId, OffsetDateTime)],
@@ -149,8 +150,14 @@ impl Store {
         let mut tx = self.write().await?;
         for (kind, id, at) in used {
             let sql = match kind {
-                TokenKind::Service => "UPDATE service_tokens SET last_used_at = ? WHERE id = ?",
-                TokenKind::Personal => "UPDATE personal_tokens SET last_used_at = ? WHERE id = ?",
+                TokenKind::Service => {
+                    "UPDATE service_tokens SET last_used_at = $1
+                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)"
+                }
+                TokenKind::Personal => {
+                    "UPDATE personal_tokens SET last_used_at = $1
+                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)"
+                }
             };
             sqlx::query(sql)
                 .bind(crate::db_time::db_time(*at))

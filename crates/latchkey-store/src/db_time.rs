@@ -25,6 +25,31 @@ pub(crate) fn db_time(t: OffsetDateTime) -> String {
     )
 }
 
+/// The time stored in `column` of `row` (see [`db_time`]).
+pub(crate) fn time_at(row: &sqlx::any::AnyRow, column: &str) -> Result<OffsetDateTime, crate::StoreError> {
+    let text: String = sqlx::Row::try_get(row, column)?;
+    parse_db_time(&text)
+}
+
+/// The time stored in `column` of `row`, if any.
+pub(crate) fn maybe_time_at(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<OffsetDateTime>, crate::StoreError> {
+    let text: Option<String> = sqlx::Row::try_get(row, column)?;
+    text.as_deref().map(parse_db_time).transpose()
+}
+
+/// Reads a stored time (any RFC 3339 text reads, so rows older than migration 0007's rewrite
+/// still do).
+pub(crate) fn parse_db_time(text: &str) -> Result<OffsetDateTime, crate::StoreError> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
+        crate::StoreError::Database(sqlx::Error::Decode(
+            format!("a stored time is not RFC 3339 ({e})").into(),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::db_time;

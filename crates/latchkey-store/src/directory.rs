@@ -17,7 +17,7 @@ use latchkey_core::{
     Plan, ProjectId, UserAccess, UserId,
 };
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 use time::OffsetDateTime;
 
 /// A group with its grants and members.
@@ -59,13 +59,13 @@ pub struct Member {
 }
 
 async fn load_groups(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     only: Option<GroupId>,
 ) -> Result<Vec<Group>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, name, state, created_at, updated_at FROM groups
-         WHERE account_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
+         WHERE account_id = $1 AND ($2 IS NULL OR id = $2) ORDER BY id",
     )
     .bind(account_id.0)
     .bind(only.map(|g| g.0))
@@ -75,7 +75,7 @@ async fn load_groups(
     for r in &rows {
         let id = GroupId(r.try_get("id")?);
         let grants = sqlx::query(
-            "SELECT id, permission_set, project_id, writable_envs, created_at FROM group_grants WHERE group_id = ? ORDER BY id",
+            "SELECT id, permission_set, project_id, writable_envs, created_at FROM group_grants WHERE group_id = $1 ORDER BY id",
         )
         .bind(id.0)
         .fetch_all(&mut *conn)
@@ -84,7 +84,7 @@ async fn load_groups(
         .map(grant_from_row)
         .collect::<Result<Vec<_>, _>>()?;
         let members: Vec<i64> = sqlx::query_scalar(
-            "SELECT user_id FROM group_members WHERE group_id = ? ORDER BY user_id",
+            "SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id",
         )
         .bind(id.0)
         .fetch_all(&mut *conn)
@@ -96,15 +96,15 @@ async fn load_groups(
             state: State::from_db(r.try_get("state")?),
             grants,
             members: members.into_iter().map(UserId).collect(),
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
+            created_at: crate::db_time::time_at(&r, "created_at")?,
+            updated_at: crate::db_time::time_at(&r, "updated_at")?,
         });
     }
     Ok(groups)
 }
 
 async fn one_group(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     id: GroupId,
 ) -> Result<Group, StoreError> {
@@ -115,14 +115,14 @@ async fn one_group(
 }
 
 async fn load_members(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     only: Option<UserId>,
 ) -> Result<Vec<Member>, StoreError> {
     let rows = sqlx::query(
         "SELECT m.user_id, u.email, m.license, m.state, m.created_at FROM memberships m
          JOIN users u ON u.id = m.user_id
-         WHERE m.account_id = ?1 AND (?2 IS NULL OR m.user_id = ?2) ORDER BY u.email",
+         WHERE m.account_id = $1 AND ($2 IS NULL OR m.user_id = $2) ORDER BY u.email_key",
     )
     .bind(account_id.0)
     .bind(only.map(|u| u.0))
@@ -133,7 +133,7 @@ async fn load_members(
         let user_id = UserId(r.try_get("user_id")?);
         let groups: Vec<i64> = sqlx::query_scalar(
             "SELECT g.id FROM group_members gm JOIN groups g ON g.id = gm.group_id
-             WHERE gm.user_id = ? AND g.account_id = ? AND g.state = 1 ORDER BY g.id",
+             WHERE gm.user_id = $1 AND g.account_id = $2 AND g.state = 1 ORDER BY g.id",
         )
         .bind(user_id.0)
         .bind(account_id.0)
@@ -145,7 +145,7 @@ async fn load_members(
             license: r.try_get::<String, _>("license")?.parse()?,
             state: State::from_db(r.try_get("state")?),
             groups: groups.into_iter().map(GroupId).collect(),
-            created_at: r.try_get("created_at")?,
+            created_at: crate::db_time::time_at(&r, "created_at")?,
         });
     }
     Ok(members)
@@ -159,7 +159,7 @@ fn group_permissions(group: &Group) -> EffectivePermissions {
 }
 
 async fn plan_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
 ) -> Result<latchkey_core::Plan, StoreError> {
     Ok(fetch_account(conn, account_id)
@@ -171,13 +171,13 @@ async fn plan_of(
 
 /// Writes a group's grants in place of the old ones, audited grant by grant.
 async fn write_group_grants(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     group: &Group,
     grants: &[Grant],
 ) -> Result<(), StoreError> {
     let at = now();
-    sqlx::query("DELETE FROM group_grants WHERE group_id = ?")
+    sqlx::query("DELETE FROM group_grants WHERE group_id = $1")
         .bind(group.id.0)
         .execute(&mut *conn)
         .await?;
@@ -211,7 +211,7 @@ struct Named<'a> {
 /// Renames a row (audited `KIND.changed`) and/or deletes it (state 2, `KIND.removed`); a name
 /// or state it already has changes nothing.
 async fn rename_or_delete(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     row: Named<'_>,
@@ -221,7 +221,7 @@ async fn rename_or_delete(
     let at = now();
     if let Some(name) = name.filter(|n| *n != row.name) {
         sqlx::query(&format!(
-            "UPDATE {} SET name = ?, updated_at = ? WHERE id = ?",
+            "UPDATE {} SET name = $1, updated_at = $2 WHERE id = $3",
             row.table
         ))
         .bind(name)
@@ -245,7 +245,7 @@ async fn rename_or_delete(
     }
     if state == Some(State::Deleted) && row.state == State::Active {
         sqlx::query(&format!(
-            "UPDATE {} SET state = 2, updated_at = ? WHERE id = ?",
+            "UPDATE {} SET state = 2, updated_at = $1 WHERE id = $2",
             row.table
         ))
         .bind(crate::db_time::db_time(at))
@@ -451,7 +451,7 @@ impl Store {
         }
         let at = now();
         for left in member.groups.iter().filter(|g| !desired.contains(g)) {
-            sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+            sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
                 .bind(left.0)
                 .bind(user_id.0)
                 .execute(&mut *tx)
@@ -517,7 +517,7 @@ impl Store {
     ) -> Result<Vec<Project>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, state, created_at FROM projects
-             WHERE account_id = ?1 AND (?2 IS NULL OR id = ?2) ORDER BY id",
+             WHERE account_id = $1 AND ($2 IS NULL OR id = $2) ORDER BY id",
         )
         .bind(account_id.0)
         .bind(only.map(|p| p.0))
@@ -530,7 +530,7 @@ impl Store {
                     account_id,
                     name: r.try_get("name")?,
                     state: State::from_db(r.try_get("state")?),
-                    created_at: r.try_get("created_at")?,
+                    created_at: crate::db_time::time_at(&r, "created_at")?,
                 })
             })
             .collect()

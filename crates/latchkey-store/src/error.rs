@@ -31,6 +31,12 @@ pub enum StoreError {
     /// Bad configuration (database URL).
     #[error("{0}")]
     Config(String),
+    /// The database lacks migrations and the store was opened not to apply them.
+    #[error("the database lacks {pending} migration(s): run `latchkey migrate`")]
+    Behind {
+        /// How many.
+        pending: usize,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

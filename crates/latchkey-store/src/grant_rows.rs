@@ -4,7 +4,7 @@
 use crate::records::StoredGrant;
 use crate::StoreError;
 use latchkey_core::{EnvCategories, Grant, ProjectId, Scope};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -17,7 +17,7 @@ pub(crate) fn project_of(g: &Grant) -> Option<i64> {
 }
 
 /// A grant row (its `id` and `created_at` where the query reads them).
-pub(crate) fn grant_from_row(r: &SqliteRow) -> Result<StoredGrant, StoreError> {
+pub(crate) fn grant_from_row(r: &AnyRow) -> Result<StoredGrant, StoreError> {
     let set: String = r.try_get("permission_set")?;
     let project: Option<i64> = r.try_get("project_id")?;
     let envs: i64 = r.try_get("writable_envs")?;
@@ -26,8 +26,6 @@ pub(crate) fn grant_from_row(r: &SqliteRow) -> Result<StoredGrant, StoreError> {
         id: r.try_get("id").unwrap_or_default(),
         grant: Grant::new(set.parse()?, scope)
             .with_writable_envs(EnvCategories::from_bits(envs as u8)),
-        created_at: r
-            .try_get("created_at")
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        created_at: crate::db_time::time_at(r, "created_at").unwrap_or(OffsetDateTime::UNIX_EPOCH),
     })
 }

@@ -20,8 +20,8 @@ use latchkey_core::{
     Plan, Secret, TokenDigest, UserAccess, UserId,
 };
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection};
 use time::OffsetDateTime;
 
 /// An invitation as stored (never its code).
@@ -49,7 +49,7 @@ pub struct Invite {
     pub redeemed_user_id: Option<UserId>,
 }
 
-fn invite_from_row(r: &SqliteRow) -> Result<Invite, StoreError> {
+fn invite_from_row(r: &AnyRow) -> Result<Invite, StoreError> {
     let groups: String = r.try_get("group_ids")?;
     Ok(Invite {
         id: r.try_get("id")?,
@@ -61,21 +61,21 @@ fn invite_from_row(r: &SqliteRow) -> Result<Invite, StoreError> {
             .filter_map(|g| g.parse().ok().map(GroupId))
             .collect(),
         state: State::from_db(r.try_get("state")?),
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-        redeemed_at: r.try_get("redeemed_at")?,
+        created_at: crate::db_time::time_at(&r, "created_at")?,
+        expires_at: crate::db_time::time_at(&r, "expires_at")?,
+        redeemed_at: crate::db_time::maybe_time_at(&r, "redeemed_at")?,
         redeemed_user_id: r.try_get::<Option<i64>, _>("redeemed_user_id")?.map(UserId),
     })
 }
 
 async fn group_grants(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     groups: &[GroupId],
 ) -> Result<Vec<Grant>, StoreError> {
     for g in groups {
         let active: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM groups WHERE id = ? AND account_id = ? AND state = 1",
+            "SELECT id FROM groups WHERE id = $1 AND account_id = $2 AND state = 1",
         )
         .bind(g.0)
         .bind(account_id.0)
@@ -107,7 +107,7 @@ fn seat_permissions(
 /// The grants of those of `groups` still active in the account (others are passed over; see
 /// [`group_grants`] to refuse them).
 async fn live_group_grants(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     groups: &[GroupId],
 ) -> Result<Vec<Grant>, StoreError> {
@@ -116,7 +116,7 @@ async fn live_group_grants(
         let rows = sqlx::query(
             "SELECT gg.permission_set, gg.project_id, gg.writable_envs FROM group_grants gg
              JOIN groups g ON g.id = gg.group_id
-             WHERE g.id = ? AND g.account_id = ? AND g.state = 1",
+             WHERE g.id = $1 AND g.account_id = $2 AND g.state = 1",
         )
         .bind(g.0)
         .bind(account_id.0)
@@ -171,7 +171,7 @@ impl Store {
             .join(" ");
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO invites (account_id, email, license, group_ids, code_digest, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(account_id.0)
         .bind(email)
@@ -194,7 +194,7 @@ impl Store {
             at,
         )
         .await?;
-        let row = sqlx::query("SELECT * FROM invites WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM invites WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -205,7 +205,7 @@ impl Store {
 
     /// The account's invitations, newest first.
     pub async fn invites(&self, account_id: AccountId) -> Result<Vec<Invite>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM invites WHERE account_id = ? ORDER BY id DESC")
+        let rows = sqlx::query("SELECT * FROM invites WHERE account_id = $1 ORDER BY id DESC")
             .bind(account_id.0)
             .fetch_all(&self.pool)
             .await?;
@@ -224,7 +224,7 @@ impl Store {
         let mut tx = self.write().await?;
         let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
         let authority = held.authority();
-        let row = sqlx::query("SELECT * FROM invites WHERE id = ? AND account_id = ?")
+        let row = sqlx::query("SELECT * FROM invites WHERE id = $1 AND account_id = $2")
             .bind(id)
             .bind(account_id.0)
             .fetch_optional(&mut *tx)
@@ -239,7 +239,7 @@ impl Store {
                 Plan::Enterprise,
             ))?;
             let at = now();
-            sqlx::query("UPDATE invites SET state = 2 WHERE id = ?")
+            sqlx::query("UPDATE invites SET state = 2 WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -255,7 +255,7 @@ impl Store {
             )
             .await?;
         }
-        let row = sqlx::query("SELECT * FROM invites WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM invites WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -277,7 +277,7 @@ impl Store {
         ip: Option<String>,
     ) -> Result<Option<(Invite, UserId)>, StoreError> {
         const PENDING: &str =
-            "SELECT * FROM invites WHERE code_digest = ? AND state = 1 AND expires_at > ?";
+            "SELECT * FROM invites WHERE code_digest = $1 AND state = 1 AND expires_at > $2";
         let row = sqlx::query(PENDING)
             .bind(&code.0[..])
             .bind(crate::db_time::db_time(now()))
@@ -288,9 +288,9 @@ impl Store {
         };
         let invite = invite_from_row(&row)?;
         let existing =
-            sqlx::query("SELECT id, password_hash FROM users WHERE account_id = ? AND email = ?")
+            sqlx::query("SELECT id, password_hash FROM users WHERE account_id = $1 AND email_key = $2")
                 .bind(invite.account_id.0)
-                .bind(&invite.email)
+                .bind(invite.email.to_ascii_lowercase())
                 .fetch_optional(&self.pool)
                 .await?;
         let (existing, new_hash) = if let Some(row) = existing {
@@ -339,7 +339,7 @@ impl Store {
         };
         let actor = actor(Some(user_id.0));
         let seated: Option<i64> = sqlx::query_scalar(
-            "SELECT state FROM memberships WHERE account_id = ? AND user_id = ? AND state = 1",
+            "SELECT state FROM memberships WHERE account_id = $1 AND user_id = $2 AND state = 1",
         )
         .bind(invite.account_id.0)
         .bind(user_id.0)
@@ -353,7 +353,7 @@ impl Store {
         insert_membership(&mut tx, &actor, invite.account_id, user_id, invite.license).await?;
         for g in &invite.groups {
             let active: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM groups WHERE id = ? AND state = 1")
+                sqlx::query_scalar("SELECT id FROM groups WHERE id = $1 AND state = 1")
                     .bind(g.0)
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -363,7 +363,7 @@ impl Store {
         }
         let at = now();
         sqlx::query(
-            "UPDATE invites SET state = 2, redeemed_at = ?, redeemed_user_id = ? WHERE id = ?",
+            "UPDATE invites SET state = 2, redeemed_at = $1, redeemed_user_id = $2 WHERE id = $3",
         )
         .bind(crate::db_time::db_time(at))
         .bind(user_id.0)
@@ -382,7 +382,7 @@ impl Store {
         )
         .await?;
         append(&mut tx, invite.account_id, ChangeKind::User(user_id)).await?;
-        let row = sqlx::query("SELECT * FROM invites WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM invites WHERE id = $1")
             .bind(invite.id)
             .fetch_one(&mut *tx)
             .await?;

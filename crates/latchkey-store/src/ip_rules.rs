@@ -9,7 +9,7 @@ use crate::records::{Actor, State};
 use crate::{now, Store, StoreError};
 use latchkey_core::{AccountId, Cidr, IpRules, NetworkPolicy, Plan, RuleType};
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -106,13 +106,13 @@ fn check_input(input: &IpRuleInput<'_>) -> Result<(), StoreError> {
 }
 
 async fn load_rules(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     only: Option<i64>,
 ) -> Result<Vec<IpRule>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, account_id, name, description, rule_type, state, created_by_id, created_at, updated_at
-         FROM ip_rules WHERE account_id = ?1 AND (?2 IS NULL AND state = 1 OR id = ?2) ORDER BY id",
+         FROM ip_rules WHERE account_id = $1 AND ($2 IS NULL AND state = 1 OR id = $2) ORDER BY id",
     )
     .bind(account_id.0)
     .bind(only)
@@ -130,8 +130,8 @@ async fn load_rules(
             state: State::from_db(r.try_get("state")?),
             created_by_id: r.try_get("created_by_id")?,
             cidrs: Vec::new(),
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
+            created_at: crate::db_time::time_at(&r, "created_at")?,
+            updated_at: crate::db_time::time_at(&r, "updated_at")?,
         });
     }
     if rules.is_empty() {
@@ -140,7 +140,7 @@ async fn load_rules(
     let cidr_rows = sqlx::query(
         "SELECT c.id, c.ip_rule_id, c.cidr, c.created_at, c.updated_at FROM ip_rule_cidrs c
          JOIN ip_rules r ON r.id = c.ip_rule_id
-         WHERE r.account_id = ?1 AND (?2 IS NULL AND r.state = 1 OR r.id = ?2) ORDER BY c.id",
+         WHERE r.account_id = $1 AND ($2 IS NULL AND r.state = 1 OR r.id = $2) ORDER BY c.id",
     )
     .bind(account_id.0)
     .bind(only)
@@ -156,8 +156,8 @@ async fn load_rules(
             rule.cidrs.push(IpRuleCidr {
                 id: r.try_get("id")?,
                 cidr,
-                created_at: r.try_get("created_at")?,
-                updated_at: r.try_get("updated_at")?,
+                created_at: crate::db_time::time_at(&r, "created_at")?,
+                updated_at: crate::db_time::time_at(&r, "updated_at")?,
             });
         }
     }
@@ -166,7 +166,7 @@ async fn load_rules(
 
 /// One rule of the account (any state), or not found.
 async fn one_rule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     id: i64,
 ) -> Result<IpRule, StoreError> {
@@ -186,11 +186,11 @@ fn active_rule(rule: IpRule) -> Result<IpRule, StoreError> {
 }
 
 pub(crate) async fn enabled(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
 ) -> Result<bool, StoreError> {
     let on: Option<i64> =
-        sqlx::query_scalar("SELECT ip_restrictions_enabled FROM accounts WHERE id = ?")
+        sqlx::query_scalar("SELECT ip_restrictions_enabled FROM accounts WHERE id = $1")
             .bind(account_id.0)
             .fetch_optional(conn)
             .await?;
@@ -207,7 +207,7 @@ fn flatten(rules: &[IpRule]) -> IpRules {
 
 /// The account's rules as the verifier enforces them: `None` while the switch is off.
 pub(crate) async fn account_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     switch_on: bool,
 ) -> Result<Option<IpRules>, StoreError> {
@@ -244,7 +244,7 @@ pub(crate) fn format_allowlist(cidrs: &[Cidr]) -> Result<String, StoreError> {
 
 /// A verifier's policy from the account's switch and rules and a token's allowlist.
 pub(crate) async fn network_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     switch_on: bool,
     allowlist: &str,
@@ -260,7 +260,7 @@ pub(crate) async fn network_policy(
 /// checks (which refuse a change that shuts the caller out, rolling it back), and the change-feed
 /// entry that makes every node reload the account's policy.
 async fn rule_changed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     event: &str,
@@ -287,7 +287,7 @@ async fn rule_changed(
 /// What every change to the rule set must leave true, checked inside its transaction: no range
 /// on both lists, and — with the switch on — the caller's own address still let in.
 async fn check_rule_set(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
 ) -> Result<(), StoreError> {
@@ -339,14 +339,14 @@ fn rule_json(rule: &IpRule) -> serde_json::Value {
 }
 
 async fn insert_cidrs(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rule_id: i64,
     cidrs: &[Cidr],
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     for c in cidrs {
         sqlx::query(
-            "INSERT INTO ip_rule_cidrs (ip_rule_id, cidr, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO ip_rule_cidrs (ip_rule_id, cidr, created_at, updated_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(rule_id)
         .bind(c.to_string())
@@ -360,7 +360,7 @@ async fn insert_cidrs(
 
 /// Turns the switch on or off (audited as `ip_restrictions.toggled` when it moves).
 async fn set_switch(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     on: bool,
@@ -378,7 +378,7 @@ async fn set_switch(
         ));
     }
     let at = now();
-    sqlx::query("UPDATE accounts SET ip_restrictions_enabled = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE accounts SET ip_restrictions_enabled = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(on))
         .bind(crate::db_time::db_time(at))
         .bind(account_id.0)
@@ -447,7 +447,7 @@ impl Store {
             ));
         }
         let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM ip_rules WHERE account_id = ? AND state = 1")
+            sqlx::query_scalar("SELECT COUNT(*) FROM ip_rules WHERE account_id = $1 AND state = 1")
                 .bind(account_id.0)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -459,7 +459,7 @@ impl Store {
         let at = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ip_rules (account_id, name, description, rule_type, created_by_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(account_id.0)
         .bind(input.name)
@@ -519,7 +519,7 @@ impl Store {
         }
         let at = now();
         sqlx::query(
-            "UPDATE ip_rules SET name = ?, description = ?, rule_type = ?, updated_at = ? WHERE id = ?",
+            "UPDATE ip_rules SET name = $1, description = $2, rule_type = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(input.name)
         .bind(input.description)
@@ -529,7 +529,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if old != input.cidrs {
-            sqlx::query("DELETE FROM ip_rule_cidrs WHERE ip_rule_id = ?")
+            sqlx::query("DELETE FROM ip_rule_cidrs WHERE ip_rule_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -565,7 +565,7 @@ impl Store {
         let before = one_rule(&mut tx, account_id, id).await?;
         if before.state == State::Active {
             let at = now();
-            sqlx::query("UPDATE ip_rules SET state = 2, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE ip_rules SET state = 2, updated_at = $1 WHERE id = $2")
                 .bind(crate::db_time::db_time(at))
                 .bind(id)
                 .execute(&mut *tx)

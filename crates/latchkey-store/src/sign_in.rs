@@ -19,10 +19,10 @@ impl Store {
     ) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(
             "SELECT id, email, state, created_at, password_hash FROM users
-             WHERE account_id = ? AND email = ?",
+             WHERE account_id = $1 AND email_key = $2",
         )
         .bind(account_id.0)
-        .bind(email.trim())
+        .bind(email.trim().to_ascii_lowercase())
         .fetch_optional(&self.pool)
         .await?;
         let hash: Option<String> = match &row {
@@ -38,7 +38,7 @@ impl Store {
             account_id,
             email: row.try_get("email")?,
             state: State::from_db(row.try_get("state")?),
-            created_at: row.try_get("created_at")?,
+            created_at: crate::db_time::time_at(&row, "created_at")?,
         };
         Ok((user.state == State::Active).then_some(user))
     }

@@ -36,7 +36,7 @@ impl Store {
         let before = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
-        sqlx::query("UPDATE accounts SET plan = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET plan = $1, updated_at = $2 WHERE id = $3")
             .bind(plan.as_str())
             .bind(crate::db_time::db_time(now()))
             .bind(account_id.0)
@@ -128,7 +128,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
         let account_id: i64 =
-            sqlx::query_scalar("SELECT account_id FROM groups WHERE id = ? AND state = 1")
+            sqlx::query_scalar("SELECT account_id FROM groups WHERE id = $1 AND state = 1")
                 .bind(group_id.0)
                 .fetch_optional(&mut *tx)
                 .await?

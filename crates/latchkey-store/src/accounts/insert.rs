@@ -7,19 +7,19 @@ use crate::records::*;
 use crate::{now, StoreError};
 use latchkey_core::{AccountId, Email, Grant, GroupId, License, Plan, ProjectId, UserId};
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 /// Writes a new account, audited as `account.added`.
 pub(crate) async fn insert_account(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     name: &str,
     plan: Plan,
 ) -> Result<Account, StoreError> {
     let at = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO accounts (name, plan, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO accounts (name, plan, created_at, updated_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(name)
     .bind(plan.as_str())
@@ -50,14 +50,14 @@ pub(crate) async fn insert_account(
 
 /// Writes a new project of the account, audited as `project.added`.
 pub(crate) async fn insert_project(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     name: &str,
 ) -> Result<Project, StoreError> {
     let at = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO projects (account_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO projects (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(account_id.0)
     .bind(name)
@@ -88,7 +88,7 @@ pub(crate) async fn insert_project(
 
 /// Writes a new user of the account, audited as `user.created`.
 pub(crate) async fn insert_user(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     email: &Email,
@@ -97,7 +97,7 @@ pub(crate) async fn insert_user(
     let email = email.as_str();
     let at = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO users (account_id, email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (account_id, email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(account_id.0)
     .bind(email)
@@ -129,7 +129,7 @@ pub(crate) async fn insert_user(
 /// Gives a user a seat with a license (or changes it, or reactivates it), audited as
 /// `user_license.added`.
 pub(crate) async fn insert_membership(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     user_id: UserId,
@@ -137,7 +137,7 @@ pub(crate) async fn insert_membership(
 ) -> Result<(), StoreError> {
     let at = now();
     sqlx::query(
-        "INSERT INTO memberships (account_id, user_id, license, state, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)
+        "INSERT INTO memberships (account_id, user_id, license, state, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5)
          ON CONFLICT (account_id, user_id) DO UPDATE SET license = excluded.license, state = 1, updated_at = excluded.updated_at",
     )
     .bind(account_id.0)
@@ -169,7 +169,7 @@ pub(crate) async fn insert_membership(
 
 /// Writes a new group with its grants, audited as `group.added`.
 pub(crate) async fn insert_group(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     name: &str,
@@ -177,7 +177,7 @@ pub(crate) async fn insert_group(
 ) -> Result<GroupId, StoreError> {
     let at = now();
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO groups (account_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO groups (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(account_id.0)
     .bind(name)
@@ -203,7 +203,7 @@ pub(crate) async fn insert_group(
 
 /// Writes grant rows of a group, each audited as `permission.added`.
 pub(crate) async fn insert_group_grants(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     group_id: GroupId,
@@ -212,7 +212,7 @@ pub(crate) async fn insert_group_grants(
 ) -> Result<(), StoreError> {
     for g in grants {
         sqlx::query(
-            "INSERT INTO group_grants (group_id, permission_set, project_id, writable_envs, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO group_grants (group_id, permission_set, project_id, writable_envs, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(group_id.0)
         .bind(g.set.slug())
@@ -239,13 +239,13 @@ pub(crate) async fn insert_group_grants(
 
 /// Puts a user in a group (once), audited as `group.user.added`.
 pub(crate) async fn insert_group_member(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     group_id: GroupId,
     user_id: UserId,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)")
+    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(group_id.0)
         .bind(user_id.0)
         .execute(&mut *conn)

@@ -4,7 +4,7 @@
 use crate::records::*;
 use crate::{Store, StoreError};
 use latchkey_core::{AccountId, Grant, License, ProjectId, Scope, UserAccess, UserId};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 
 impl Store {
     /// True if no account exists yet (a first start).
@@ -26,7 +26,7 @@ impl Store {
         &self,
         project_id: ProjectId,
     ) -> Result<Option<ProjectOwner>, StoreError> {
-        let row = sqlx::query("SELECT account_id, state FROM projects WHERE id = ?")
+        let row = sqlx::query("SELECT account_id, state FROM projects WHERE id = $1")
             .bind(project_id.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -53,10 +53,10 @@ impl Store {
 
 /// One account (also when deleted).
 pub(crate) async fn fetch_account(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: AccountId,
 ) -> Result<Option<Account>, StoreError> {
-    let row = sqlx::query("SELECT id, name, plan, state, created_at FROM accounts WHERE id = ?")
+    let row = sqlx::query("SELECT id, name, plan, state, created_at FROM accounts WHERE id = $1")
         .bind(id.0)
         .fetch_optional(conn)
         .await?;
@@ -67,7 +67,7 @@ pub(crate) async fn fetch_account(
             name: r.try_get("name")?,
             plan: plan.parse().map_err(StoreError::Domain)?,
             state: State::from_db(r.try_get("state")?),
-            created_at: r.try_get("created_at")?,
+            created_at: crate::db_time::time_at(&r, "created_at")?,
         })
     })
     .transpose()
@@ -75,13 +75,13 @@ pub(crate) async fn fetch_account(
 
 /// A user's active seat in an account with the grants of their active groups there.
 pub(crate) async fn fetch_membership(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     user_id: UserId,
 ) -> Result<Option<Membership>, StoreError> {
     let license: Option<String> = sqlx::query_scalar(
         "SELECT m.license FROM memberships m JOIN users u ON u.id = m.user_id
-         WHERE m.account_id = ? AND m.user_id = ? AND m.state = 1 AND u.state = 1",
+         WHERE m.account_id = $1 AND m.user_id = $2 AND m.state = 1 AND u.state = 1",
     )
     .bind(account_id.0)
     .bind(user_id.0)
@@ -95,7 +95,7 @@ pub(crate) async fn fetch_membership(
         "SELECT gg.permission_set, gg.project_id, gg.writable_envs
          FROM group_grants gg JOIN groups g ON g.id = gg.group_id
          JOIN group_members gm ON gm.group_id = g.id
-         WHERE g.account_id = ? AND g.state = 1 AND gm.user_id = ?",
+         WHERE g.account_id = $1 AND g.state = 1 AND gm.user_id = $2",
     )
     .bind(account_id.0)
     .bind(user_id.0)
@@ -121,14 +121,14 @@ pub(crate) async fn fetch_membership(
 
 /// Refuses grants on projects that are not active projects of the account.
 pub(crate) async fn check_projects(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     grants: &[Grant],
 ) -> Result<(), StoreError> {
     for g in grants {
         if let Scope::Project(p) = g.scope {
             let ok: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM projects WHERE id = ? AND account_id = ? AND state = 1",
+                "SELECT id FROM projects WHERE id = $1 AND account_id = $2 AND state = 1",
             )
             .bind(p.0)
             .bind(account_id.0)
@@ -147,11 +147,11 @@ pub(crate) async fn check_projects(
 /// Refuses a user who is not the account's own (as not found: other accounts' users are not
 /// there to be seen).
 pub(crate) async fn check_user_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     account_id: AccountId,
     user_id: UserId,
 ) -> Result<(), StoreError> {
-    let owner: Option<i64> = sqlx::query_scalar("SELECT account_id FROM users WHERE id = ?")
+    let owner: Option<i64> = sqlx::query_scalar("SELECT account_id FROM users WHERE id = $1")
         .bind(user_id.0)
         .fetch_optional(&mut *conn)
         .await?;

@@ -9,7 +9,7 @@ use crate::{now, Store, StoreError};
 use latchkey_core::principal::check_license_on_plan;
 use latchkey_core::{AccountId, Authority, License, Plan, UserAccess, UserId};
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 impl Store {
     /// Gives a user of the account a seat (or changes its license, or reactivates it). The
@@ -70,7 +70,7 @@ impl Store {
         if let Some(member) = fetch_membership(&mut tx, account_id, user_id).await? {
             authority.check_existing(&member.access.permissions(Plan::Enterprise))?;
         }
-        let done = sqlx::query("UPDATE memberships SET state = 2, updated_at = ? WHERE account_id = ? AND user_id = ? AND state = 1")
+        let done = sqlx::query("UPDATE memberships SET state = 2, updated_at = $1 WHERE account_id = $2 AND user_id = $3 AND state = 1")
             .bind(crate::db_time::db_time(now()))
             .bind(account_id.0)
             .bind(user_id.0)
@@ -101,7 +101,7 @@ impl Store {
 /// Ends what a removed seat carried: group memberships (`group.user.removed`) and personal
 /// access tokens (`account_scoped_pat.deleted`), each audited.
 async fn end_seat(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
     user_id: UserId,
@@ -109,14 +109,14 @@ async fn end_seat(
     let at = now();
     let groups: Vec<i64> = sqlx::query_scalar(
         "SELECT gm.group_id FROM group_members gm JOIN groups g ON g.id = gm.group_id
-         WHERE g.account_id = ? AND gm.user_id = ?",
+         WHERE g.account_id = $1 AND gm.user_id = $2",
     )
     .bind(account_id.0)
     .bind(user_id.0)
     .fetch_all(&mut *conn)
     .await?;
     for group in groups {
-        sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+        sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group)
             .bind(user_id.0)
             .execute(&mut *conn)
@@ -135,14 +135,14 @@ async fn end_seat(
         .await?;
     }
     let tokens: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, name FROM personal_tokens WHERE account_id = ? AND user_id = ? AND state = 1",
+        "SELECT id, name FROM personal_tokens WHERE account_id = $1 AND user_id = $2 AND state = 1",
     )
     .bind(account_id.0)
     .bind(user_id.0)
     .fetch_all(&mut *conn)
     .await?;
     for (id, name) in tokens {
-        sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = $1 WHERE id = $2")
             .bind(crate::db_time::db_time(at))
             .bind(id)
             .execute(&mut *conn)

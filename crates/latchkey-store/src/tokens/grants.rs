@@ -11,7 +11,7 @@ use crate::{now, Store, StoreError};
 use latchkey_core::mint::check_may_mint_service_token;
 use latchkey_core::{AccountId, EffectivePermissions, Grant, Minter, Plan, Scope, TokenId};
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 use time::OffsetDateTime;
 
 /// Grants as the audit log records them.
@@ -31,14 +31,14 @@ pub(crate) fn grant_json(grants: &[Grant]) -> serde_json::Value {
 
 /// Inserts one grant row of a service token.
 pub(crate) async fn insert_grant(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     token: TokenId,
     g: &Grant,
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO service_token_grants (service_token_id, permission_set, project_id, writable_envs, created_at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token.0)
     .bind(g.set.slug())
@@ -67,7 +67,7 @@ impl Store {
             crate::authority::current(&mut tx, actor, account_id, minter.authority()).await?;
         let minter = held.minter(minter);
         let row = sqlx::query(
-            "SELECT state, token_digest FROM service_tokens WHERE id = ? AND account_id = ?",
+            "SELECT state, token_digest FROM service_tokens WHERE id = $1 AND account_id = $2",
         )
         .bind(id.0)
         .bind(account_id.0)
@@ -93,7 +93,7 @@ impl Store {
         check_projects(&mut tx, account_id, grants).await?;
         check_may_mint_service_token(minter, account.plan, grants)?;
         let at = now();
-        sqlx::query("DELETE FROM service_token_grants WHERE service_token_id = ?")
+        sqlx::query("DELETE FROM service_token_grants WHERE service_token_id = $1")
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
@@ -126,7 +126,7 @@ impl Store {
             )
             .await?;
         }
-        sqlx::query("UPDATE service_tokens SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE service_tokens SET updated_at = $1 WHERE id = $2")
             .bind(crate::db_time::db_time(at))
             .bind(id.0)
             .execute(&mut *tx)

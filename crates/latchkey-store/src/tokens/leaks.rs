@@ -32,7 +32,7 @@ impl Store {
                 TokenKind::Personal => "personal_tokens",
             };
             let found: Option<(i64, i64)> = sqlx::query_as(&format!(
-                "SELECT id, account_id FROM {table} WHERE token_digest = ? AND state = 1"
+                "SELECT id, account_id FROM {table} WHERE token_digest = $1 AND state = 1"
             ))
             .bind(&digest.0[..])
             .fetch_optional(&mut *tx)
@@ -44,7 +44,7 @@ impl Store {
                 TokenKind::Personal => {
                     let at = now();
                     sqlx::query(
-                        "UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?",
+                        "UPDATE personal_tokens SET state = 2, updated_at = $1 WHERE id = $2",
                     )
                     .bind(crate::db_time::db_time(at))
                     .bind(id)

@@ -36,7 +36,7 @@ impl Store {
         let at = now();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO personal_tokens (account_id, user_id, uid, name, token_digest, hint, created_at, updated_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(account_id.0)
         .bind(user_id.0)
@@ -62,7 +62,7 @@ impl Store {
         )
         .await?;
         append(&mut tx, account_id, ChangeKind::Token(parts.digest)).await?;
-        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -79,7 +79,7 @@ impl Store {
         id: TokenId,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let row = sqlx::query("SELECT account_id, user_id, state, token_digest, name FROM personal_tokens WHERE id = ?")
+        let row = sqlx::query("SELECT account_id, user_id, state, token_digest, name FROM personal_tokens WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&mut *tx)
             .await?
@@ -90,7 +90,7 @@ impl Store {
         if row.try_get::<i64, _>("state")? == 1 {
             let at = now();
             let account = AccountId(row.try_get("account_id")?);
-            sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE personal_tokens SET state = 2, updated_at = $1 WHERE id = $2")
                 .bind(crate::db_time::db_time(at))
                 .bind(id.0)
                 .execute(&mut *tx)

@@ -6,16 +6,15 @@ use crate::ip_rules::parse_allowlist;
 use crate::records::*;
 use crate::{Store, StoreError};
 use latchkey_core::{AccountId, TokenDigest, TokenId, UserId};
-use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection};
 
 /// The columns [`service_token_from_row`] reads.
 const SERVICE_TOKEN_COLUMNS: &str =
     "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at, revoke_at, rotated_from_id, allowed_cidrs";
 
 /// A `service_tokens` row, without its grants.
-fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
+fn service_token_from_row(r: &AnyRow) -> Result<ServiceToken, StoreError> {
     Ok(ServiceToken {
         id: TokenId(r.try_get("id")?),
         account_id: AccountId(r.try_get("account_id")?),
@@ -23,11 +22,11 @@ fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
         name: r.try_get("name")?,
         state: State::from_db(r.try_get("state")?),
         hint: r.try_get("hint")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        expires_at: r.try_get("expires_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        revoke_at: r.try_get("revoke_at")?,
+        created_at: crate::db_time::time_at(&r, "created_at")?,
+        updated_at: crate::db_time::time_at(&r, "updated_at")?,
+        expires_at: crate::db_time::maybe_time_at(&r, "expires_at")?,
+        last_used_at: crate::db_time::maybe_time_at(&r, "last_used_at")?,
+        revoke_at: crate::db_time::maybe_time_at(&r, "revoke_at")?,
         rotated_from: r.try_get::<Option<i64>, _>("rotated_from_id")?.map(TokenId),
         allowed_cidrs: parse_allowlist(r.try_get("allowed_cidrs")?)?,
         grants: Vec::new(),
@@ -35,7 +34,7 @@ fn service_token_from_row(r: &SqliteRow) -> Result<ServiceToken, StoreError> {
 }
 
 /// A `personal_tokens` row.
-pub(crate) fn personal_token_from_row(r: &SqliteRow) -> Result<PersonalToken, StoreError> {
+pub(crate) fn personal_token_from_row(r: &AnyRow) -> Result<PersonalToken, StoreError> {
     Ok(PersonalToken {
         id: TokenId(r.try_get("id")?),
         account_id: AccountId(r.try_get("account_id")?),
@@ -44,21 +43,21 @@ pub(crate) fn personal_token_from_row(r: &SqliteRow) -> Result<PersonalToken, St
         name: r.try_get("name")?,
         state: State::from_db(r.try_get("state")?),
         hint: r.try_get("hint")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-        expires_at: r.try_get("expires_at")?,
-        last_used_at: r.try_get("last_used_at")?,
+        created_at: crate::db_time::time_at(&r, "created_at")?,
+        updated_at: crate::db_time::time_at(&r, "updated_at")?,
+        expires_at: crate::db_time::maybe_time_at(&r, "expires_at")?,
+        last_used_at: crate::db_time::maybe_time_at(&r, "last_used_at")?,
     })
 }
 
 /// A service token's grants, oldest first.
 pub(crate) async fn grants_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     token: TokenId,
 ) -> Result<Vec<StoredGrant>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, permission_set, project_id, writable_envs, created_at FROM service_token_grants
-         WHERE service_token_id = ? ORDER BY id",
+         WHERE service_token_id = $1 ORDER BY id",
     )
     .bind(token.0)
     .fetch_all(conn)
@@ -68,11 +67,11 @@ pub(crate) async fn grants_of(
 
 /// One service token (also when deleted) with its grants, if it exists.
 pub(crate) async fn load_service_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TokenId,
 ) -> Result<Option<ServiceToken>, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = ?"
+        "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = $1"
     ))
     .bind(id.0)
     .fetch_optional(&mut *conn)
@@ -86,7 +85,7 @@ pub(crate) async fn load_service_token(
 /// A token the transaction has just written or changed, read back with its grants; one that is
 /// not there is reported as not found.
 pub(crate) async fn reload_service_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TokenId,
 ) -> Result<ServiceToken, StoreError> {
     load_service_token(conn, id)
@@ -96,10 +95,10 @@ pub(crate) async fn reload_service_token(
 
 /// The digest of a service token that exists.
 pub(crate) async fn digest_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TokenId,
 ) -> Result<Option<TokenDigest>, StoreError> {
-    let bytes: Vec<u8> = sqlx::query_scalar("SELECT token_digest FROM service_tokens WHERE id = ?")
+    let bytes: Vec<u8> = sqlx::query_scalar("SELECT token_digest FROM service_tokens WHERE id = $1")
         .bind(id.0)
         .fetch_one(conn)
         .await?;
@@ -141,11 +140,18 @@ impl Store {
     ) -> Result<(Vec<ServiceToken>, i64), StoreError> {
         let mut conn = self.pool.acquire().await?;
         let state = state.map(|s| s as i64);
-        // Only these ids (dbt Cloud's `pk__in`), passed as one JSON array.
-        let ids = ids.map(|ids| json!(ids).to_string());
+        // Only these ids (dbt Cloud's `pk__in`), passed as one text: `,1,2,3,`.
+        let ids = ids.map(|ids| {
+            let mut list = String::from(",");
+            for id in ids {
+                list.push_str(&id.to_string());
+                list.push(',');
+            }
+            list
+        });
         let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)
-             AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))",
+            "SELECT COUNT(*) FROM service_tokens WHERE account_id = $1 AND ($2 IS NULL OR state = $3)
+             AND ($4 IS NULL OR ($5 LIKE '%,' || id || ',%'))",
         )
         .bind(account_id.0)
         .bind(state)
@@ -155,9 +161,9 @@ impl Store {
         .fetch_one(&mut *conn)
         .await?;
         let rows = sqlx::query(&format!(
-            "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = ? AND (? IS NULL OR state = ?)
-             AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))
-             ORDER BY id DESC LIMIT ? OFFSET ?"
+            "SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE account_id = $1 AND ($2 IS NULL OR state = $3)
+             AND ($4 IS NULL OR ($5 LIKE '%,' || id || ',%'))
+             ORDER BY id DESC LIMIT $6 OFFSET $7"
         ))
         .bind(account_id.0)
         .bind(state)
@@ -176,7 +182,7 @@ impl Store {
             let grant_rows = sqlx::query(
                 "SELECT g.service_token_id, g.id, g.permission_set, g.project_id, g.writable_envs, g.created_at
                  FROM service_token_grants g JOIN service_tokens t ON t.id = g.service_token_id
-                 WHERE t.account_id = ? AND t.id BETWEEN ? AND ? ORDER BY g.id",
+                 WHERE t.account_id = $1 AND t.id BETWEEN $2 AND $3 ORDER BY g.id",
             )
             .bind(account_id.0)
             .bind(oldest.id.0)
@@ -195,7 +201,7 @@ impl Store {
 
     /// One personal access token (also when deleted).
     pub async fn personal_token(&self, id: TokenId) -> Result<Option<PersonalToken>, StoreError> {
-        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM personal_tokens WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -209,7 +215,7 @@ impl Store {
         user_id: UserId,
     ) -> Result<Vec<PersonalToken>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM personal_tokens WHERE account_id = ? AND user_id = ? ORDER BY id DESC",
+            "SELECT * FROM personal_tokens WHERE account_id = $1 AND user_id = $2 ORDER BY id DESC",
         )
         .bind(account_id.0)
         .bind(user_id.0)

@@ -65,7 +65,7 @@ impl Store {
         };
         let new_id = insert_service_token(&mut tx, actor, &new).await?;
         let at = now();
-        sqlx::query("UPDATE service_tokens SET rotated_from_id = ? WHERE id = ?")
+        sqlx::query("UPDATE service_tokens SET rotated_from_id = $1 WHERE id = $2")
             .bind(id.0)
             .bind(new_id.0)
             .execute(&mut *tx)
@@ -86,7 +86,7 @@ impl Store {
         if overlap.is_zero() {
             revoke_in(&mut tx, actor, account_id, id).await?;
         } else {
-            sqlx::query("UPDATE service_tokens SET revoke_at = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE service_tokens SET revoke_at = $1, updated_at = $2 WHERE id = $3")
                 .bind(crate::db_time::db_time(revoke_at))
                 .bind(crate::db_time::db_time(at))
                 .bind(id.0)
@@ -105,7 +105,7 @@ impl Store {
     /// on every node at once: each token is revoked (and audited) only once.
     pub async fn revoke_due(&self) -> Result<usize, StoreError> {
         let due: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT id, account_id FROM service_tokens WHERE state = 1 AND revoke_at IS NOT NULL AND revoke_at <= ?",
+            "SELECT id, account_id FROM service_tokens WHERE state = 1 AND revoke_at IS NOT NULL AND revoke_at <= $1",
         )
         .bind(crate::db_time::db_time(now()))
         .fetch_all(&self.pool)

@@ -14,12 +14,12 @@ use crate::{now, Store, StoreError};
 use latchkey_core::mint::check_may_mint_service_token;
 use latchkey_core::{AccountId, Authority, Minter, TokenId};
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 
 /// Inserts a service token, its grants, its audit entry and its change row. The caller checked
 /// who may mint it.
 pub(crate) async fn insert_service_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     new: &NewServiceToken<'_>,
 ) -> Result<TokenId, StoreError> {
@@ -27,7 +27,7 @@ pub(crate) async fn insert_service_token(
     let at = now();
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO service_tokens (account_id, uid, name, token_digest, hint, created_at, updated_at, expires_at, allowed_cidrs)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(new.account_id.0)
     .bind(new.uid)
@@ -150,7 +150,7 @@ impl Store {
         }
         if let Some(name) = name.filter(|n| *n != current.name) {
             let at = now();
-            sqlx::query("UPDATE service_tokens SET name = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE service_tokens SET name = $1, updated_at = $2 WHERE id = $3")
                 .bind(name)
                 .bind(crate::db_time::db_time(at))
                 .bind(id.0)
@@ -177,7 +177,7 @@ impl Store {
             }
             check_not_fencing_itself_out(actor, id, cidrs)?;
             let at = now();
-            sqlx::query("UPDATE service_tokens SET allowed_cidrs = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE service_tokens SET allowed_cidrs = $1, updated_at = $2 WHERE id = $3")
                 .bind(allowlist.as_deref().unwrap_or_default())
                 .bind(crate::db_time::db_time(at))
                 .bind(id.0)
@@ -215,12 +215,12 @@ impl Store {
 /// Sets an active token to state 2 with its audit entry and change row; a deleted one is left
 /// as it is.
 pub(crate) async fn revoke_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &Actor,
     owner: AccountId,
     id: TokenId,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query("SELECT state, token_digest, name, uid FROM service_tokens WHERE id = ?")
+    let row = sqlx::query("SELECT state, token_digest, name, uid FROM service_tokens WHERE id = $1")
         .bind(id.0)
         .fetch_one(&mut *conn)
         .await?;
@@ -228,7 +228,7 @@ pub(crate) async fn revoke_in(
         return Ok(());
     }
     let at = now();
-    sqlx::query("UPDATE service_tokens SET state = 2, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE service_tokens SET state = 2, updated_at = $1 WHERE id = $2")
         .bind(crate::db_time::db_time(at))
         .bind(id.0)
         .execute(&mut *conn)
