@@ -96,7 +96,7 @@ impl From<crate::verifier::AuthError> for ApiError {
     fn from(e: crate::verifier::AuthError) -> Self {
         match e {
             crate::verifier::AuthError::Unauthenticated => ApiError::Unauthenticated,
-            crate::verifier::AuthError::Store(e) => ApiError::Internal(e.to_string()),
+            crate::verifier::AuthError::Store(e) => ApiError::from(e),
         }
     }
 }
@@ -120,6 +120,10 @@ impl From<latchkey_store::StoreError> for ApiError {
                 ApiError::field("license_type", d.to_string())
             }
             E::Busy => ApiError::TooManyRequests(1),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable("The database is unavailable; try again shortly.".to_owned())
+            }
             E::Domain(d) => ApiError::BadRequest {
                 field: None,
                 message: d.to_string(),
@@ -169,6 +173,10 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(secs.max(1)));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(1));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

@@ -46,6 +46,29 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the database was out of reach rather than wrong: no connection free in time, a
+    /// connection lost or refused, the server shutting down or busy. Trying again shortly may
+    /// well succeed (the API answers 503 with `Retry-After`).
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // PostgreSQL: connection exceptions (08…), operator intervention (57P…: a
+                // terminated backend, a shutdown), serialization failure and deadlock (40…).
+                // SQLite: busy (5) and locked (6), after the busy timeout.
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || code.starts_with("40")
+                    || code == "5"
+                    || code == "6"
+            }),
+            _ => false,
+        }
+    }
+
     /// A refusal of one named field.
     pub fn field(field: &'static str, message: impl Into<String>) -> StoreError {
         StoreError::Field {

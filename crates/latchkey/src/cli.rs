@@ -8,9 +8,26 @@ use std::net::SocketAddr;
 #[derive(Parser, Debug)]
 #[command(name = "latchkey", version, about)]
 pub struct Cli {
-    /// Database URL.
+    /// Database URL: `sqlite://PATH` (one node) or `postgres://USER:PASSWORD@HOST/DB` (any number
+    /// of nodes on one PostgreSQL).
     #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = latchkey_store::DEFAULT_DATABASE_URL)]
     pub db: String,
+    /// Most database connections this process holds.
+    #[arg(long, global = true, env = "LATCHKEY_DB_MAX_CONNECTIONS", default_value_t = 8,
+        value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
+    /// Seconds a command waits for a free database connection before failing (503).
+    #[arg(long, global = true, env = "LATCHKEY_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_acquire_timeout_secs: u64,
+    /// Seconds an idle database connection is kept (above one).
+    #[arg(long, global = true, env = "LATCHKEY_DB_IDLE_TIMEOUT_SECS", default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub db_idle_timeout_secs: u64,
+    /// Do not apply pending migrations at start; refuse to start on a database that is behind
+    /// (for operators who run `latchkey migrate` separately).
+    #[arg(long, global = true, env = "LATCHKEY_SKIP_MIGRATIONS")]
+    pub skip_migrations: bool,
     /// Prefix of service tokens (2-16 lowercase letters or digits).
     #[arg(
         long,
@@ -43,7 +60,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Create an account with an admin user, a project and a first service token.
     Init(InitArgs),
-    /// Apply database migrations and exit.
+    /// Apply pending database migrations and exit (safe while nodes run and when several
+    /// start at once: one applies them, the others wait and find them applied).
     Migrate,
     /// Manage projects.
     #[command(subcommand)]

@@ -6,7 +6,9 @@ use latchkey_core::{
     AccountId, EnvCategory, Minter, Plan, ProjectId, Secret, TokenFormat, TokenId, TokenKind,
 };
 use latchkey_server::{wire, AppState, ServerConfig, Verifier};
-use latchkey_store::{Actor, Bootstrapped, NewServiceToken, NewServiceTokenParts, State, Store};
+use latchkey_store::{
+    Actor, Bootstrapped, NewServiceToken, NewServiceTokenParts, State, Store, StoreOptions,
+};
 use serde_json::json;
 use std::io::Read;
 use std::process::ExitCode;
@@ -21,16 +23,27 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let format = TokenFormat::new(&cli.service_token_prefix, &cli.personal_token_prefix)?;
-    let store = Store::open(&cli.db)
+    if matches!(cli.command, Command::Migrate) {
+        let applied = Store::migrate(&cli.db)
+            .await
+            .context("cannot migrate the database")?;
+        eprintln!("{applied} migration(s) applied; the database is up to date");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = StoreOptions {
+        max_connections: cli.db_max_connections,
+        acquire_timeout: Duration::from_secs(cli.db_acquire_timeout_secs),
+        idle_timeout: Duration::from_secs(cli.db_idle_timeout_secs),
+        migrate: !cli.skip_migrations,
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(&cli.db, &options)
         .await
         .context("cannot open the database")?;
     match cli.command {
         Command::Serve(args) => serve(store, format, args, cli.legacy_cutoff).await,
         Command::Init(args) => init(store, format, args).await,
-        Command::Migrate => {
-            eprintln!("migrations applied");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Migrate => Ok(ExitCode::SUCCESS),
         Command::Project(ProjectCommand::Create {
             account,
             name,

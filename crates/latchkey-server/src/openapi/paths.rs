@@ -51,7 +51,7 @@ pub fn tag(path: &str) -> String {
         rest = &rest[2..];
     }
     match rest.first().copied().unwrap_or("root") {
-        "healthz" | "livez" => "health".to_owned(),
+        "healthz" | "livez" | "readyz" => "health".to_owned(),
         "whoami" | "constants" | "accounts" => "identity".to_owned(),
         "group-permissions" | "assign-groups" => "groups".to_owned(),
         "auth" => "forward-auth".to_owned(),
@@ -63,7 +63,7 @@ pub fn tag(path: &str) -> String {
 /// The description of a tag, when this module knows it.
 pub(super) fn tag_description(tag: &str) -> Option<&'static str> {
     Some(match tag {
-        "health" => "Readiness (`/healthz`, touches the database) and liveness (`/livez`).",
+        "health" => "Liveness (`/livez`, `/healthz`: the process serves) and readiness (`/readyz`: the database answers and the change feed is read).",
         "openapi" => "This document.",
         "authorize" => "Decisions: may the presented token do this?",
         "credentials" => "Reports of leaked tokens, which are revoked.",

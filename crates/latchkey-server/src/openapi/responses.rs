@@ -20,6 +20,7 @@ pub const RESPONSES: &[BodyRow] = &[
     ),
     ("GET", "/healthz", one::<health::Health>),
     ("GET", "/livez", one::<health::Health>),
+    ("GET", "/readyz", one::<health::Readiness>),
     (
         "POST",
         "/api/v1/credentials/revoke",

@@ -70,6 +70,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
     vec![
         row!(GET "/healthz", Public, health::healthz),
         row!(GET "/livez", Public, health::livez),
+        row!(GET "/readyz", Public, health::readyz),
         row!(GET "/api/openapi.json", Public, crate::openapi::openapi_json),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),

@@ -69,11 +69,11 @@ async fn feed_caught_up(app: &App) {
     until_status(app, &token, 401).await;
 }
 
-/// A connection of its own to the server's database file, for what no API does.
-async fn raw_connection(app: &App) -> sqlx::SqliteConnection {
+/// A connection of its own to the server's database, for what no API does.
+async fn raw_connection(app: &App) -> sqlx::AnyConnection {
     use sqlx::Connection;
-    let url = format!("sqlite://{}/t.db", app.dir.path().display());
-    sqlx::SqliteConnection::connect(&url).await.unwrap()
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&app.database_url).await.unwrap()
 }
 
 #[tokio::test]
@@ -204,7 +204,7 @@ async fn a_project_deleted_behind_the_feeds_back_stops_counting_within_the_max_a
     assert!(may_write_jobs(&app, &token, app.p1).await);
     // A change the feed never carries (as if its notice were lost).
     let mut db = raw_connection(&app).await;
-    sqlx::query("UPDATE projects SET state = 2 WHERE id = ?")
+    sqlx::query("UPDATE projects SET state = 2 WHERE id = $1")
         .bind(app.p1.0)
         .execute(&mut db)
         .await
@@ -224,18 +224,29 @@ async fn a_usage_batch_the_store_refuses_is_kept_and_written_by_the_next_flush()
     verifier.authenticate(&token).await.unwrap();
 
     let mut db = raw_connection(&app).await;
-    sqlx::query(
-        "CREATE TRIGGER refuse_usage BEFORE UPDATE OF last_used_at ON service_tokens
-         BEGIN SELECT RAISE(ABORT, 'the disk says no'); END",
-    )
-    .execute(&mut db)
-    .await
-    .unwrap();
+    let (refuse, allow) = match crate::BACKEND {
+        latchkey_store::Backend::Sqlite => (
+            vec!["CREATE TRIGGER refuse_usage BEFORE UPDATE OF last_used_at ON service_tokens
+                  BEGIN SELECT RAISE(ABORT, 'the disk says no'); END"],
+            vec!["DROP TRIGGER refuse_usage"],
+        ),
+        latchkey_store::Backend::Postgres => (
+            vec![
+                "CREATE FUNCTION refuse_usage() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'the disk says no'; END $$",
+                "CREATE TRIGGER refuse_usage BEFORE UPDATE OF last_used_at ON service_tokens
+                 FOR EACH ROW EXECUTE FUNCTION refuse_usage()",
+            ],
+            vec!["DROP TRIGGER refuse_usage ON service_tokens", "DROP FUNCTION refuse_usage()"],
+        ),
+    };
+    for sql in refuse {
+        sqlx::raw_sql(sql).execute(&mut db).await.unwrap();
+    }
     assert!(verifier.flush_usage().await.is_err());
-    sqlx::query("DROP TRIGGER refuse_usage")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    for sql in allow {
+        sqlx::raw_sql(sql).execute(&mut db).await.unwrap();
+    }
 
     verifier.flush_usage().await.unwrap();
     let stored = app.store.service_token(id).await.unwrap().unwrap();

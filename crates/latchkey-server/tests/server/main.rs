@@ -1,11 +1,15 @@
 //! The latchkey-server integration suite, one test binary: each module is one area of the spec, all
-//! sharing the harness in `common`.
+//! sharing the harness in `common`. This binary runs it on SQLite; `tests/server_postgres` runs
+//! the same modules on PostgreSQL.
 
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "tests and benches stop loudly on a failed setup"
 )]
+
+/// The backend this binary runs the suite on.
+pub const BACKEND: latchkey_store::Backend = latchkey_store::Backend::Sqlite;
 
 mod admin_service_tokens;
 mod answers;

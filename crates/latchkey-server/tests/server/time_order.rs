@@ -173,23 +173,13 @@ async fn every_stored_time_has_the_fixed_width_utc_form() {
     assert_eq!(status, 200);
     app.verifier.flush_usage().await.unwrap();
 
-    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/t.db", app.dir.path().display()))
-        .await
-        .unwrap();
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%'")
-            .fetch_all(&db)
-            .await
-            .unwrap();
+    use latchkey_test_postgres::inspect;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
     let mut seen = 0;
-    for table in tables {
-        let columns: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT name FROM pragma_table_info('{table}') WHERE name LIKE '%\\_at' ESCAPE '\\'"
-        ))
-        .fetch_all(&db)
-        .await
-        .unwrap();
-        for column in columns {
+    for table in inspect::tables(&app.database_url).await {
+        let columns = inspect::columns(&app.database_url, &table).await;
+        for column in columns.iter().filter(|c| c.ends_with("_at")) {
             let values: Vec<String> = sqlx::query_scalar(&format!(
                 "SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
             ))

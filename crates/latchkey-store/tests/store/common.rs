@@ -1,25 +1,53 @@
-//! What every store test shares: a store on a fresh SQLite file in a temporary directory, grants
-//! from their text, a service token minted as a given minter, and the audit-log and change-feed
-//! counts that show whether a command wrote anything.
+//! What every store test shares: a store on a new database of the suite's backend (a SQLite file
+//! in a temporary directory, or a new database in the throwaway PostgreSQL cluster), grants from
+//! their text, a service token minted as a given minter, and the audit-log and change-feed counts
+//! that show whether a command wrote anything.
 
 use latchkey_core::{AccountId, Grant, Minter, TokenFormat, TokenKind};
-use latchkey_store::{Actor, AuditQuery, NewServiceToken, Store, StoreError};
+use latchkey_store::{Actor, AuditQuery, Backend, NewServiceToken, Store, StoreError};
 
-/// A store and the temporary directory its file lives in (removed when dropped).
+/// A store and where its database lives.
 pub struct Db {
-    /// The store on `store.db`.
+    /// The store.
     pub store: Store,
-    /// The directory holding `store.db` (and its lock file).
+    /// Its database URL.
+    pub url: String,
+    /// The temporary directory (SQLite: holding `store.db` and its lock file; removed when
+    /// dropped).
     pub dir: tempfile::TempDir,
 }
 
-/// A store on a new file, `store.db`, in a new temporary directory.
+/// A store on a new empty database of the suite's backend ([`crate::BACKEND`]).
 pub async fn open() -> Db {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}/store.db", dir.path().display()))
-        .await
-        .unwrap();
-    Db { store, dir }
+    let url = new_database(&dir);
+    let store = Store::open(&url).await.unwrap();
+    Db { store, url, dir }
+}
+
+/// The URL of a new empty database of the suite's backend: `store.db` in `dir`, or a new
+/// database in the test process's PostgreSQL cluster. Without PostgreSQL (and without
+/// `LATCHKEY_REQUIRE_PG=1`), the PostgreSQL suite says so and ends here, passing.
+pub fn new_database(dir: &tempfile::TempDir) -> String {
+    match crate::BACKEND {
+        Backend::Sqlite => format!("sqlite://{}/store.db", dir.path().display()),
+        Backend::Postgres => latchkey_test_postgres::database_or_skip(),
+    }
+}
+
+/// Everything the database keeps, as text to search for secrets: SQLite's files as they lie on
+/// disk (free pages and the write-ahead log included), or every row of every PostgreSQL table.
+pub async fn everything_stored(db: &Db) -> Vec<(String, String)> {
+    match crate::BACKEND {
+        Backend::Sqlite => ["store.db", "store.db-wal"]
+            .into_iter()
+            .filter_map(|name| {
+                let bytes = std::fs::read(db.dir.path().join(name)).ok()?;
+                Some((name.to_owned(), String::from_utf8_lossy(&bytes).into_owned()))
+            })
+            .collect(),
+        Backend::Postgres => latchkey_test_postgres::every_row(&db.url).await,
+    }
 }
 
 /// A grant from its text (`SET:all` or `SET:project=ID`).

@@ -440,9 +440,7 @@ async fn a_rotated_out_token_is_revoked_after_its_overlap_even_across_a_restart(
     while latchkey_store::now() <= overlap_end {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let reopened = Store::open(&format!("sqlite://{}/store.db", db.dir.path().display()))
-        .await
-        .unwrap();
+    let reopened = Store::open(&db.url).await.unwrap();
     assert_eq!(reopened.revoke_due().await.unwrap(), 1);
     assert_eq!(reopened.revoke_due().await.unwrap(), 0, "revoked once");
     assert_eq!(

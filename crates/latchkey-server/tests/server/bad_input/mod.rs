@@ -5,8 +5,7 @@
 //! Every refused request must answer a 4xx in the error envelope — `status.is_success == false`
 //! and `status.code` equal to the HTTP status — never a 500, and must change nothing: each one is
 //! bracketed by a [`Fingerprint`](fingerprint::Fingerprint) of the database (every table's row
-//! count and largest rowid, read from the SQLite file by the `sqlite3` shell when one is installed,
-//! plus what the store itself reports: the audit-log size, the change-feed position, every token
+//! count and largest id, read behind the store's back, plus what the store itself reports: the audit-log size, the change-feed position, every token
 //! but its `last_used_at`, and the IP rule set).
 //!
 //! Also: 10 MB bodies (chunked and with a `Content-Length`) are 413s; odd names are either refused

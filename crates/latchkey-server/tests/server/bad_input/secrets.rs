@@ -52,10 +52,21 @@ async fn the_secret_never_lands_in_the_database_file() {
         .await;
     }
 
-    let mut files = Vec::new();
-    for name in ["t.db", "t.db-wal", "t.db-shm"] {
-        if let Ok(bytes) = std::fs::read(fx.app.dir.path().join(name)) {
-            files.push((name, bytes));
+    // SQLite: the files as they lie on disk (free pages and the log included); PostgreSQL:
+    // every row of every table, text as text and bytes as bytes.
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    match crate::BACKEND {
+        latchkey_store::Backend::Sqlite => {
+            for name in ["t.db", "t.db-wal", "t.db-shm"] {
+                if let Ok(bytes) = std::fs::read(fx.app.dir.path().join(name)) {
+                    files.push((name.to_owned(), bytes));
+                }
+            }
+        }
+        latchkey_store::Backend::Postgres => {
+            for (table, text) in latchkey_test_postgres::every_row(&fx.app.database_url).await {
+                files.push((table, text.into_bytes()));
+            }
         }
     }
     let everything: Vec<u8> = files.iter().flat_map(|(_, b)| b.clone()).collect();

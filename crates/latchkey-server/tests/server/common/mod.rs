@@ -1,5 +1,7 @@
 //! The one test harness for the server's HTTP suites: a real router on a loopback socket over a
-//! real SQLite file in a temporary directory, with an Enterprise account and two projects.
+//! real database of the suite's backend ([`crate::BACKEND`]: a SQLite file in a temporary
+//! directory, or a new database in the throwaway PostgreSQL cluster), with an Enterprise account
+//! and two projects.
 #![allow(dead_code)]
 
 use latchkey_core::{AccountId, Grant, Minter, ProjectId, TokenFormat, TokenId, TokenKind};
@@ -25,7 +27,9 @@ pub struct App {
     pub p1: ProjectId,
     /// Its second project.
     pub p2: ProjectId,
-    /// The database file's directory.
+    /// The database's URL (for tests that look at it behind the store's back).
+    pub database_url: String,
+    /// A temporary directory (SQLite: the database file's).
     pub dir: tempfile::TempDir,
     /// The state the server serves (for serving it on a further listener).
     pub state: AppState,
@@ -46,9 +50,8 @@ pub async fn spawn_app() -> App {
 /// A server with `config`; change polling and usage flushing are sped up for tests.
 pub async fn spawn_app_with(config: ServerConfig) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .unwrap();
+    let database_url = new_database(&dir);
+    let store = Store::open(&database_url).await.unwrap();
     let op = Actor::operator();
     let account = store
         .create_account(&op, "A", latchkey_core::Plan::Enterprise)
@@ -90,9 +93,20 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
         account: account.id,
         p1,
         p2,
+        database_url,
         dir,
         state,
         _shutdown: tx,
+    }
+}
+
+/// The URL of a new empty database of the suite's backend: `t.db` in `dir`, or a new database in
+/// the test process's PostgreSQL cluster. Without PostgreSQL (and without `LATCHKEY_REQUIRE_PG=1`)
+/// the PostgreSQL suite says so and ends here, passing.
+pub fn new_database(dir: &tempfile::TempDir) -> String {
+    match crate::BACKEND {
+        latchkey_store::Backend::Sqlite => format!("sqlite://{}/t.db", dir.path().display()),
+        latchkey_store::Backend::Postgres => latchkey_test_postgres::database_or_skip(),
     }
 }
 
