@@ -90,10 +90,15 @@ pub async fn spawn(
     verifier: Arc<Verifier>,
 ) -> Result<Vec<JoinHandle<()>>, latchkey_store::StoreError> {
     let start = verifier.store().latest_change().await?;
+    verifier.feed().read_ok(now_unix(), 0);
     let wake = Arc::new(Notify::new());
     let mut tasks = Vec::new();
     if let Some(listener) = verifier.store().change_listener() {
-        tasks.push(tokio::spawn(listen(verifier.clone(), listener, wake.clone())));
+        tasks.push(tokio::spawn(listen(
+            verifier.clone(),
+            listener,
+            wake.clone(),
+        )));
     }
     let poller = {
         let verifier = verifier.clone();

@@ -3,14 +3,14 @@
 use crate::records::{Actor, AuditEntry};
 use crate::{Store, StoreError};
 use latchkey_core::AccountId;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 /// The WHERE clause shared by reading and counting; parameters ?1-?8 in `bind_all!` order.
-const FILTERS: &str = "(?1 IS NULL OR account_id = ?1) AND (?2 IS NULL OR event_type = ?2)
-     AND (?3 IS NULL OR actor_type = ?3) AND (?4 IS NULL OR actor_id = ?4)
-     AND (?5 IS NULL OR target_type = ?5) AND (?6 IS NULL OR target_id = ?6)
-     AND (?7 IS NULL OR created_at >= ?7) AND (?8 IS NULL OR created_at < ?8)";
+const FILTERS: &str = "($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR event_type = $2)
+     AND ($3 IS NULL OR actor_type = $3) AND ($4 IS NULL OR actor_id = $4)
+     AND ($5 IS NULL OR target_type = $5) AND ($6 IS NULL OR target_id = $6)
+     AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8)";
 
 /// Binds the filters of [`FILTERS`], in order; works for both `query` and `query_scalar`.
 macro_rules! bind_all {

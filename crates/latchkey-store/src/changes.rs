@@ -3,7 +3,7 @@
 
 use crate::{Store, StoreError};
 use latchkey_core::{AccountId, GroupId, ProjectId, TokenDigest, UserId};
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 /// What changed, and so what a cache must forget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -26,7 +26,10 @@ pub(crate) fn db_time(t: OffsetDateTime) -> String {
 }
 
 /// The time stored in `column` of `row` (see [`db_time`]).
-pub(crate) fn time_at(row: &sqlx::any::AnyRow, column: &str) -> Result<OffsetDateTime, crate::StoreError> {
+pub(crate) fn time_at(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<OffsetDateTime, crate::StoreError> {
     let text: String = sqlx::Row::try_get(row, column)?;
     parse_db_time(&text)
 }

@@ -17,7 +17,7 @@ use latchkey_core::{
     Plan, ProjectId, UserAccess, UserId,
 };
 use serde_json::json;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 /// A group with its grants and members.
@@ -96,8 +96,8 @@ async fn load_groups(
             state: State::from_db(r.try_get("state")?),
             grants,
             members: members.into_iter().map(UserId).collect(),
-            created_at: crate::db_time::time_at(&r, "created_at")?,
-            updated_at: crate::db_time::time_at(&r, "updated_at")?,
+            created_at: crate::db_time::time_at(r, "created_at")?,
+            updated_at: crate::db_time::time_at(r, "updated_at")?,
         });
     }
     Ok(groups)
@@ -145,7 +145,7 @@ async fn load_members(
             license: r.try_get::<String, _>("license")?.parse()?,
             state: State::from_db(r.try_get("state")?),
             groups: groups.into_iter().map(GroupId).collect(),
-            created_at: crate::db_time::time_at(&r, "created_at")?,
+            created_at: crate::db_time::time_at(r, "created_at")?,
         });
     }
     Ok(members)
@@ -530,7 +530,7 @@ impl Store {
                     account_id,
                     name: r.try_get("name")?,
                     state: State::from_db(r.try_get("state")?),
-                    created_at: crate::db_time::time_at(&r, "created_at")?,
+                    created_at: crate::db_time::time_at(r, "created_at")?,
                 })
             })
             .collect()

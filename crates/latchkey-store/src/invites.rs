@@ -21,7 +21,7 @@ use latchkey_core::{
 };
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 /// An invitation as stored (never its code).
@@ -61,9 +61,9 @@ fn invite_from_row(r: &AnyRow) -> Result<Invite, StoreError> {
             .filter_map(|g| g.parse().ok().map(GroupId))
             .collect(),
         state: State::from_db(r.try_get("state")?),
-        created_at: crate::db_time::time_at(&r, "created_at")?,
-        expires_at: crate::db_time::time_at(&r, "expires_at")?,
-        redeemed_at: crate::db_time::maybe_time_at(&r, "redeemed_at")?,
+        created_at: crate::db_time::time_at(r, "created_at")?,
+        expires_at: crate::db_time::time_at(r, "expires_at")?,
+        redeemed_at: crate::db_time::maybe_time_at(r, "redeemed_at")?,
         redeemed_user_id: r.try_get::<Option<i64>, _>("redeemed_user_id")?.map(UserId),
     })
 }
@@ -287,12 +287,13 @@ impl Store {
             return Ok(None);
         };
         let invite = invite_from_row(&row)?;
-        let existing =
-            sqlx::query("SELECT id, password_hash FROM users WHERE account_id = $1 AND email_key = $2")
-                .bind(invite.account_id.0)
-                .bind(invite.email.to_ascii_lowercase())
-                .fetch_optional(&self.pool)
-                .await?;
+        let existing = sqlx::query(
+            "SELECT id, password_hash FROM users WHERE account_id = $1 AND email_key = $2",
+        )
+        .bind(invite.account_id.0)
+        .bind(invite.email.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
         let (existing, new_hash) = if let Some(row) = existing {
             // A user without a password cannot prove themselves, so no invitation can
             // claim them (the decoy is verified, and the answer is a bad code's).

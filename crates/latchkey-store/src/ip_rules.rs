@@ -9,7 +9,7 @@ use crate::records::{Actor, State};
 use crate::{now, Store, StoreError};
 use latchkey_core::{AccountId, Cidr, IpRules, NetworkPolicy, Plan, RuleType};
 use serde_json::json;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -130,8 +130,8 @@ async fn load_rules(
             state: State::from_db(r.try_get("state")?),
             created_by_id: r.try_get("created_by_id")?,
             cidrs: Vec::new(),
-            created_at: crate::db_time::time_at(&r, "created_at")?,
-            updated_at: crate::db_time::time_at(&r, "updated_at")?,
+            created_at: crate::db_time::time_at(r, "created_at")?,
+            updated_at: crate::db_time::time_at(r, "updated_at")?,
         });
     }
     if rules.is_empty() {
@@ -156,8 +156,8 @@ async fn load_rules(
             rule.cidrs.push(IpRuleCidr {
                 id: r.try_get("id")?,
                 cidr,
-                created_at: crate::db_time::time_at(&r, "created_at")?,
-                updated_at: crate::db_time::time_at(&r, "updated_at")?,
+                created_at: crate::db_time::time_at(r, "created_at")?,
+                updated_at: crate::db_time::time_at(r, "updated_at")?,
             });
         }
     }

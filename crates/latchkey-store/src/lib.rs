@@ -177,7 +177,11 @@ impl Store {
         let (pool, backend, lock) = connect(url, &StoreOptions::default()).await?;
         let migrator = migrator(backend);
         let result = match pending(&pool, migrator).await {
-            Ok(n) => migrator.run(&pool).await.map(|()| n).map_err(StoreError::from),
+            Ok(n) => migrator
+                .run(&pool)
+                .await
+                .map(|()| n)
+                .map_err(StoreError::from),
             Err(e) => Err(e),
         };
         drop(lock);
@@ -310,7 +314,10 @@ async fn pending(pool: &AnyPool, migrator: &sqlx::migrate::Migrator) -> Result<u
     let mut conn = pool.acquire().await?;
     conn.ensure_migrations_table().await?;
     let applied = conn.list_applied_migrations().await?;
-    if let Some(newer) = applied.iter().find(|a| !migrator.iter().any(|m| m.version == a.version)) {
+    if let Some(newer) = applied
+        .iter()
+        .find(|a| !migrator.iter().any(|m| m.version == a.version))
+    {
         return Err(StoreError::Config(format!(
             "the database has migration {} which this release does not know: upgrade Latchkey",
             newer.version

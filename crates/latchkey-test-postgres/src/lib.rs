@@ -18,6 +18,9 @@
 
 mod binaries;
 mod cluster;
+pub mod inspect;
+
+pub use inspect::every_row;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -86,6 +89,17 @@ impl TestPostgres {
     /// process has exited.
     pub fn directory(&self) -> &std::path::Path {
         &self.cluster.dir
+    }
+}
+
+/// The URL of a new empty database for a suite that runs on PostgreSQL. Without PostgreSQL
+/// (and without [`required`]) there is nothing such a suite can do: after the SKIPPED line of
+/// [`TestPostgres::shared`], the whole test process ends here, passing, so that a suite of a
+/// hundred tests skips as one rather than each test returning early on its own.
+pub fn database_or_skip() -> String {
+    match TestPostgres::shared() {
+        Some(pg) => pg.new_database(),
+        None => std::process::exit(0),
     }
 }
 

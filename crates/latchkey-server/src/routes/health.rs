@@ -44,15 +44,12 @@ pub async fn healthz() -> Json<Health> {
     Json(OK)
 }
 
-/// 200 when the database answers and the change feed was read within the last few poll
-/// intervals (so no revocation can be more than that late here); 503 naming which is not so.
+/// 200 when the change feed was read within the last few poll intervals (so the database
+/// answers, and no change can be more than that late here); 503 saying how long ago it was read
+/// otherwise. No I/O of its own: the feed's reads are the database check, so a flood of probes
+/// costs the database nothing.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, ApiError> {
     let verifier = &state.verifier;
-    if verifier.store().ping().await.is_err() {
-        return Err(ApiError::Unavailable(
-            "The database does not answer.".to_owned(),
-        ));
-    }
     let feed = verifier.feed();
     let age = crate::verifier::now_unix() - feed.last_read();
     let allowed = i64::try_from(verifier.config().change_poll.as_secs())
@@ -61,7 +58,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>, Ap
         .max(5);
     if age > allowed {
         return Err(ApiError::Unavailable(format!(
-            "The change feed was last read {age} s ago."
+            "The database has not answered the change feed for {age} s."
         )));
     }
     Ok(Json(Readiness {

@@ -73,7 +73,9 @@ async fn feed_caught_up(app: &App) {
 async fn raw_connection(app: &App) -> sqlx::AnyConnection {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(&app.database_url).await.unwrap()
+    sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -226,8 +228,10 @@ async fn a_usage_batch_the_store_refuses_is_kept_and_written_by_the_next_flush()
     let mut db = raw_connection(&app).await;
     let (refuse, allow) = match crate::BACKEND {
         latchkey_store::Backend::Sqlite => (
-            vec!["CREATE TRIGGER refuse_usage BEFORE UPDATE OF last_used_at ON service_tokens
-                  BEGIN SELECT RAISE(ABORT, 'the disk says no'); END"],
+            vec![
+                "CREATE TRIGGER refuse_usage BEFORE UPDATE OF last_used_at ON service_tokens
+                  BEGIN SELECT RAISE(ABORT, 'the disk says no'); END",
+            ],
             vec!["DROP TRIGGER refuse_usage"],
         ),
         latchkey_store::Backend::Postgres => (
@@ -237,7 +241,10 @@ async fn a_usage_batch_the_store_refuses_is_kept_and_written_by_the_next_flush()
                 "CREATE TRIGGER refuse_usage BEFORE UPDATE OF last_used_at ON service_tokens
                  FOR EACH ROW EXECUTE FUNCTION refuse_usage()",
             ],
-            vec!["DROP TRIGGER refuse_usage ON service_tokens", "DROP FUNCTION refuse_usage()"],
+            vec![
+                "DROP TRIGGER refuse_usage ON service_tokens",
+                "DROP FUNCTION refuse_usage()",
+            ],
         ),
     };
     for sql in refuse {

@@ -66,6 +66,9 @@ fn runs_every_module_of_the_sqlite_suite() {
     let here = include_str!("main.rs");
     let there = include_str!("../server/main.rs");
     for line in there.lines().filter(|l| l.starts_with("mod ")) {
-        assert!(here.contains(&format!("\n{line}\n")), "{line} is missing here");
+        assert!(
+            here.contains(&format!("\n{line}\n")),
+            "{line} is missing here"
+        );
     }
 }

@@ -245,17 +245,19 @@ pub(crate) async fn insert_group_member(
     group_id: GroupId,
     user_id: UserId,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(group_id.0)
-        .bind(user_id.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
-                StoreError::NotFound("user")
-            }
-            e => e.into(),
-        })?;
+    sqlx::query(
+        "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(group_id.0)
+    .bind(user_id.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => {
+            StoreError::NotFound("user")
+        }
+        e => e.into(),
+    })?;
     let ctx = json!({"group_id": group_id.0, "user_id": user_id.0});
     record(
         conn,

@@ -4,7 +4,7 @@
 use crate::records::*;
 use crate::{Store, StoreError};
 use latchkey_core::{AccountId, Grant, License, ProjectId, Scope, UserAccess, UserId};
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 impl Store {
     /// True if no account exists yet (a first start).

@@ -11,7 +11,7 @@ use crate::{now, Store, StoreError};
 use latchkey_core::mint::check_may_mint_service_token;
 use latchkey_core::{AccountId, EffectivePermissions, Grant, Minter, Plan, Scope, TokenId};
 use serde_json::json;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 /// Grants as the audit log records them.

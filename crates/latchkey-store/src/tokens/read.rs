@@ -7,7 +7,7 @@ use crate::records::*;
 use crate::{Store, StoreError};
 use latchkey_core::{AccountId, TokenDigest, TokenId, UserId};
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 /// The columns [`service_token_from_row`] reads.
 const SERVICE_TOKEN_COLUMNS: &str =
@@ -22,11 +22,11 @@ fn service_token_from_row(r: &AnyRow) -> Result<ServiceToken, StoreError> {
         name: r.try_get("name")?,
         state: State::from_db(r.try_get("state")?),
         hint: r.try_get("hint")?,
-        created_at: crate::db_time::time_at(&r, "created_at")?,
-        updated_at: crate::db_time::time_at(&r, "updated_at")?,
-        expires_at: crate::db_time::maybe_time_at(&r, "expires_at")?,
-        last_used_at: crate::db_time::maybe_time_at(&r, "last_used_at")?,
-        revoke_at: crate::db_time::maybe_time_at(&r, "revoke_at")?,
+        created_at: crate::db_time::time_at(r, "created_at")?,
+        updated_at: crate::db_time::time_at(r, "updated_at")?,
+        expires_at: crate::db_time::maybe_time_at(r, "expires_at")?,
+        last_used_at: crate::db_time::maybe_time_at(r, "last_used_at")?,
+        revoke_at: crate::db_time::maybe_time_at(r, "revoke_at")?,
         rotated_from: r.try_get::<Option<i64>, _>("rotated_from_id")?.map(TokenId),
         allowed_cidrs: parse_allowlist(r.try_get("allowed_cidrs")?)?,
         grants: Vec::new(),
@@ -43,10 +43,10 @@ pub(crate) fn personal_token_from_row(r: &AnyRow) -> Result<PersonalToken, Store
         name: r.try_get("name")?,
         state: State::from_db(r.try_get("state")?),
         hint: r.try_get("hint")?,
-        created_at: crate::db_time::time_at(&r, "created_at")?,
-        updated_at: crate::db_time::time_at(&r, "updated_at")?,
-        expires_at: crate::db_time::maybe_time_at(&r, "expires_at")?,
-        last_used_at: crate::db_time::maybe_time_at(&r, "last_used_at")?,
+        created_at: crate::db_time::time_at(r, "created_at")?,
+        updated_at: crate::db_time::time_at(r, "updated_at")?,
+        expires_at: crate::db_time::maybe_time_at(r, "expires_at")?,
+        last_used_at: crate::db_time::maybe_time_at(r, "last_used_at")?,
     })
 }
 
@@ -98,10 +98,11 @@ pub(crate) async fn digest_of(
     conn: &mut AnyConnection,
     id: TokenId,
 ) -> Result<Option<TokenDigest>, StoreError> {
-    let bytes: Vec<u8> = sqlx::query_scalar("SELECT token_digest FROM service_tokens WHERE id = $1")
-        .bind(id.0)
-        .fetch_one(conn)
-        .await?;
+    let bytes: Vec<u8> =
+        sqlx::query_scalar("SELECT token_digest FROM service_tokens WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(conn)
+            .await?;
     Ok(digest_from(&bytes))
 }
 

@@ -14,7 +14,7 @@ use crate::{now, Store, StoreError};
 use latchkey_core::mint::check_may_mint_service_token;
 use latchkey_core::{AccountId, Authority, Minter, TokenId};
 use serde_json::json;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 
 /// Inserts a service token, its grants, its audit entry and its change row. The caller checked
 /// who may mint it.
@@ -177,12 +177,14 @@ impl Store {
             }
             check_not_fencing_itself_out(actor, id, cidrs)?;
             let at = now();
-            sqlx::query("UPDATE service_tokens SET allowed_cidrs = $1, updated_at = $2 WHERE id = $3")
-                .bind(allowlist.as_deref().unwrap_or_default())
-                .bind(crate::db_time::db_time(at))
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE service_tokens SET allowed_cidrs = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(allowlist.as_deref().unwrap_or_default())
+            .bind(crate::db_time::db_time(at))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
             let names = |c: &[latchkey_core::Cidr]| {
                 c.iter()
                     .map(std::string::ToString::to_string)
@@ -220,10 +222,11 @@ pub(crate) async fn revoke_in(
     owner: AccountId,
     id: TokenId,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query("SELECT state, token_digest, name, uid FROM service_tokens WHERE id = $1")
-        .bind(id.0)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT state, token_digest, name, uid FROM service_tokens WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?;
     if row.try_get::<i64, _>("state")? != 1 {
         return Ok(());
     }

@@ -43,7 +43,10 @@ pub async fn everything_stored(db: &Db) -> Vec<(String, String)> {
             .into_iter()
             .filter_map(|name| {
                 let bytes = std::fs::read(db.dir.path().join(name)).ok()?;
-                Some((name.to_owned(), String::from_utf8_lossy(&bytes).into_owned()))
+                Some((
+                    name.to_owned(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
             })
             .collect(),
         Backend::Postgres => latchkey_test_postgres::every_row(&db.url).await,

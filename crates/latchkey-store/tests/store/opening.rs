@@ -21,7 +21,11 @@ async fn a_node_that_does_not_migrate_refuses_a_database_that_is_behind() {
     assert!(pending >= 1);
     assert!(err_text(pending).contains("latchkey migrate"));
 
-    assert_eq!(Store::migrate(&url).await.unwrap(), pending, "applies them all");
+    assert_eq!(
+        Store::migrate(&url).await.unwrap(),
+        pending,
+        "applies them all"
+    );
     assert_eq!(Store::migrate(&url).await.unwrap(), 0, "and then none");
     let store = Store::open_with(&url, &no_migrate).await.unwrap();
     assert_eq!(store.backend(), crate::BACKEND);
@@ -36,9 +40,17 @@ fn err_text(pending: usize) -> String {
 #[test]
 fn urls_name_their_backend_and_never_show_a_password() {
     assert_eq!(Backend::of_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-    assert_eq!(Backend::of_url("postgres://u@h/d").unwrap(), Backend::Postgres);
-    assert_eq!(Backend::of_url("postgresql://u@h/d").unwrap(), Backend::Postgres);
-    let err = Backend::of_url("mysql://root:hunter2@db/x").unwrap_err().to_string();
+    assert_eq!(
+        Backend::of_url("postgres://u@h/d").unwrap(),
+        Backend::Postgres
+    );
+    assert_eq!(
+        Backend::of_url("postgresql://u@h/d").unwrap(),
+        Backend::Postgres
+    );
+    let err = Backend::of_url("mysql://root:hunter2@db/x")
+        .unwrap_err()
+        .to_string();
     assert!(!err.contains("hunter2"), "{err}");
     assert_eq!(
         redact_url("postgres://app:hunter2@db.internal:5432/latchkey?sslmode=require"),

@@ -36,7 +36,10 @@ fn runs_every_module_of_the_sqlite_suite() {
     let there = include_str!("../store/main.rs");
     for line in there.lines().filter(|l| l.starts_with("mod ")) {
         if line != "mod migrations;" {
-            assert!(here.contains(&format!("\n{line}\n")), "{line} is missing here");
+            assert!(
+                here.contains(&format!("\n{line}\n")),
+                "{line} is missing here"
+            );
         }
     }
 }

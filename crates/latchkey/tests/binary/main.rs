@@ -1,4 +1,5 @@
-//! The real `latchkey` binary, driven as a newcomer would, on a real SQLite file.
+//! The real `latchkey` binary, driven as a newcomer would, on a real SQLite file (and, in
+//! `multi_node`, as several nodes on one PostgreSQL).
 
 #![allow(
     clippy::unwrap_used,
@@ -7,77 +8,13 @@
 )]
 
 mod decisions;
+mod harness;
+mod multi_node;
 
+use harness::*;
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-        c.env(
-            "LATCHKEY_DATABASE_URL",
-            format!("sqlite://{}/l.db", self.dir.path().display()),
-        )
-        .env("LATCHKEY_LOG", "warn")
-        .env_remove("LATCHKEY_TOKEN");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn check(&self, token: &str, args: &[&str], via_stdin: bool) -> (i32, Value) {
-        let mut c = self.cmd();
-        c.arg("check")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if via_stdin {
-            c.stdin(Stdio::piped());
-        } else {
-            c.env("LATCHKEY_TOKEN", token).stdin(Stdio::null());
-        }
-        let mut child = c.spawn().unwrap();
-        if via_stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(format!("{token}\n").as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (out.status.code().unwrap(), json)
-    }
-}
-
-fn is_service_token(s: &str) -> bool {
-    s.len() == 62 && s.starts_with("lksvc_") && s[6..].bytes().all(|b| b.is_ascii_alphanumeric())
-}
 
 #[test]
 fn init_project_token_check_and_revoke_work_from_the_command_line() {
@@ -293,203 +230,6 @@ fn every_command_has_help() {
             String::from_utf8_lossy(&out.stdout).contains("Usage"),
             "{args:?}"
         );
-    }
-}
-
-/// Kills the server even when an assertion fails.
-struct Server(Child);
-
-impl Server {
-    /// Stops the server as an operator would (SIGTERM) and waits until it has exited, so that
-    /// everything it wrote (logs, the database) is on disk; kills it if it has not exited
-    /// within a generous bound.
-    fn stop(mut self) {
-        let pid = self.0.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid}");
-        let start = Instant::now();
-        while self.0.try_wait().unwrap().is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "the server did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_server(env: &Env, port: u16) -> (Server, Vec<String>) {
-    start_server_logging(env, port, Stdio::null(), "warn")
-}
-
-fn start_server_logging(env: &Env, port: u16, stderr: Stdio, level: &str) -> (Server, Vec<String>) {
-    start_server_with(env, port, stderr, level, &[])
-}
-
-/// [`start_server_logging`] with more arguments for `serve`.
-fn start_server_with(
-    env: &Env,
-    port: u16,
-    stderr: Stdio,
-    level: &str,
-    extra: &[&str],
-) -> (Server, Vec<String>) {
-    start_server_under(env, port, stderr, level, extra, None)
-}
-
-/// [`start_server_with`], under `ulimit OPTIONS` (a shell's) when `ulimit` is given.
-fn start_server_under(
-    env: &Env,
-    port: u16,
-    stderr: Stdio,
-    level: &str,
-    extra: &[&str],
-    ulimit: Option<&str>,
-) -> (Server, Vec<String>) {
-    // Invitation codes go to a delivery program that files them beside the database.
-    let deliver = env.dir.path().join("deliver.sh");
-    std::fs::write(
-        &deliver,
-        "#!/bin/sh\ncat > \"$(dirname \"$0\")/delivered.json\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &deliver,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let mut command = match ulimit {
-        None => env.cmd(),
-        Some(options) => {
-            let mut sh = Command::new("sh");
-            sh.arg("-c")
-                .arg(format!("ulimit {options} && exec \"$0\" \"$@\""))
-                .arg(env!("CARGO_BIN_EXE_latchkey"));
-            for (key, value) in env.cmd().get_envs() {
-                match value {
-                    Some(v) => sh.env(key, v),
-                    None => sh.env_remove(key),
-                };
-            }
-            sh
-        }
-    };
-    let stdout = env.dir.path().join(format!("serve-{port}.out"));
-    let child = command
-        .env(
-            "LATCHKEY_INVITE_DELIVERY",
-            format!("command:{}", deliver.display()),
-        )
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--change-poll-ms",
-            "100",
-        ])
-        .args(extra)
-        .env("LATCHKEY_LOG", level)
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(stderr)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let start = Instant::now();
-    loop {
-        if http::request("GET", &format!("http://127.0.0.1:{port}/healthz"), None, "").map(|r| r.0)
-            == Some(200)
-        {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // What the first start prints (line by line, to a file) is written before it listens, so
-    // it is all in the file once the server answers.
-    let printed = std::fs::read_to_string(&stdout).unwrap();
-    (server, printed.lines().map(str::to_owned).collect())
-}
-
-/// A tiny blocking HTTP/1.1 client over std, so the test needs no runtime.
-/// Standard base64, for an HTTP Basic credential.
-fn base64(text: &str) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in text.as_bytes().chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| acc << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
-mod http {
-    use std::io::{Read, Write};
-    use std::time::Duration;
-
-    /// Sends one request; `None` if the server cannot be reached.
-    pub fn request(
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: &str,
-    ) -> Option<(u16, String)> {
-        let rest = url.strip_prefix("http://")?;
-        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
-        let address = std::net::ToSocketAddrs::to_socket_addrs(host)
-            .ok()?
-            .next()?;
-        let mut stream =
-            std::net::TcpStream::connect_timeout(&address, Duration::from_secs(10)).ok()?;
-        // A server that never answers fails the test instead of hanging it.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .ok()?;
-        // A token, or a whole `Basic …` credential.
-        let auth = token
-            .map(|t| match t.strip_prefix("Basic ") {
-                Some(_) => format!("Authorization: {t}\r\n"),
-                None => format!("Authorization: Token {t}\r\n"),
-            })
-            .unwrap_or_default();
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(req.as_bytes()).ok()?;
-        let mut text = String::new();
-        stream.read_to_string(&mut text).ok()?;
-        let status = text.split(' ').nth(1)?.parse().ok()?;
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        Some((status, body))
     }
 }
 
@@ -727,38 +467,6 @@ fn secrets_never_reach_the_logs_even_at_trace_level() {
             !logged.contains(&secret[secret.len().saturating_sub(40)..]),
             "part of a secret reached the log"
         );
-    }
-}
-
-/// The bootstrap token among the first start's lines.
-fn bootstrap_token(lines: &[String]) -> String {
-    lines
-        .iter()
-        .find(|l| l.starts_with("lksvc_"))
-        .cloned()
-        .unwrap_or_else(|| panic!("no token in {lines:?}"))
-}
-
-/// Waits, up to a generous ceiling, for `GET /livez` and `POST /api/v1/authorize` both to be
-/// answered 200.
-fn until_served(port: u16, token: &str) {
-    let start = Instant::now();
-    loop {
-        let livez = http::request("GET", &format!("http://127.0.0.1:{port}/livez"), None, "");
-        let authorize = http::request(
-            "POST",
-            &format!("http://127.0.0.1:{port}/api/v1/authorize"),
-            Some(token),
-            r#"{"permission":"jobs:read"}"#,
-        );
-        if livez.map(|r| r.0) == Some(200) && authorize.map(|r| r.0) == Some(200) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "not served while idle sockets are held"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

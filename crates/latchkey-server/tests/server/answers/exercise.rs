@@ -35,7 +35,7 @@ pub(super) async fn exercise(
     }
     let admin = w.admin.as_str();
     Some(match (method, path) {
-        ("GET", "/healthz" | "/livez") => vec![variant(
+        ("GET", "/healthz" | "/livez" | "/readyz") => vec![variant(
             "probe",
             request(app, "GET", path, Auth::None, Payload::None, &[]).await,
         )],

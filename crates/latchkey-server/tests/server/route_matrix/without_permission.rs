@@ -16,6 +16,7 @@ const WITHOUT_PERMISSION: &[(&str, &str, Requirement)] = &[
     // Liveness and readiness probes.
     ("GET", "/healthz", Requirement::Public),
     ("GET", "/livez", Requirement::Public),
+    ("GET", "/readyz", Requirement::Public),
     // The OpenAPI document describes the API, not any account's data.
     ("GET", "/api/openapi.json", Requirement::Public),
     // Whoever finds a leaked token may report it (GitHub-style), with no token of their own.
