@@ -32,6 +32,7 @@ pub mod permission;
 pub mod permission_names;
 pub mod plan;
 pub mod principal;
+pub mod rule_set;
 pub mod token;
 
 pub use authority::Authority;

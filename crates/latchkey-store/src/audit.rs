@@ -27,18 +27,37 @@ macro_rules! bind_all {
     };
 }
 
-/// Appends one audit entry on the command's own connection/transaction.
-#[allow(clippy::too_many_arguments)]
+/// One audit entry as a command writes it: what happened, to what, in which account, when; the
+/// actor is the command's own.
+pub(crate) struct AuditEvent<'a> {
+    /// The account concerned (none for an operator's action outside any account).
+    pub account_id: Option<AccountId>,
+    /// What happened, as dbt Cloud names it (`service_token.created`, `group.user.removed`, …).
+    pub event_type: &'a str,
+    /// The kind of thing it happened to (`service_token`, `group`, `invite`, …).
+    pub target_type: &'a str,
+    /// Which one.
+    pub target_id: Option<i64>,
+    /// The details (what changed from and to).
+    pub context: serde_json::Value,
+    /// When: the command's own time, the same for every row it writes.
+    pub at: OffsetDateTime,
+}
+
+/// Appends `event`, done by `actor`, on the command's own connection, inside its transaction.
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     actor: &Actor,
-    account_id: Option<AccountId>,
-    event_type: &str,
-    target_type: &str,
-    target_id: Option<i64>,
-    context: serde_json::Value,
-    at: OffsetDateTime,
+    event: AuditEvent<'_>,
 ) -> Result<(), StoreError> {
+    let AuditEvent {
+        account_id,
+        event_type,
+        target_type,
+        target_id,
+        context,
+        at,
+    } = event;
     sqlx::query(
         "INSERT INTO audit_log (account_id, actor_type, actor_id, actor_name, actor_ip, event_type,
                                 target_type, target_id, event_context, source, created_at)

@@ -7,7 +7,7 @@ use crate::accounts::insert::{
     insert_group, insert_group_grants, insert_group_member, insert_project,
 };
 use crate::accounts::read::{check_projects, fetch_account, fetch_membership};
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, append_group_members, ChangeKind};
 use crate::grant_rows::grant_from_row;
 use crate::records::{Actor, Project, State, StoredGrant};
@@ -186,12 +186,14 @@ async fn write_group_grants(
         record(
             conn,
             actor,
-            Some(group.account_id),
-            "permission.removed",
-            "group",
-            Some(group.id.0),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(group.account_id),
+                event_type: "permission.removed",
+                target_type: "group",
+                target_id: Some(group.id.0),
+                context: ctx,
+                at,
+            },
         )
         .await?;
     }
@@ -234,12 +236,14 @@ async fn rename_or_delete(
         record(
             conn,
             actor,
-            Some(account_id),
-            &event,
-            row.kind,
-            Some(row.id),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: &event,
+                target_type: row.kind,
+                target_id: Some(row.id),
+                context: ctx,
+                at,
+            },
         )
         .await?;
     }
@@ -256,12 +260,14 @@ async fn rename_or_delete(
         record(
             conn,
             actor,
-            Some(account_id),
-            &event,
-            row.kind,
-            Some(row.id),
-            json!({"name": row.name}),
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: &event,
+                target_type: row.kind,
+                target_id: Some(row.id),
+                context: json!({"name": row.name}),
+                at,
+            },
         )
         .await?;
     }
@@ -286,7 +292,7 @@ impl Store {
     }
 
     /// Creates a group with grants no wider than `authority` holds.
-    pub async fn add_group(
+    pub async fn create_group(
         &self,
         actor: &Actor,
         authority: Authority<'_>,
@@ -460,12 +466,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account_id),
-                "group.user.removed",
-                "group",
-                Some(left.0),
-                ctx,
-                at,
+                AuditEvent {
+                    account_id: Some(account_id),
+                    event_type: "group.user.removed",
+                    target_type: "group",
+                    target_id: Some(left.0),
+                    context: ctx,
+                    at,
+                },
             )
             .await?;
         }
@@ -537,7 +545,7 @@ impl Store {
     }
 
     /// Creates a project (checked like every name), audited as `project.added`.
-    pub async fn add_project(
+    pub async fn create_project(
         &self,
         actor: &Actor,
         account_id: AccountId,

@@ -10,7 +10,7 @@
 use crate::accounts::input::{check_password, parse_email};
 use crate::accounts::insert::{insert_group_member, insert_membership, insert_user};
 use crate::accounts::read::fetch_account;
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::{Actor, ActorKind, State};
 use crate::{now, Store, StoreError};
@@ -186,12 +186,14 @@ impl Store {
         record(
             &mut tx,
             actor,
-            Some(account_id),
-            "user.invite.added",
-            "invite",
-            Some(id),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "user.invite.added",
+                target_type: "invite",
+                target_id: Some(id),
+                context: ctx,
+                at,
+            },
         )
         .await?;
         let row = sqlx::query("SELECT * FROM invites WHERE id = $1")
@@ -246,12 +248,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account_id),
-                "user.invite.removed",
-                "invite",
-                Some(id),
-                json!({}),
-                at,
+                AuditEvent {
+                    account_id: Some(account_id),
+                    event_type: "user.invite.removed",
+                    target_type: "invite",
+                    target_id: Some(id),
+                    context: json!({}),
+                    at,
+                },
             )
             .await?;
         }
@@ -374,12 +378,14 @@ impl Store {
         record(
             &mut tx,
             &actor,
-            Some(invite.account_id),
-            "user.invite.redeemed",
-            "invite",
-            Some(invite.id),
-            json!({"user_id": user_id.0}),
-            at,
+            AuditEvent {
+                account_id: Some(invite.account_id),
+                event_type: "user.invite.redeemed",
+                target_type: "invite",
+                target_id: Some(invite.id),
+                context: json!({"user_id": user_id.0}),
+                at,
+            },
         )
         .await?;
         append(&mut tx, invite.account_id, ChangeKind::User(user_id)).await?;

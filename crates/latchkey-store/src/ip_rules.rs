@@ -3,10 +3,11 @@
 //! address), and the policy the verifier enforces.
 
 use crate::accounts::read::fetch_account;
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::{Actor, State};
 use crate::{now, Store, StoreError};
+use latchkey_core::rule_set::{Changer, NamedRule};
 use latchkey_core::{AccountId, Cidr, IpRules, NetworkPolicy, Plan, RuleType};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -271,12 +272,14 @@ async fn rule_changed(
     record(
         conn,
         actor,
-        Some(account_id),
-        event,
-        "ip_restriction_rule",
-        Some(id),
-        context,
-        at,
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: event,
+            target_type: "ip_restriction_rule",
+            target_id: Some(id),
+            context,
+            at,
+        },
     )
     .await?;
     check_rule_set(conn, actor, account_id).await?;
@@ -284,49 +287,34 @@ async fn rule_changed(
     Ok(())
 }
 
-/// What every change to the rule set must leave true, checked inside its transaction: no range
-/// on both lists, and — with the switch on — the caller's own address still let in.
+/// The rule-set checks of `latchkey_core::rule_set`, on the rules as the change leaves them,
+/// inside its transaction.
 async fn check_rule_set(
     conn: &mut AnyConnection,
     actor: &Actor,
     account_id: AccountId,
 ) -> Result<(), StoreError> {
     let rules = load_rules(conn, account_id, None).await?;
-    for allow in rules.iter().filter(|r| r.rule_type == RuleType::Allow) {
-        for deny in rules.iter().filter(|r| r.rule_type == RuleType::Deny) {
-            if let Some(c) = allow
-                .cidrs
-                .iter()
-                .find(|c| deny.cidrs.iter().any(|d| d.cidr == c.cidr))
-            {
-                return Err(StoreError::Conflict(format!(
-                    "{} is on the allow list (rule \"{}\") and the deny list (rule \"{}\"); a range may be on one list only",
-                    c.cidr, allow.name, deny.name
-                )));
-            }
-        }
-    }
-    if !enabled(conn, account_id).await? {
-        return Ok(());
-    }
-    // The operator at the command line has no address and is the way back in. Anyone else
-    // whose address is unknown cannot show the change leaves them a way in: refused.
-    if actor.kind == crate::records::ActorKind::Operator {
-        return Ok(());
-    }
-    let Some(ip) = actor.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()) else {
-        return Err(StoreError::Conflict(
-            "your client address is unknown, so this change could lock you out; make it from \
-             an address the rules let in, or as the operator"
-                .into(),
-        ));
+    let cidrs: Vec<Vec<Cidr>> = rules
+        .iter()
+        .map(|r| r.cidrs.iter().map(|c| c.cidr).collect())
+        .collect();
+    let named: Vec<NamedRule<'_>> = rules
+        .iter()
+        .zip(&cidrs)
+        .map(|(r, cidrs)| NamedRule {
+            name: &r.name,
+            rule_type: r.rule_type,
+            cidrs,
+        })
+        .collect();
+    let changer = if actor.kind == crate::records::ActorKind::Operator {
+        Changer::Operator
+    } else {
+        Changer::Caller(actor.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok()))
     };
-    if !flatten(&rules).permits(ip) {
-        return Err(StoreError::Conflict(format!(
-            "this change would lock out your own address {ip}; allow it first"
-        )));
-    }
-    Ok(())
+    latchkey_core::rule_set::check_rule_set(&named, enabled(conn, account_id).await?, changer)
+        .map_err(|e| StoreError::Conflict(e.to_string()))
 }
 
 fn rule_json(rule: &IpRule) -> serde_json::Value {
@@ -387,12 +375,14 @@ async fn set_switch(
     record(
         conn,
         actor,
-        Some(account_id),
-        "ip_restrictions.toggled",
-        "account",
-        Some(account_id.0),
-        json!({"enabled": on}),
-        at,
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: "ip_restrictions.toggled",
+            target_type: "account",
+            target_id: Some(account_id.0),
+            context: json!({"enabled": on}),
+            at,
+        },
     )
     .await
 }

@@ -187,7 +187,7 @@ pub async fn create(
     let group = state
         .verifier
         .store()
-        .add_group(
+        .create_group(
             &caller.actor(),
             caller.authority(),
             caller.account(),

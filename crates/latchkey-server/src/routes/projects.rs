@@ -64,7 +64,7 @@ pub async fn create(
     let project = state
         .verifier
         .store()
-        .add_project(&caller.actor(), caller.account(), &body.name)
+        .create_project(&caller.actor(), caller.account(), &body.name)
         .await?;
     Ok(Envelope::created(wire::project(&project)))
 }

@@ -142,7 +142,7 @@ async fn nobody_hands_a_group_or_a_colleague_more_than_they_hold() {
         .await;
     let admins = app
         .store
-        .add_group(
+        .create_group(
             &latchkey_store::Actor::operator(),
             latchkey_core::Authority::Operator,
             app.account,
@@ -472,7 +472,7 @@ async fn invitations_are_withdrawn_and_never_reach_beyond_the_inviter() {
     let sec = app.token(app.account, &["security_admin:all"]).await;
     let admins = app
         .store
-        .add_group(
+        .create_group(
             &latchkey_store::Actor::operator(),
             latchkey_core::Authority::Operator,
             app.account,

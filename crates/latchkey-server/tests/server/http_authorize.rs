@@ -221,12 +221,14 @@ async fn a_pat_acts_with_its_users_permissions_and_stops_when_the_seat_goes() {
         .store
         .create_group(
             &op,
+            latchkey_core::Authority::Operator,
             app.account,
             "jobs",
             &[grant(&format!("job_admin:project={}", app.p1))],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     app.store.add_group_member(&op, group, user).await.unwrap();
     let new = TokenFormat::default().generate(TokenKind::Personal);
     let parts = NewServiceTokenParts {

@@ -20,12 +20,14 @@ async fn user(app: &App, email: &str) -> UserId {
         .store
         .create_group(
             &op,
+            latchkey_core::Authority::Operator,
             app.account,
             email,
             &[grant(&format!("job_admin:project={}", app.p1))],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     app.store.add_group_member(&op, group, user).await.unwrap();
     user
 }

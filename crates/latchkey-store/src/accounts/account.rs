@@ -1,13 +1,13 @@
 //! Making an account and what it is made of: its plan, projects, users and groups.
 
 use crate::accounts::input::{check_name, check_password, parse_email};
-use crate::accounts::insert::{insert_account, insert_group, insert_group_member, insert_user};
-use crate::accounts::read::{check_projects, check_user_of, fetch_account};
-use crate::audit::record;
+use crate::accounts::insert::{insert_account, insert_group_member, insert_user};
+use crate::accounts::read::{check_user_of, fetch_account};
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::*;
 use crate::{now, Store, StoreError};
-use latchkey_core::{AccountId, Grant, GroupId, Plan, Secret, UserId};
+use latchkey_core::{AccountId, GroupId, Plan, Secret, UserId};
 use serde_json::json;
 
 impl Store {
@@ -46,12 +46,14 @@ impl Store {
         record(
             &mut tx,
             actor,
-            Some(account_id),
-            "account.plan.changed",
-            "account",
-            Some(account_id.0),
-            ctx,
-            now(),
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "account.plan.changed",
+                target_type: "account",
+                target_id: Some(account_id.0),
+                context: ctx,
+                at: now(),
+            },
         )
         .await?;
         append(&mut tx, account_id, ChangeKind::Account).await?;
@@ -60,17 +62,6 @@ impl Store {
             .ok_or(StoreError::NotFound("account"))?;
         tx.commit().await?;
         Ok(account)
-    }
-
-    /// Creates a project in an active account: the operator's name for [`Store::add_project`],
-    /// which does the same.
-    pub async fn create_project(
-        &self,
-        actor: &Actor,
-        account_id: AccountId,
-        name: &str,
-    ) -> Result<Project, StoreError> {
-        self.add_project(actor, account_id, name).await
     }
 
     /// Creates a user of one account (with a password, or none for token-only users). The same
@@ -97,26 +88,6 @@ impl Store {
         let user = insert_user(&mut tx, actor, account_id, &email, hash.as_deref()).await?;
         tx.commit().await?;
         Ok(user)
-    }
-
-    /// Creates a group with grants.
-    pub async fn create_group(
-        &self,
-        actor: &Actor,
-        account_id: AccountId,
-        name: &str,
-        grants: &[Grant],
-    ) -> Result<GroupId, StoreError> {
-        check_name("group name", name)?;
-        let mut tx = self.write().await?;
-        let account = fetch_account(&mut tx, account_id)
-            .await?
-            .ok_or(StoreError::NotFound("account"))?;
-        latchkey_core::mint::check_group_grants(account.plan, grants)?;
-        check_projects(&mut tx, account_id, grants).await?;
-        let id = insert_group(&mut tx, actor, account_id, name, grants).await?;
-        tx.commit().await?;
-        Ok(id)
     }
 
     /// Adds a user to a group.

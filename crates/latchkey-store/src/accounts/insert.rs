@@ -1,7 +1,7 @@
 //! The rows an account is made of, each written with its audit entry (and change row where a
 //! cache holds it): accounts, projects, users, seats, groups and group members.
 
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, append_group_members, ChangeKind};
 use crate::records::*;
 use crate::{now, StoreError};
@@ -31,12 +31,14 @@ pub(crate) async fn insert_account(
     record(
         conn,
         actor,
-        Some(id),
-        "account.added",
-        "account",
-        Some(id.0),
-        json!({"name": name, "plan": plan.as_str()}),
-        at,
+        AuditEvent {
+            account_id: Some(id),
+            event_type: "account.added",
+            target_type: "account",
+            target_id: Some(id.0),
+            context: json!({"name": name, "plan": plan.as_str()}),
+            at,
+        },
     )
     .await?;
     Ok(Account {
@@ -68,12 +70,14 @@ pub(crate) async fn insert_project(
     record(
         conn,
         actor,
-        Some(account_id),
-        "project.added",
-        "project",
-        Some(id),
-        json!({"name": name}),
-        at,
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: "project.added",
+            target_type: "project",
+            target_id: Some(id),
+            context: json!({"name": name}),
+            at,
+        },
     )
     .await?;
     append(conn, account_id, ChangeKind::Project(ProjectId(id))).await?;
@@ -109,12 +113,14 @@ pub(crate) async fn insert_user(
     record(
         conn,
         actor,
-        Some(account_id),
-        "user.created",
-        "user",
-        Some(id),
-        json!({"email": email}),
-        at,
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: "user.created",
+            target_type: "user",
+            target_id: Some(id),
+            context: json!({"email": email}),
+            at,
+        },
     )
     .await?;
     Ok(User {
@@ -155,12 +161,14 @@ pub(crate) async fn insert_membership(
     record(
         conn,
         actor,
-        Some(account_id),
-        "user_license.added",
-        "user",
-        Some(user_id.0),
-        ctx,
-        at,
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: "user_license.added",
+            target_type: "user",
+            target_id: Some(user_id.0),
+            context: ctx,
+            at,
+        },
     )
     .await?;
     append(conn, account_id, ChangeKind::User(user_id)).await?;
@@ -188,12 +196,14 @@ pub(crate) async fn insert_group(
     record(
         conn,
         actor,
-        Some(account_id),
-        "group.added",
-        "group",
-        Some(id),
-        json!({"name": name}),
-        at,
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: "group.added",
+            target_type: "group",
+            target_id: Some(id),
+            context: json!({"name": name}),
+            at,
+        },
     )
     .await?;
     insert_group_grants(conn, actor, account_id, GroupId(id), grants, at).await?;
@@ -225,12 +235,14 @@ pub(crate) async fn insert_group_grants(
         record(
             conn,
             actor,
-            Some(account_id),
-            "permission.added",
-            "group",
-            Some(group_id.0),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "permission.added",
+                target_type: "group",
+                target_id: Some(group_id.0),
+                context: ctx,
+                at,
+            },
         )
         .await?;
     }
@@ -262,12 +274,14 @@ pub(crate) async fn insert_group_member(
     record(
         conn,
         actor,
-        Some(account_id),
-        "group.user.added",
-        "group",
-        Some(group_id.0),
-        ctx,
-        now(),
+        AuditEvent {
+            account_id: Some(account_id),
+            event_type: "group.user.added",
+            target_type: "group",
+            target_id: Some(group_id.0),
+            context: ctx,
+            at: now(),
+        },
     )
     .await?;
     append(conn, account_id, ChangeKind::User(user_id)).await?;

@@ -2,7 +2,7 @@
 
 use crate::accounts::insert::insert_membership;
 use crate::accounts::read::{check_user_of, fetch_account, fetch_membership};
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::*;
 use crate::{now, Store, StoreError};
@@ -83,12 +83,14 @@ impl Store {
         record(
             &mut tx,
             actor,
-            Some(account_id),
-            "user.removed",
-            "user",
-            Some(user_id.0),
-            ctx,
-            now(),
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "user.removed",
+                target_type: "user",
+                target_id: Some(user_id.0),
+                context: ctx,
+                at: now(),
+            },
         )
         .await?;
         end_seat(&mut tx, actor, account_id, user_id).await?;
@@ -125,12 +127,14 @@ async fn end_seat(
         record(
             conn,
             actor,
-            Some(account_id),
-            "group.user.removed",
-            "group",
-            Some(group),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "group.user.removed",
+                target_type: "group",
+                target_id: Some(group),
+                context: ctx,
+                at,
+            },
         )
         .await?;
     }
@@ -150,12 +154,14 @@ async fn end_seat(
         record(
             conn,
             actor,
-            Some(account_id),
-            "account_scoped_pat.deleted",
-            "personal_access_token",
-            Some(id),
-            json!({"name": name}),
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "account_scoped_pat.deleted",
+                target_type: "personal_access_token",
+                target_id: Some(id),
+                context: json!({"name": name}),
+                at,
+            },
         )
         .await?;
     }

@@ -2,7 +2,7 @@
 //! wholesale.
 
 use crate::accounts::read::{check_projects, fetch_account};
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::grant_rows::project_of;
 use crate::records::*;
@@ -102,12 +102,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account_id),
-                "permission.removed",
-                "service_token",
-                Some(id.0),
-                ctx,
-                at,
+                AuditEvent {
+                    account_id: Some(account_id),
+                    event_type: "permission.removed",
+                    target_type: "service_token",
+                    target_id: Some(id.0),
+                    context: ctx,
+                    at,
+                },
             )
             .await?;
         }
@@ -117,12 +119,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account_id),
-                "permission.added",
-                "service_token",
-                Some(id.0),
-                ctx,
-                at,
+                AuditEvent {
+                    account_id: Some(account_id),
+                    event_type: "permission.added",
+                    target_type: "service_token",
+                    target_id: Some(id.0),
+                    context: ctx,
+                    at,
+                },
             )
             .await?;
         }

@@ -1,6 +1,6 @@
 //! Leaked-credential reports: every active token among the reported digests is revoked at once.
 
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::*;
 use crate::tokens::service::revoke_in;
@@ -54,12 +54,14 @@ impl Store {
                     record(
                         &mut tx,
                         &actor,
-                        Some(account),
-                        "account_scoped_pat.deleted",
-                        "personal_access_token",
-                        Some(id),
-                        ctx,
-                        at,
+                        AuditEvent {
+                            account_id: Some(account),
+                            event_type: "account_scoped_pat.deleted",
+                            target_type: "personal_access_token",
+                            target_id: Some(id),
+                            context: ctx,
+                            at,
+                        },
                     )
                     .await?;
                     append(&mut tx, account, ChangeKind::Token(*digest)).await?;
@@ -71,12 +73,14 @@ impl Store {
         record(
             &mut tx,
             &actor,
-            None,
-            "credentials.revoke_reported",
-            "credential_report",
-            None,
-            ctx,
-            now(),
+            AuditEvent {
+                account_id: None,
+                event_type: "credentials.revoke_reported",
+                target_type: "credential_report",
+                target_id: None,
+                context: ctx,
+                at: now(),
+            },
         )
         .await?;
         tx.commit().await?;

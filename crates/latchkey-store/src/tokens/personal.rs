@@ -1,7 +1,7 @@
 //! Writing personal access tokens: a user mints one for their seat in an account, and revokes it.
 
 use crate::accounts::read::fetch_membership;
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::*;
 use crate::tokens::checks::{check_expiry, check_token_name};
@@ -53,12 +53,14 @@ impl Store {
         record(
             &mut tx,
             actor,
-            Some(account_id),
-            "account_scoped_pat.created",
-            "personal_access_token",
-            Some(id),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "account_scoped_pat.created",
+                target_type: "personal_access_token",
+                target_id: Some(id),
+                context: ctx,
+                at,
+            },
         )
         .await?;
         append(&mut tx, account_id, ChangeKind::Token(parts.digest)).await?;
@@ -99,12 +101,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account),
-                "account_scoped_pat.deleted",
-                "personal_access_token",
-                Some(id.0),
-                json!({"name": name}),
-                at,
+                AuditEvent {
+                    account_id: Some(account),
+                    event_type: "account_scoped_pat.deleted",
+                    target_type: "personal_access_token",
+                    target_id: Some(id.0),
+                    context: json!({"name": name}),
+                    at,
+                },
             )
             .await?;
             let digest: Vec<u8> = row.try_get("token_digest")?;

@@ -2,7 +2,7 @@
 //! or when the overlap ends.
 
 use crate::accounts::read::fetch_account;
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::records::*;
 use crate::tokens::checks::token_permissions;
@@ -75,12 +75,14 @@ impl Store {
         record(
             &mut tx,
             actor,
-            Some(account_id),
-            "service_token.rotated",
-            "service_token",
-            Some(id.0),
-            ctx,
-            at,
+            AuditEvent {
+                account_id: Some(account_id),
+                event_type: "service_token.rotated",
+                target_type: "service_token",
+                target_id: Some(id.0),
+                context: ctx,
+                at,
+            },
         )
         .await?;
         if overlap.is_zero() {

@@ -1,7 +1,7 @@
 //! A service token's life: minting one, renaming, fencing and revoking it.
 
 use crate::accounts::read::{check_projects, fetch_account};
-use crate::audit::record;
+use crate::audit::{record, AuditEvent};
 use crate::changes::{append, ChangeKind};
 use crate::ip_rules::format_allowlist;
 use crate::records::*;
@@ -53,12 +53,14 @@ pub(crate) async fn insert_service_token(
     record(
         conn,
         actor,
-        Some(new.account_id),
-        "service_token.created",
-        "service_token",
-        Some(id),
-        ctx,
-        at,
+        AuditEvent {
+            account_id: Some(new.account_id),
+            event_type: "service_token.created",
+            target_type: "service_token",
+            target_id: Some(id),
+            context: ctx,
+            at,
+        },
     )
     .await?;
     append(conn, new.account_id, ChangeKind::Token(new.digest)).await?;
@@ -160,12 +162,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account_id),
-                "service_token.changed",
-                "service_token",
-                Some(id.0),
-                ctx,
-                at,
+                AuditEvent {
+                    account_id: Some(account_id),
+                    event_type: "service_token.changed",
+                    target_type: "service_token",
+                    target_id: Some(id.0),
+                    context: ctx,
+                    at,
+                },
             )
             .await?;
         }
@@ -194,12 +198,14 @@ impl Store {
             record(
                 &mut tx,
                 actor,
-                Some(account_id),
-                "service_token.changed",
-                "service_token",
-                Some(id.0),
-                ctx,
-                at,
+                AuditEvent {
+                    account_id: Some(account_id),
+                    event_type: "service_token.changed",
+                    target_type: "service_token",
+                    target_id: Some(id.0),
+                    context: ctx,
+                    at,
+                },
             )
             .await?;
             let digest = digest_of(&mut tx, id).await?;
@@ -242,12 +248,14 @@ pub(crate) async fn revoke_in(
     record(
         conn,
         actor,
-        Some(owner),
-        "service_token.revoked",
-        "service_token",
-        Some(id.0),
-        ctx,
-        at,
+        AuditEvent {
+            account_id: Some(owner),
+            event_type: "service_token.revoked",
+            target_type: "service_token",
+            target_id: Some(id.0),
+            context: ctx,
+            at,
+        },
     )
     .await?;
     let digest: Vec<u8> = row.try_get("token_digest")?;

@@ -51,9 +51,16 @@ async fn each_change_feed_row_names_exactly_what_changed() {
     }
     let group = db
         .store
-        .create_group(&op, account, "g", &[grant("job_viewer:all")])
+        .create_group(
+            &op,
+            latchkey_core::Authority::Operator,
+            account,
+            "g",
+            &[grant("job_viewer:all")],
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     for user in &users {
         db.store.add_group_member(&op, group, *user).await.unwrap();
     }

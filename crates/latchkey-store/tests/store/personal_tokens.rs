@@ -35,12 +35,14 @@ async fn a_pat_acts_with_its_users_license_and_groups_and_dies_with_the_seat() {
         .store
         .create_group(
             &op,
+            latchkey_core::Authority::Operator,
             account.id,
             "Jobs",
             &[grant(&format!("job_admin:project={}", project.id))],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     db.store
         .add_group_member(&op, group, user.id)
         .await

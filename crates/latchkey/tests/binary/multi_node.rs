@@ -230,9 +230,16 @@ fn three_nodes_on_one_postgresql_agree_within_a_bound() {
             .unwrap();
         let admin_grant: Grant = "job_admin:all".parse().unwrap();
         let group = store
-            .create_group(&op, account_id, "Jobs", &[admin_grant])
+            .create_group(
+                &op,
+                latchkey_core::Authority::Operator,
+                account_id,
+                "Jobs",
+                &[admin_grant],
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .id;
         store.add_group_member(&op, group, user).await.unwrap();
         (user, group)
     });

@@ -81,12 +81,14 @@ async fn a_pat_cannot_create_service_tokens() {
         .store
         .create_group(
             &op,
+            latchkey_core::Authority::Operator,
             app.account,
             "Owners",
             &["account_admin:all".parse().unwrap()],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .id;
     app.store.add_group_member(&op, group, user).await.unwrap();
     let new = TokenFormat::default().generate(TokenKind::Personal);
     let parts = NewServiceTokenParts {

@@ -280,9 +280,16 @@ impl App {
         let grants: Vec<Grant> = grants.iter().map(|g| grant(g)).collect();
         let group = self
             .store
-            .create_group(&op, self.account, &format!("{email} group"), &grants)
+            .create_group(
+                &op,
+                latchkey_core::Authority::Operator,
+                self.account,
+                &format!("{email} group"),
+                &grants,
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .id;
         self.store.add_group_member(&op, group, user).await.unwrap();
         let new = TokenFormat::default().generate(TokenKind::Personal);
         self.store

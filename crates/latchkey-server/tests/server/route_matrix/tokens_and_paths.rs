@@ -173,7 +173,7 @@ pub(super) async fn directory_objects(
     };
     let group = if want.group {
         app.store
-            .add_group(
+            .create_group(
                 &op,
                 latchkey_core::Authority::Operator,
                 account,
