@@ -7,6 +7,7 @@ use crate::clock::{Micros, UnixMicros};
 use crate::verifier::{now_unix, Verifier};
 use latchkey_store::ChangeKind;
 use latchkey_store::ChangeListener;
+use latchkey_store::CredentialSource;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;

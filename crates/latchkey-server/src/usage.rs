@@ -5,6 +5,7 @@
 
 use crate::cache::CachedPrincipal;
 use latchkey_core::{TokenId, TokenKind};
+use latchkey_store::CredentialSource;
 use latchkey_store::{Store, StoreError};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;

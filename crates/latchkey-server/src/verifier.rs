@@ -15,6 +15,7 @@ use latchkey_core::{
     decide_owned, AccountId, Decision, EffectivePermissions, EnvCategory, Grant, Ownership,
     Permission, Plan, ProjectId, TokenId,
 };
+use latchkey_store::CredentialSource;
 use latchkey_store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -85,7 +85,7 @@ pub(crate) async fn append_group_members(
 
 impl Store {
     /// The newest position in the feed (0 when empty).
-    pub async fn latest_change(&self) -> Result<i64, StoreError> {
+    pub(crate) async fn feed_end(&self) -> Result<i64, StoreError> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM changes")
             .fetch_one(&self.pool)
             .await?;
@@ -94,7 +94,7 @@ impl Store {
 
     /// Changes after `seq`, oldest first, at most `limit`. A row naming nothing this version
     /// knows reads as account-wide, the safe side.
-    pub async fn changes_since(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+    pub(crate) async fn feed_after(&self, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, kind, account_id, digest, project_id, user_id FROM changes
              WHERE seq > $1 ORDER BY seq LIMIT $2",

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 /// A service token by digest. Always exactly one row (all NULL for a digest no token has), so a
 /// never-issued token and one that does not work (`alive` 0) take the same query and the same
 /// decoding. Expiry is not decided here (stored times keep their offsets, so SQL cannot compare
-/// them); see [`Store::find_credential`].
+/// them); see [`crate::CredentialSource::find_credential`].
 const SERVICE_HEAD: &str = "
     SELECT t.id, t.account_id, CAST(NULL AS BIGINT) AS user_id,
            CASE WHEN t.state = 1 AND a.state = 1 THEN 1 ELSE 0 END AS alive,
@@ -59,7 +59,7 @@ impl Store {
     /// removed member, or expired — stops there, where a never-issued token stops, so the miss
     /// path does not tell them apart by its cost. Only a working token goes on to read its
     /// grants (or seat) and its IP fences.
-    pub async fn find_credential(
+    pub(crate) async fn credential_by_digest(
         &self,
         kind: TokenKind,
         digest: &TokenDigest,
@@ -140,7 +140,7 @@ impl Store {
     /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
     /// no request writes to the database). A time never moves back: of nodes flushing the same
     /// token's use in any order, the latest use stays.
-    pub async fn record_usage(
+    pub(crate) async fn write_usage(
         &self,
         used: &[(TokenKind, TokenId, OffsetDateTime)],
     ) -> Result<(), StoreError> {

@@ -24,6 +24,7 @@ mod listener;
 mod passwords;
 mod records;
 mod sign_in;
+mod source;
 mod tokens;
 
 pub use audit::AuditQuery;
@@ -36,6 +37,7 @@ pub use ip_rules::{
 };
 pub use listener::{ChangeListener, CHANNEL};
 pub use records::*;
+pub use source::CredentialSource;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;

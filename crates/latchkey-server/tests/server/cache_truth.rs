@@ -8,6 +8,7 @@ use latchkey_core::{
 };
 use latchkey_server::cache::CachedPrincipal;
 use latchkey_server::{ServerConfig, Verifier};
+use latchkey_store::CredentialSource;
 use latchkey_store::{Actor, State};
 use serde_json::json;
 use std::sync::Arc;

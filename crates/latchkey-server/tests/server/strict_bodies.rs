@@ -3,6 +3,7 @@
 
 use crate::common::{eventually, spawn_app, App};
 use latchkey_store::AuditQuery;
+use latchkey_store::CredentialSource;
 use reqwest::Method;
 use serde_json::{json, Value};
 

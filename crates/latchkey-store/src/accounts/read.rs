@@ -22,7 +22,7 @@ impl Store {
     }
 
     /// Which account a project belongs to (deleted projects included, marked inactive).
-    pub async fn project_owner(
+    pub(crate) async fn owner_of(
         &self,
         project_id: ProjectId,
     ) -> Result<Option<ProjectOwner>, StoreError> {

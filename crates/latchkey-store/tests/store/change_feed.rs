@@ -2,6 +2,7 @@
 //! group, the whole account for a plan).
 
 use latchkey_core::{Authority, License, Plan};
+use latchkey_store::CredentialSource;
 use latchkey_store::{Actor, ChangeKind, State};
 
 use crate::common::{grant, open};

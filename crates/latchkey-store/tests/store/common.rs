@@ -4,6 +4,7 @@
 //! that show whether a command wrote anything.
 
 use latchkey_core::{AccountId, Grant, Minter, TokenFormat, TokenKind};
+use latchkey_store::CredentialSource;
 use latchkey_store::{Actor, AuditQuery, Backend, NewServiceToken, Store, StoreError};
 
 /// A store and where its database lives.

@@ -2,6 +2,7 @@
 //! operators who migrate separately (a node told not to migrate refuses a database that is
 //! behind, naming the command); URLs and their passwords.
 
+use latchkey_store::CredentialSource;
 use latchkey_store::{redact_url, Backend, Store, StoreError, StoreOptions};
 
 use crate::common::new_database;

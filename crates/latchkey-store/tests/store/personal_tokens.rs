@@ -2,6 +2,7 @@
 //! with the seat.
 
 use latchkey_core::{Authority, License, Minter, Plan, TokenFormat, TokenKind};
+use latchkey_store::CredentialSource;
 use latchkey_store::{Actor, AuditQuery, NewServiceTokenParts};
 
 use crate::common::{grant, open};

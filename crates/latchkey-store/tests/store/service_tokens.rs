@@ -7,6 +7,7 @@ use latchkey_core::{
     catalog, AccountId, Authority, Grant, Minter, Plan, ProjectId, Scope, TokenFormat, TokenId,
     TokenKind,
 };
+use latchkey_store::CredentialSource;
 use latchkey_store::{
     Actor, AuditQuery, ChangeKind, NewServiceToken, NewServiceTokenParts, State, Store, StoreError,
 };

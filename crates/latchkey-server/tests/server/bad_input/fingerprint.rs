@@ -2,6 +2,7 @@
 //! every kind of write.
 
 use latchkey_store::AuditQuery;
+use latchkey_store::CredentialSource;
 
 use super::fixture::fixture;
 use super::routes::{valid_body, CREATE, IP_UPDATE, UPDATE};
