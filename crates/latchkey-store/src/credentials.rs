@@ -147,8 +147,12 @@ impl Store {
         if used.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write().await?;
-        for (kind, id, at) in used {
+        // In one order on every node, so that two nodes flushing the same tokens at once wait
+        // for each other's row locks instead of deadlocking.
+        let mut used = used.to_vec();
+        used.sort_by_key(|(kind, id, _)| (*kind == TokenKind::Personal, id.0));
+        let mut tx = self.write_unordered().await?;
+        for (kind, id, at) in &used {
             let sql = match kind {
                 TokenKind::Service => {
                     "UPDATE service_tokens SET last_used_at = $1

@@ -235,6 +235,16 @@ impl Store {
         }
     }
 
+    /// A write transaction for writes that check nothing and only move a time forward (the
+    /// batched `last_used_at`): on PostgreSQL it does not wait for the writers' turn, so a usage
+    /// flush on one node never queues every node's commands. SQLite has one writer whatever.
+    async fn write_unordered(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => Ok(self.pool.begin().await?),
+        }
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -351,6 +351,40 @@ async fn last_used_is_written_in_one_batch() {
             Some(at)
         );
     }
+    // Nodes flush in any order: an older use arriving later never moves the time back, and
+    // two nodes flushing the same tokens at once both commit.
+    let earlier = at - time::Duration::seconds(5);
+    let later = at + time::Duration::seconds(5);
+    db.store
+        .record_usage(&[(TokenKind::Service, a.id, earlier)])
+        .await
+        .unwrap();
+    let last_used = async |id| {
+        db.store
+            .service_token(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at
+    };
+    assert_eq!(last_used(a.id).await, Some(at), "moved back");
+    let other_node = Store::open(&db.url).await.unwrap();
+    let here = [
+        (TokenKind::Service, b.id, later),
+        (TokenKind::Service, a.id, later),
+    ];
+    let there = [
+        (TokenKind::Service, a.id, at),
+        (TokenKind::Service, b.id, at),
+    ];
+    let (one, two) = tokio::join!(
+        db.store.record_usage(&here),
+        other_node.record_usage(&there)
+    );
+    one.unwrap();
+    two.unwrap();
+    assert_eq!(last_used(a.id).await, Some(later));
+    assert_eq!(last_used(b.id).await, Some(later));
 }
 
 #[tokio::test]
