@@ -1,12 +1,10 @@
-//! The database file read directly with sqlx (no server in between): SQLite's own checks, and
-//! every service token with its grant rows, its audit trail and its change-feed row, checked
-//! against each other.
+//! The database read directly with sqlx (no server in between): SQLite's own checks (PostgreSQL
+//! keeps its own files and foreign keys sound), and every service token with its grant rows, its
+//! audit trail and its change-feed row, checked against each other.
 
 use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// One grant as the test compares them: permission set, project (`None`: all projects) and
 /// writable environment categories by name.
@@ -57,26 +55,37 @@ pub struct Snapshot {
 }
 
 /// Reads the database at `db` (the server may be running on it: WAL lets us read beside it).
-pub fn read(db: &Path) -> Snapshot {
+pub fn read(url: &str) -> Snapshot {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(read_async(db))
+        .block_on(read_async(url))
 }
 
-async fn read_async(db: &Path) -> Snapshot {
-    let options = SqliteConnectOptions::new().filename(db).read_only(true);
-    let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-    let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let foreign_key_violations = sqlx::query("PRAGMA foreign_key_check")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        .len();
+async fn read_async(url: &str) -> Snapshot {
+    sqlx::any::install_default_drivers();
+    let sqlite = url.starts_with("sqlite:");
+    let url = if sqlite {
+        format!("{url}?mode=ro")
+    } else {
+        url.to_owned()
+    };
+    let mut conn = AnyConnection::connect(&url).await.unwrap();
+    let (integrity, foreign_key_violations) = if sqlite {
+        let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let violations = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .len();
+        (integrity, violations)
+    } else {
+        (vec!["ok".to_owned()], 0)
+    };
     let count = |table: &str| format!("SELECT COUNT(*) FROM {table}");
     let accounts: i64 = sqlx::query_scalar(&count("accounts"))
         .fetch_one(&mut conn)
@@ -139,7 +148,7 @@ async fn read_async(db: &Path) -> Snapshot {
     .map(|r| AuditEvent {
         event: r.get("event_type"),
         target: r.get("target_id"),
-        context: serde_json::from_str(r.get::<&str, _>("event_context")).unwrap_or(Value::Null),
+        context: serde_json::from_str(&r.get::<String, _>("event_context")).unwrap_or(Value::Null),
     })
     .collect();
     conn.close().await.unwrap();

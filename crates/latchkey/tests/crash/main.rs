@@ -1,5 +1,5 @@
 //! Crash safety: `kill -9` a real `latchkey serve` while clients create, re-grant, rotate and
-//! revoke service tokens, restart it on the same SQLite file, and check that every acknowledged
+//! revoke service tokens, restart it on the same database (a SQLite file; again on PostgreSQL), and check that every acknowledged
 //! write is there, that each write still in flight happened whole or not at all, that the
 //! database, its audit trail and its change feed agree, and that the restarted server decides
 //! by what was acknowledged.
@@ -310,8 +310,25 @@ fn probe(server: &Server, model: &Model, admin: &str) -> Vec<String> {
 #[test]
 fn kill_9_while_tokens_change_loses_no_acknowledged_write_and_leaves_nothing_half_made() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("l.db");
-    let mut server = Server::start(&db);
+    let url = format!("sqlite://{}", dir.path().join("l.db").display());
+    crash_rounds(&url, dir.path());
+}
+
+/// The same on PostgreSQL: the server killed mid-transaction leaves PostgreSQL to roll back
+/// what it had not committed.
+#[test]
+fn kill_9_on_postgresql_loses_no_acknowledged_write_and_leaves_nothing_half_made() {
+    let Some(pg) = latchkey_test_postgres::TestPostgres::shared() else {
+        return; // said loudly by `shared`
+    };
+    let dir = tempfile::tempdir().unwrap();
+    crash_rounds(&pg.new_database(), dir.path());
+}
+
+/// Rounds of writes, each ended by `kill -9`, on the database at `url`, checked after each
+/// restart.
+fn crash_rounds(url: &str, dir: &std::path::Path) {
+    let mut server = Server::start(url, dir);
     let admin = std::iter::from_fn(|| server.next_line(Duration::from_secs(20)))
         .find(|line| line.starts_with("lksvc_"))
         .expect("the first start prints the Account Admin token");
@@ -350,8 +367,8 @@ fn kill_9_while_tokens_change_loses_no_acknowledged_write_and_leaves_nothing_hal
         if round > 0 {
             assert!(printed.is_empty(), "a restart printed {printed:?}");
         }
-        server = Server::start(&db);
-        let snapshot = database::read(&db);
+        server = Server::start(url, dir);
+        let snapshot = database::read(url);
         let mut problems = snapshot.problems();
         problems.extend(model.problems(&snapshot));
         assert!(

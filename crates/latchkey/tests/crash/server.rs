@@ -19,18 +19,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `latchkey serve` on the database file `db` and waits until `/healthz` answers 200.
-    pub fn start(db: &Path) -> Server {
+    /// Starts `latchkey serve` on the database at `url` (its log in `dir`) and waits until
+    /// `/healthz` answers 200.
+    pub fn start(url: &str, dir: &Path) -> Server {
         let port = free_port();
-        let log = db.with_extension(format!("{port}.log"));
+        let log = dir.join(format!("serve-{port}.log"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             // Budgets are not what this test is about; a 429 would read as a refused write.
             .args(["--account-requests-per-minute", "0"])
-            .env(
-                "LATCHKEY_DATABASE_URL",
-                format!("sqlite://{}", db.display()),
-            )
+            .env("LATCHKEY_DATABASE_URL", url)
             .env("LATCHKEY_LOG", "warn")
             .env_remove("LATCHKEY_TOKEN")
             .stdin(Stdio::null())
