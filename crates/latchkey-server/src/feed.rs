@@ -120,6 +120,12 @@ pub async fn spawn(
                     if let Err(e) = verifier.store().revoke_due().await {
                         tracing::warn!(error = %e, "could not revoke rotated-out tokens");
                     }
+                    // Old change-feed rows go, once a minute on each node.
+                    if last_rotation_sweep % 60 == 0 {
+                        if let Err(e) = verifier.store().prune_changes().await {
+                            tracing::warn!(error = %e, "could not prune the change feed");
+                        }
+                    }
                 }
                 seq = apply_changes(&verifier, seq).await;
                 let ttl = verifier.config().negative_ttl;

@@ -83,7 +83,30 @@ pub(crate) async fn append_group_members(
     crate::listener::signal(conn).await
 }
 
+/// How long change-feed rows are kept. A node reads the feed every poll (and on every
+/// notification), so only a node that could not read it for this long would miss rows; its
+/// cached entries are older than their bounded age by then, and are read afresh.
+pub const FEED_RETENTION: time::Duration = time::Duration::hours(1);
+
 impl Store {
+    /// Deletes change-feed rows older than [`FEED_RETENTION`], keeping the newest (so the feed's
+    /// position never goes back); returns how many. Any node may run it at any time: it checks
+    /// nothing and removes only rows no node still needs, so it does not wait for the writers'
+    /// turn.
+    pub async fn prune_changes(&self) -> Result<u64, StoreError> {
+        let before = crate::db_time::db_time(crate::now() - FEED_RETENTION);
+        let mut tx = self.write_unordered().await?;
+        let done = sqlx::query(
+            "DELETE FROM changes WHERE created_at < $1
+             AND seq < (SELECT MAX(seq) FROM changes)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// The newest position in the feed (0 when empty).
     pub(crate) async fn feed_end(&self) -> Result<i64, StoreError> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM changes")

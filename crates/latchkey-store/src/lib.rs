@@ -28,7 +28,7 @@ mod source;
 mod tokens;
 
 pub use audit::AuditQuery;
-pub use changes::{Change, ChangeKind};
+pub use changes::{Change, ChangeKind, FEED_RETENTION};
 pub use directory::{Group, Member};
 pub use error::StoreError;
 pub use invites::Invite;

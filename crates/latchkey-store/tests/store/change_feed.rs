@@ -97,3 +97,63 @@ async fn each_change_feed_row_names_exactly_what_changed() {
     db.store.set_plan(&op, account, Plan::Team).await.unwrap();
     assert_eq!(rows_of(at).await, [ChangeKind::Account]);
 }
+
+#[tokio::test]
+async fn old_feed_rows_are_pruned_but_the_position_never_goes_back() {
+    use sqlx::Connection;
+    let db = open().await;
+    let op = Actor::operator();
+    let account = db
+        .store
+        .create_account(&op, "Acme", Plan::Enterprise)
+        .await
+        .unwrap()
+        .id;
+    for name in ["one", "two", "three"] {
+        db.store.create_project(&op, account, name).await.unwrap();
+    }
+    let end = db.store.latest_change().await.unwrap();
+    let rows = db.store.changes_since(0, 100).await.unwrap().len();
+    assert!(rows >= 3);
+    assert_eq!(db.store.prune_changes().await.unwrap(), 0, "all are recent");
+
+    // Every row older than the retention, as if written long ago.
+    sqlx::any::install_default_drivers();
+    let mut raw = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let long_ago: time::OffsetDateTime =
+        time::OffsetDateTime::now_utc() - latchkey_store::FEED_RETENTION * 2_i32;
+    let stamp = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000000Z",
+        long_ago.year(),
+        u8::from(long_ago.month()),
+        long_ago.day(),
+        long_ago.hour(),
+        long_ago.minute(),
+        long_ago.second()
+    );
+    sqlx::query("UPDATE changes SET created_at = $1")
+        .bind(stamp)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+
+    let pruned = db.store.prune_changes().await.unwrap();
+    assert_eq!(pruned, rows as u64 - 1);
+    assert_eq!(
+        db.store.latest_change().await.unwrap(),
+        end,
+        "the newest row is kept"
+    );
+    assert!(db.store.changes_since(0, 100).await.unwrap().len() == 1);
+    let project = db
+        .store
+        .create_project(&op, account, "four")
+        .await
+        .unwrap()
+        .id;
+    let after = db.store.changes_since(end, 100).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(after[0].seq > end);
+    assert_eq!(after[0].kind, ChangeKind::Project(project));
+}
