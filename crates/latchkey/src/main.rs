@@ -4,31 +4,92 @@
 
 mod cli;
 mod commands;
+mod settings;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+use cli::{Cli, LogFormat};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let cli = match command_line() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let format = cli.log_format;
+    init_logs(&cli.log, format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            say(format, "ERROR", &format!("cannot start the runtime: {e}"));
             return ExitCode::from(2);
         }
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say(format, "ERROR", &format!("{e:#}"));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// The command line, over the settings file's values when one is named (see [`settings`]).
+/// A bad value from an environment variable is an error naming the variable; clap's other
+/// mistakes (an unknown flag, a bad flag value) and `--help` exit here, as clap does.
+fn command_line() -> Result<Cli, settings::SettingsError> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = Cli::command();
+    if let Some(path) = settings::config_path(&args) {
+        command = settings::load(command, &path)?;
+    }
+    let matches = match command.try_get_matches_from_mut(&args) {
+        Ok(matches) => matches,
+        Err(e) => match settings::from_environment(&command, &args, &e) {
+            Some(named) => return Err(named),
+            None => e.exit(),
+        },
+    };
+    Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
+}
+
+/// Logs to stderr, filtered by `filter` (already checked by the command line's parser), as text
+/// or as one JSON object a line.
+fn init_logs(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init(),
+    }
+}
+
+/// Tells the person or the log collector at `level` (`ERROR`: why the command failed), on
+/// stderr, whatever the log filter: a line of text, or with JSON logs a JSON line like the
+/// log's, so that every line a collector reads parses.
+pub(crate) fn say(format: LogFormat, level: &str, message: &str) {
+    match format {
+        LogFormat::Text if level == "ERROR" => eprintln!("error: {message}"),
+        LogFormat::Text => eprintln!("{message}"),
+        LogFormat::Json => {
+            let now = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let line = serde_json::json!({
+                "timestamp": now,
+                "level": level,
+                "message": message,
+                "target": "latchkey",
+            });
+            eprintln!("{line}");
         }
     }
 }

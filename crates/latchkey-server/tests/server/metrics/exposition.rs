@@ -183,10 +183,8 @@ pub fn parse(text: &str) -> Result<Samples, String> {
                     }
                     *below = value;
                     *closed = le.1 == "+Inf";
-                } else if name.ends_with("_count") {
-                    if buckets.get(&base) != Some(&(value, true)) {
-                        return Err(at(format!("{key} is not its +Inf bucket")));
-                    }
+                } else if name.ends_with("_count") && buckets.get(&base) != Some(&(value, true)) {
+                    return Err(at(format!("{key} is not its +Inf bucket")));
                 }
             }
             family
