@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let applied = Store::migrate(&cli.db)
             .await
             .context("cannot migrate the database")?;
-        crate::say(
+        crate::logs::say(
             cli.log_format,
             "INFO",
             &format!("{applied} migration(s) applied; the database is up to date"),

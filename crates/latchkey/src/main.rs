@@ -4,10 +4,12 @@
 
 mod cli;
 mod commands;
+mod logs;
 mod settings;
 
 use clap::{CommandFactory, FromArgMatches};
-use cli::{Cli, LogFormat};
+use cli::Cli;
+use logs::{init_logs, say};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -53,43 +55,4 @@ fn command_line() -> Result<Cli, settings::SettingsError> {
         },
     };
     Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
-}
-
-/// Logs to stderr, filtered by `filter` (already checked by the command line's parser), as text
-/// or as one JSON object a line.
-fn init_logs(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(filter);
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .init(),
-    }
-}
-
-/// Tells the person or the log collector at `level` (`ERROR`: why the command failed), on
-/// stderr, whatever the log filter: a line of text, or with JSON logs a JSON line like the
-/// log's, so that every line a collector reads parses.
-pub(crate) fn say(format: LogFormat, level: &str, message: &str) {
-    match format {
-        LogFormat::Text if level == "ERROR" => eprintln!("error: {message}"),
-        LogFormat::Text => eprintln!("{message}"),
-        LogFormat::Json => {
-            let now = time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            let line = serde_json::json!({
-                "timestamp": now,
-                "level": level,
-                "message": message,
-                "target": "latchkey",
-            });
-            eprintln!("{line}");
-        }
-    }
 }
