@@ -24,6 +24,27 @@ pub async fn serve_beside(
     crate::connections::serve(listener, router(state), limits, shutdown).await;
 }
 
+/// Most connections the operator's listener holds: a scraper or two, and a person with curl.
+const OPERATOR_CONNECTIONS: usize = 16;
+
+/// Serves the operator's routes ([`crate::routes::table::OPERATOR_ONLY`]: `/metrics`) from
+/// `state` on a listener of their own (`latchkey serve --metrics-listen`), until `shutdown`
+/// resolves; every other path is 404 there.
+pub async fn serve_operator(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let limits = ConnectionLimits {
+        max_connections: OPERATOR_CONNECTIONS,
+        ..ConnectionLimits::new(state.verifier.config(), None)
+    };
+    let router = routes::table::build_operator(state)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    crate::connections::serve(listener, router, limits, shutdown).await;
+}
+
 /// Which listener a share of the open files is for.
 #[derive(Clone, Copy)]
 enum Listener {

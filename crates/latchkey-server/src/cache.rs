@@ -22,6 +22,48 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 const SHARDS: usize = 64;
 
+/// Why entries were dropped, for `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eviction {
+    /// One token changed.
+    Token,
+    /// A user's seat, license or groups changed: their personal tokens.
+    User,
+    /// An account's plan or IP rules changed: its entries.
+    Account,
+    /// The change feed was lost: everything.
+    All,
+}
+
+impl Eviction {
+    /// Every reason, in the order they are written out.
+    pub const ALL: [Eviction; 4] = [
+        Eviction::Token,
+        Eviction::User,
+        Eviction::Account,
+        Eviction::All,
+    ];
+
+    /// The label value: `token`, `user`, `account` or `all`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Eviction::Token => "token",
+            Eviction::User => "user",
+            Eviction::Account => "account",
+            Eviction::All => "all",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Eviction::Token => 0,
+            Eviction::User => 1,
+            Eviction::Account => 2,
+            Eviction::All => 3,
+        }
+    }
+}
+
 /// Passes a digest's own first eight bytes through as the hash.
 #[derive(Default)]
 pub struct DigestHasher(u64);
@@ -99,6 +141,8 @@ pub struct TokenCache {
     /// Each user's cached personal tokens, so a change to one user evicts theirs without a scan.
     /// Taken after a shard's lock, never before it.
     by_user: Mutex<HashMap<UserId, Vec<TokenDigest>>>,
+    /// Entries dropped, by [`Eviction`] reason.
+    evicted: [AtomicU64; 4],
 }
 
 impl Default for TokenCache {
@@ -110,6 +154,7 @@ impl Default for TokenCache {
             negative: AtomicI64::new(0),
             epoch: AtomicU64::new(0),
             by_user: Mutex::default(),
+            evicted: Default::default(),
         }
     }
 }
@@ -217,6 +262,7 @@ impl TokenCache {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = shard.remove(digest) {
+            self.count(Eviction::Token, 1);
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
             }
@@ -224,6 +270,20 @@ impl TokenCache {
                 self.unindex(user, digest);
             }
         }
+    }
+
+    fn count(&self, reason: Eviction, entries: usize) {
+        self.evicted[reason.index()].fetch_add(entries as u64, Ordering::Relaxed);
+    }
+
+    /// Entries dropped so far for `reason`.
+    pub fn evictions(&self, reason: Eviction) -> u64 {
+        self.evicted[reason.index()].load(Ordering::Relaxed)
+    }
+
+    /// Unknown tokens remembered now.
+    pub fn negative_len(&self) -> usize {
+        usize::try_from(self.negative.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// Drops a user's personal tokens (their seat, license or groups changed), in any account.
@@ -242,6 +302,7 @@ impl TokenCache {
                 .unwrap_or_else(PoisonError::into_inner);
             if shard.get(digest).is_some_and(|e| e.user_id == Some(user)) {
                 shard.remove(digest);
+                self.count(Eviction::User, 1);
             }
         }
     }
@@ -252,6 +313,7 @@ impl TokenCache {
         for shard in &self.shards {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let mut personal = Vec::new();
+            let before = shard.len();
             shard.retain(|digest, e| {
                 if e.account_id != account {
                     return true;
@@ -261,6 +323,7 @@ impl TokenCache {
                 }
                 false
             });
+            self.count(Eviction::Account, before - shard.len());
             for (user, digest) in &personal {
                 self.unindex(*user, digest);
             }
@@ -292,10 +355,9 @@ impl TokenCache {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
         for shard in &self.shards {
-            shard
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
+            let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
+            self.count(Eviction::All, shard.len());
+            shard.clear();
         }
         self.negative.store(0, Ordering::Relaxed);
     }

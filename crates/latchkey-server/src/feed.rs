@@ -24,7 +24,14 @@ const RECONNECT_MAX: Duration = Duration::from_secs(5);
 /// have been missed.
 pub async fn apply_changes(verifier: &Verifier, mut seq: i64) -> i64 {
     loop {
-        match verifier.store().changes_since(seq, 1000).await {
+        let read = verifier
+            .metrics()
+            .timed(
+                crate::metrics::StoreCall::ChangesSince,
+                verifier.store().changes_since(seq, 1000),
+            )
+            .await;
+        match read {
             Ok(changes) => {
                 verifier.feed().read_ok(now_unix(), changes.len() as u64);
                 let done = changes.len() < 1000;

@@ -4,6 +4,7 @@
 //! - [`cache`]: the sharded, read-mostly map of compiled principals; [`owners`]: project owners.
 //! - [`clock`]: instants to the microsecond; [`usage`]: batched `last_used_at`.
 //! - [`feed`]: background tasks that keep the cache honest (change feed, `last_used_at` batches).
+//! - [`metrics`]: the node's counters, written out by `GET /metrics`.
 //! - [`routes`]: thin handlers; [`error`] turns every failure into the one error envelope.
 //!
 //! Other services can skip HTTP and embed a [`verifier::Verifier`] directly.
@@ -23,6 +24,7 @@ pub mod feed;
 pub mod feed_health;
 pub mod invite_delivery;
 pub mod limiter;
+pub mod metrics;
 pub mod openapi;
 pub mod owners;
 pub mod route_map;
@@ -35,7 +37,7 @@ pub mod value_sets;
 pub mod verifier;
 pub mod wire;
 
-pub use app::{router, serve, serve_beside};
+pub use app::{router, serve, serve_beside, serve_operator};
 pub use config::{ForwardAuthHeaders, ServerConfig};
 pub use connections::raise_open_file_limit;
 pub use state::AppState;

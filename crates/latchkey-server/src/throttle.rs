@@ -23,21 +23,22 @@ use crate::verifier::{AuthError, Principal};
 use std::net::IpAddr;
 
 /// Authenticates a presented token: the principal if it verifies, whoever else failed from
-/// the caller's address; otherwise the failure, counted ([`failed`]).
+/// the caller's address, and whether it came from the cache (which the caller counts with its
+/// decision); otherwise the failure, counted ([`failed`]).
 pub async fn authenticate(
     state: &AppState,
     ip: Option<IpAddr>,
     secret: &str,
     clock: UnixMicros,
-) -> Result<Principal, ApiError> {
+) -> Result<(Principal, bool), ApiError> {
     let now = clock.secs();
     let outcome = match state.verifier.authenticate_cached(secret, clock) {
-        Ok(Some(principal)) => return Ok(principal),
+        Ok(Some(principal)) => return Ok((principal, true)),
         Ok(None) => look_up(state, ip, secret, clock).await,
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(principal) => Ok(principal),
+        Ok(principal) => Ok((principal, false)),
         Err(AuthError::Unauthenticated) => Err(failed(state, ip, Some(secret), now)),
         Err(e) => Err(e.into()),
     }

@@ -4,6 +4,7 @@
 //! short of that bound.
 
 use crate::cache::CachedPrincipal;
+use crate::metrics::{Metrics, StoreCall};
 use latchkey_core::{TokenId, TokenKind};
 use latchkey_store::CredentialSource;
 use latchkey_store::{Store, StoreError};
@@ -91,13 +92,33 @@ impl UsageLog {
         dropped
     }
 
-    /// Writes everything noted; on a store error the batch is kept for the next call.
-    pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+    /// Tokens whose use waits to be written: noted since the last flush, or kept from a
+    /// refused batch (a token in both counts twice; this is a gauge, not an inventory).
+    pub fn backlog(&self) -> usize {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        let unwritten = self
+            .unwritten
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        pending + unwritten
+    }
+
+    /// Writes everything noted (timed in `metrics`); on a store error the batch is kept for the
+    /// next call.
+    pub async fn flush(&self, store: &Store, metrics: &Metrics) -> Result<(), StoreError> {
         let batch = self.take();
         if batch.is_empty() {
             return Ok(());
         }
-        match store.record_usage(&batch).await {
+        let written = metrics
+            .timed(StoreCall::RecordUsage, store.record_usage(&batch))
+            .await;
+        match written {
             Ok(()) => Ok(()),
             Err(e) => {
                 let dropped = self.keep(batch);

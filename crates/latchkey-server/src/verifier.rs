@@ -9,6 +9,7 @@
 use crate::cache::{CachedPrincipal, TokenCache};
 use crate::clock::{Micros, UnixMicros};
 use crate::config::ServerConfig;
+use crate::metrics::{Metrics, StoreCall};
 use crate::owners::ProjectOwners;
 use crate::usage::UsageLog;
 use latchkey_core::{
@@ -61,6 +62,7 @@ pub struct Verifier {
     owners: ProjectOwners,
     usage: UsageLog,
     feed: crate::feed_health::FeedHealth,
+    metrics: Metrics,
     /// `config.cache_max_age`, converted once.
     max_age: Micros,
     /// `config.negative_ttl`, converted once.
@@ -79,6 +81,7 @@ impl Verifier {
             owners: ProjectOwners::default(),
             usage: UsageLog::default(),
             feed: crate::feed_health::FeedHealth::default(),
+            metrics: Metrics::default(),
         }
     }
 
@@ -102,12 +105,24 @@ impl Verifier {
         &self.feed
     }
 
+    /// The node's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Tokens whose `last_used_at` waits to be written.
+    pub fn usage_backlog(&self) -> usize {
+        self.usage.backlog()
+    }
+
     /// The project-owner cache.
     pub fn owners(&self) -> &ProjectOwners {
         &self.owners
     }
 
     /// The in-memory part of authentication at `now`. `Ok(None)` means the store must be asked.
+    /// A working principal found here is not counted as a cache hit: the caller counts it with
+    /// its decision ([`Metrics::decided`]), so that the hit path costs one counter.
     #[inline]
     pub fn authenticate_cached(
         &self,
@@ -140,7 +155,12 @@ impl Verifier {
         if now.is_older_than(entry.loaded_at, max_age) {
             return Ok(None);
         }
-        Self::live(entry, now).map(Some)
+        let live = Self::live(entry, now);
+        if live.is_err() {
+            // Answered from memory all the same; the failure path can afford its own count.
+            self.metrics.cache_hit();
+        }
+        live.map(Some)
     }
 
     /// Authenticates a token (cache, or store on a miss) and notes its use for `last_used_at`.
@@ -167,6 +187,7 @@ impl Verifier {
 
     async fn lookup_at(&self, token: &str, now: UnixMicros) -> Result<Principal, AuthError> {
         if let Some(principal) = self.lookup_cached(token, now)? {
+            self.metrics.cache_hit();
             return Ok(principal);
         }
         let parsed = self
@@ -174,10 +195,14 @@ impl Verifier {
             .token_format
             .parse(token)
             .map_err(|_| AuthError::Unauthenticated)?;
+        self.metrics.cache_miss();
         let epoch = self.cache.epoch();
         let found = self
-            .store
-            .find_credential(parsed.kind, &parsed.digest)
+            .metrics
+            .timed(
+                StoreCall::FindCredential,
+                self.store.find_credential(parsed.kind, &parsed.digest),
+            )
             .await?;
         // Unknown and found-but-dead tokens take the same steps from here on: one entry built,
         // one insert, one refusal.
@@ -232,7 +257,7 @@ impl Verifier {
     /// Writes the pending `last_used_at` batch; a batch the store refuses is kept for the next
     /// call (see [`UsageLog`]).
     pub async fn flush_usage(&self) -> Result<(), StoreError> {
-        self.usage.flush(&self.store).await
+        self.usage.flush(&self.store, &self.metrics).await
     }
 
     /// Whether `project` is the principal's account's, from the cache at `now`; `None` when its
@@ -343,8 +368,8 @@ impl Verifier {
         let epoch = self.owners.epoch();
         let loaded_at = UnixMicros::now();
         let owner = self
-            .store
-            .project_owner(project)
+            .metrics
+            .timed(StoreCall::ProjectOwner, self.store.project_owner(project))
             .await?
             .filter(|o| o.active)
             .map(|o| o.account_id);

@@ -1,6 +1,6 @@
 //! Command-line grammar (clap). Every command has `--help`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use latchkey_core::{Grant, Permission, Plan};
 use std::net::SocketAddr;
 
@@ -8,6 +8,19 @@ use std::net::SocketAddr;
 #[derive(Parser, Debug)]
 #[command(name = "latchkey", version, about)]
 pub struct Cli {
+    /// A settings file of `key = value` lines, keys being these long flag names (see the
+    /// README's settings); a flag beats its environment variable, which beats the file.
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// What is logged (to stderr): a level (`error`, `warn`, `info`, `debug`, `trace`, `off`)
+    /// or per-module directives (`info,latchkey_server=debug`).
+    #[arg(long, global = true, env = "LATCHKEY_LOG", default_value = "info",
+        value_parser = parse_log_filter)]
+    pub log: String,
+    /// How log lines are written: `text` for people, `json` (one object a line) for log
+    /// collectors.
+    #[arg(long, global = true, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// Database URL: `sqlite://PATH` (one node) or `postgres://USER:PASSWORD@HOST/DB` (any number
     /// of nodes on one PostgreSQL).
     #[arg(long, global = true, env = "LATCHKEY_DATABASE_URL", default_value = latchkey_store::DEFAULT_DATABASE_URL)]
@@ -52,6 +65,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// The commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -85,12 +107,26 @@ pub struct ServeArgs {
     /// tokens) never queues a decision asked here. Same routes and state; keep it internal.
     #[arg(long, env = "LATCHKEY_DECISION_LISTEN")]
     pub decision_listen: Option<SocketAddr>,
+    /// An address for the operator's scraper, serving `GET /metrics` (Prometheus's text
+    /// format) and nothing else; off by default. The API listeners never serve it: it tells of
+    /// every account's activity on this node, so keep this address internal.
+    #[arg(long, env = "LATCHKEY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// E-mail of the admin created on first start.
-    #[arg(long, default_value = "admin@latchkey.local")]
+    #[arg(
+        long,
+        env = "LATCHKEY_ADMIN_EMAIL",
+        default_value = "admin@latchkey.local"
+    )]
     pub admin_email: String,
     /// How often to poll the change feed, in milliseconds (revocation delay on this node).
     #[arg(long, env = "LATCHKEY_CHANGE_POLL_MS", default_value_t = 250)]
     pub change_poll_ms: u64,
+    /// How often, in seconds, the tokens' `last_used_at` noted in memory is written to the
+    /// database (and once more when the server stops).
+    #[arg(long, env = "LATCHKEY_USAGE_FLUSH_SECS", default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub usage_flush_secs: u64,
     /// A proxy whose X-Forwarded-For is believed (CIDR; repeat or comma-separate).
     #[arg(
         long = "trusted-proxy",
@@ -245,6 +281,13 @@ pub struct CheckArgs {
     /// The environment category, for environment-scoped writes.
     #[arg(long)]
     pub environment: Option<String>,
+}
+
+fn parse_log_filter(s: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| format!("not a log filter: {e}"))
 }
 
 fn parse_plan(s: &str) -> Result<Plan, String> {

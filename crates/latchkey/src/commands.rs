@@ -27,7 +27,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let applied = Store::migrate(&cli.db)
             .await
             .context("cannot migrate the database")?;
-        eprintln!("{applied} migration(s) applied; the database is up to date");
+        crate::logs::say(
+            cli.log_format,
+            "INFO",
+            &format!("{applied} migration(s) applied; the database is up to date"),
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let options = StoreOptions {
@@ -41,7 +45,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot open the database")?;
     match cli.command {
-        Command::Serve(args) => serve(store, format, args, cli.legacy_cutoff).await,
+        Command::Serve(args) => {
+            let shown = Shown {
+                database: latchkey_store::redact_url(&cli.db),
+                config: cli.config.as_deref().map(|p| p.display().to_string()),
+            };
+            serve(store, format, args, cli.legacy_cutoff, shown).await
+        }
         Command::Init(args) => init(store, format, args).await,
         Command::Migrate => Ok(ExitCode::SUCCESS),
         Command::Project(ProjectCommand::Create {
@@ -99,11 +109,20 @@ async fn bootstrap(
     Ok(made.map(|made| (made, password, token.secret)))
 }
 
+/// What the start's log line says of settings that are not `serve`'s own.
+struct Shown {
+    /// The database URL without its password.
+    database: String,
+    /// The settings file, if one was read.
+    config: Option<String>,
+}
+
 async fn serve(
     store: Store,
     format: TokenFormat,
     args: ServeArgs,
     legacy_cutoff: time::OffsetDateTime,
+    shown: Shown,
 ) -> anyhow::Result<ExitCode> {
     let first_start = if store.is_empty().await? {
         bootstrap(
@@ -142,6 +161,7 @@ async fn serve(
     let config = ServerConfig {
         token_format: format,
         change_poll: Duration::from_millis(args.change_poll_ms.max(10)),
+        usage_flush: Duration::from_secs(args.usage_flush_secs),
         legacy_cutoff,
         trusted_proxies: args.trusted_proxies.clone(),
         account_requests_per_minute: args.account_requests_per_minute,
@@ -175,24 +195,68 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, "latchkey serving");
+    let operator = match args.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?,
+        ),
+        None => None,
+    };
+    tracing::info!(
+        address = %listener.local_addr()?,
+        database = %shown.database,
+        config = shown.config.as_deref().unwrap_or("none"),
+        change_poll_ms = args.change_poll_ms,
+        max_connections = args.max_connections,
+        "latchkey serving"
+    );
     #[cfg(unix)]
     let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot handle SIGTERM")?;
     #[cfg(not(unix))]
     let term = ();
     let state = AppState::new(store, config);
-    let (stop_decisions, stopped) = tokio::sync::watch::channel(());
+    // One signal stops every listener at once: none takes a new connection, and each lets its
+    // requests in flight finish.
+    let (stop, stopped) = tokio::sync::watch::channel(());
     let decisions = match args.decision_listen {
-        Some(addr) => Some(decision_listener(addr, state.clone(), stopped).await?),
+        Some(addr) => Some(decision_listener(addr, state.clone(), stopped.clone()).await?),
         None => None,
     };
-    latchkey_server::serve(listener, state, shutdown_signal(term)).await?;
-    drop(stop_decisions);
+    let operator = operator.map(|listener| {
+        if let Ok(address) = listener.local_addr() {
+            tracing::info!(%address, "latchkey serving metrics");
+        }
+        tokio::spawn(latchkey_server::serve_operator(
+            listener,
+            state.clone(),
+            until_stopped(stopped.clone()),
+        ))
+    });
+    tokio::spawn(async move {
+        shutdown_signal(term).await;
+        drop(stop);
+    });
+    latchkey_server::serve(listener, state.clone(), until_stopped(stopped)).await?;
     if let Some(thread) = decisions {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }
+    if let Some(task) = operator {
+        let _ = task.await;
+    }
+    // `serve` wrote the usage it had seen once its own requests were done; the decision
+    // listener's last requests may have come after.
+    if let Err(e) = state.verifier.flush_usage().await {
+        tracing::warn!(error = %e, "could not flush last_used_at at shutdown");
+    }
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves when `stopped`'s sender is dropped.
+async fn until_stopped(mut stopped: tokio::sync::watch::Receiver<()>) {
+    while stopped.changed().await.is_ok() {}
 }
 
 /// Serves the decision listener on a runtime of its own (as many workers as cores), in a thread
@@ -201,7 +265,7 @@ async fn serve(
 async fn decision_listener(
     addr: std::net::SocketAddr,
     state: AppState,
-    mut stopped: tokio::sync::watch::Receiver<()>,
+    stopped: tokio::sync::watch::Receiver<()>,
 ) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -228,10 +292,8 @@ async fn decision_listener(
             runtime.block_on(async move {
                 match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => {
-                        let stop = async move {
-                            let _ = stopped.changed().await;
-                        };
-                        latchkey_server::serve_beside(listener, state, stop).await;
+                        latchkey_server::serve_beside(listener, state, until_stopped(stopped))
+                            .await;
                     }
                     Err(e) => tracing::error!(error = %e, "cannot serve decisions"),
                 }

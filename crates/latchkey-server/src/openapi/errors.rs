@@ -70,8 +70,11 @@ const ERRORS: &[(&str, &str, &str)] = &[
 ];
 
 /// Statuses only some rows answer, beyond what their kind of row documents.
-const EXTRA_STATUSES: &[(&str, &str, &[&str])] =
-    &[("POST", "/api/v3/invites/redeem/", &["403", "409"])];
+const EXTRA_STATUSES: &[(&str, &str, &[&str])] = &[
+    ("POST", "/api/v3/invites/redeem/", &["403", "409"]),
+    // Served on the operator's listener only; the API listeners answer 404.
+    ("GET", "/metrics", &["404"]),
+];
 
 /// Statuses no row documents unless [`EXTRA_STATUSES`] names it (501: every forward-auth row).
 const ONLY_WHERE_NAMED: &[&str] = &["501"];

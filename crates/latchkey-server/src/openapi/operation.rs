@@ -68,6 +68,13 @@ pub(super) fn operation(
     if let Some(text) = forward_text(spec.path, forward) {
         description = format!("{description} {text}");
     }
+    if crate::routes::table::OPERATOR_ONLY.contains(&spec.path) {
+        description = format!(
+            "{description} Served only on the operator's listener (`latchkey serve \
+             --metrics-listen ADDR`, off by default), never on the API listeners, which answer \
+             404: it tells of every account's activity on the node at once."
+        );
+    }
     if spec.method == Method::DELETE && spec.path.starts_with("/api/") {
         description = format!(
             "{description} Deleting is soft, as in dbt Cloud: the object is kept with \

@@ -65,6 +65,7 @@ pub(super) fn tag_description(tag: &str) -> Option<&'static str> {
     Some(match tag {
         "health" => "Liveness (`/livez`, `/healthz`: the process serves) and readiness (`/readyz`: the database answers and the change feed is read).",
         "openapi" => "This document.",
+        "metrics" => "The node's counters for Prometheus, on the operator's listener only.",
         "authorize" => "Decisions: may the presented token do this?",
         "credentials" => "Reports of leaked tokens, which are revoked.",
         "forward-auth" => {

@@ -1,5 +1,5 @@
 //! What a successful call answers: the kind of answer of each row (the envelope, a page, a page
-//! or CSV, plain JSON, or headers alone) and its response object.
+//! or CSV, plain JSON, headers alone, or Prometheus's text) and its response object.
 
 use super::responses::RESPONSES;
 use super::schemas::{entry_for, header, schema_ref};
@@ -21,6 +21,8 @@ enum Success {
     Json,
     /// No body: the answer is the status and the `X-Latchkey-*` headers.
     Headers,
+    /// Prometheus's text exposition format.
+    Metrics,
 }
 
 /// Routes whose success answer the rules in [`success`] do not describe.
@@ -54,6 +56,7 @@ const SUCCESS: &[(&str, &str, Success)] = &[
         Success::Envelope(200),
     ),
     ("POST", "/api/v3/invites/redeem/", Success::Envelope(201)),
+    ("GET", "/metrics", Success::Metrics),
 ];
 
 /// True for an account's collection, `/api/vN/accounts/{account_id}/<things>/`.
@@ -159,6 +162,20 @@ pub(super) fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Re
                         json(answer.clone().unwrap_or_else(|| {
                             ObjectBuilder::new().schema_type(Type::Object).into()
                         })),
+                    ),
+            ),
+            Success::Metrics => (
+                200,
+                ResponseBuilder::new()
+                    .description(
+                        "The node's counters and gauges in Prometheus's text exposition format \
+                         (`text/plain; version=0.0.4`).",
+                    )
+                    .content(
+                        "text/plain",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
                     ),
             ),
             Success::Headers => (

@@ -6,6 +6,7 @@
 
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::metrics::{DecisionKind, Outcome};
 use crate::routes::caller::Caller;
 use crate::state::AppState;
 use crate::verifier::Principal;
@@ -301,23 +302,56 @@ async fn grants_for_explaining(
     ))
 }
 
-/// The handler.
+impl AuthorizeAnswer {
+    /// Whether it allows: the one check, or every check of the batch.
+    fn allowed(&self) -> bool {
+        match self {
+            AuthorizeAnswer::Batch(b) => b.allowed,
+            AuthorizeAnswer::Single(s) => s.result.allowed,
+        }
+    }
+}
+
+/// The handler: answers, and counts the answer as one decision (a batch allows when every check
+/// does; a body it cannot read is no decision).
 pub async fn authorize(
     State(state): State<AppState>,
-    Caller(principal, _): Caller,
-    ApiJson(body): ApiJson<AuthorizeRequest>,
+    Caller(principal, _, from_cache): Caller,
+    body: Result<ApiJson<AuthorizeRequest>, ApiError>,
 ) -> Result<Json<AuthorizeAnswer>, ApiError> {
-    let principal_view = PrincipalView::of(&principal);
+    let answer = match body {
+        Ok(ApiJson(body)) => answer(&state, &principal, body).await,
+        Err(e) => Err(e),
+    };
+    let outcome = match &answer {
+        Ok(Json(a)) if a.allowed() => Outcome::Allow,
+        Ok(_) => Outcome::Deny,
+        Err(_) => Outcome::Undecided,
+    };
+    state
+        .verifier
+        .metrics()
+        .decided(DecisionKind::Authorize, outcome, from_cache);
+    answer
+}
+
+/// The answer to a request's body.
+async fn answer(
+    state: &AppState,
+    principal: &Principal,
+    body: AuthorizeRequest,
+) -> Result<Json<AuthorizeAnswer>, ApiError> {
+    let principal_view = PrincipalView::of(principal);
     match body {
         AuthorizeRequest::Single(c) => {
             let explain = c.explain;
             let check = parse_check(c, "")?;
             let grants = if explain {
-                Some(grants_for_explaining(&state, &principal).await?)
+                Some(grants_for_explaining(state, principal).await?)
             } else {
                 None
             };
-            let result = run(&state, &principal, check, grants.as_ref()).await?;
+            let result = run(state, principal, check, grants.as_ref()).await?;
             Ok(Json(AuthorizeAnswer::Single(SingleAnswer {
                 result,
                 principal: principal_view,
@@ -342,13 +376,13 @@ pub async fn authorize(
                 .map(|(i, c)| parse_check(c, &format!("checks[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
             let grants = if explain {
-                Some(grants_for_explaining(&state, &principal).await?)
+                Some(grants_for_explaining(state, principal).await?)
             } else {
                 None
             };
             let mut results = Vec::with_capacity(parsed.len());
             for check in parsed {
-                results.push(run(&state, &principal, check, grants.as_ref()).await?);
+                results.push(run(state, principal, check, grants.as_ref()).await?);
             }
             let allowed = results.iter().all(|r| r.allowed);
             Ok(Json(AuthorizeAnswer::Batch(BatchAnswer {

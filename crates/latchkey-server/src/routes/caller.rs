@@ -102,9 +102,10 @@ pub fn check_network(principal: &Principal, ip: Option<IpAddr>) -> Result<(), Ap
     })
 }
 
-/// The authenticated caller of a guarded route, and the client address it came from.
+/// The authenticated caller of a guarded route, the client address it came from, and whether
+/// its token was found in the cache (for the handlers that count their own decisions).
 #[derive(Clone)]
-pub struct Caller(pub Principal, pub Option<IpAddr>);
+pub struct Caller(pub Principal, pub Option<IpAddr>, pub bool);
 
 impl Caller {
     /// The caller's account.

@@ -7,8 +7,10 @@
 
 use crate::config::ForwardAuthHeaders;
 use crate::error::ApiError;
+use crate::metrics::{DecisionKind, Outcome};
 use crate::routes::caller::Caller;
 use crate::state::AppState;
+use crate::verifier::Principal;
 use axum::extract::{Request, State};
 use axum::http::header::HeaderName;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -107,10 +109,30 @@ fn value(s: String) -> Result<HeaderValue, ApiError> {
     HeaderValue::try_from(s).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Answers whether the proxied request may go on.
+/// Answers whether the proxied request may go on, and counts the answer: 200 allows, 403
+/// denies, anything else (off, a bad original request) is no decision.
 pub async fn forward(
     State(state): State<AppState>,
-    Caller(principal, _): Caller,
+    Caller(principal, _, from_cache): Caller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let answer = decide(&state, &principal, request).await;
+    let outcome = match &answer {
+        Ok(_) => Outcome::Allow,
+        Err(ApiError::Forbidden(_)) => Outcome::Deny,
+        Err(_) => Outcome::Undecided,
+    };
+    state
+        .verifier
+        .metrics()
+        .decided(DecisionKind::Forward, outcome, from_cache);
+    answer
+}
+
+/// The answer to a proxied request.
+async fn decide(
+    state: &AppState,
+    principal: &Principal,
     request: Request,
 ) -> Result<Response, ApiError> {
     let proxy = state
@@ -143,7 +165,7 @@ pub async fn forward(
         .map_err(|()| forbidden("the request names no single valid project"))?;
     if let Decision::Deny(reason) = state
         .verifier
-        .decide(&principal, needed.permission, project, None)
+        .decide(principal, needed.permission, project, None)
         .await?
     {
         return Err(ApiError::Forbidden(reason.to_string()));

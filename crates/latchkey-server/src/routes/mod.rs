@@ -11,6 +11,7 @@ pub mod identity;
 pub mod introspect;
 pub mod invites;
 pub mod ip_restrictions;
+pub mod metrics;
 pub mod personal_tokens;
 pub mod projects;
 pub mod service_tokens;

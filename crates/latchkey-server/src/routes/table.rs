@@ -4,10 +4,11 @@
 
 use crate::budget::Spender;
 use crate::error::ApiError;
+use crate::metrics::{DecisionKind, Outcome, StoreCall};
 use crate::routes::caller::{check_network, Caller};
 use crate::routes::{
     audit, authorize, credentials, forward, groups, health, identity, introspect, invites,
-    ip_restrictions, personal_tokens, projects, service_tokens, users,
+    ip_restrictions, metrics, personal_tokens, projects, service_tokens, users,
 };
 pub use crate::sign_in::SignedIn;
 use crate::state::AppState;
@@ -71,6 +72,7 @@ pub fn table() -> Vec<(RouteSpec, MethodRouter<AppState>)> {
         row!(GET "/healthz", Public, health::healthz),
         row!(GET "/livez", Public, health::livez),
         row!(GET "/readyz", Public, health::readyz),
+        row!(GET "/metrics", Public, metrics::metrics),
         row!(GET "/api/openapi.json", Public, crate::openapi::openapi_json),
         row!(POST "/api/v1/authorize", Authenticated, authorize::authorize),
         row!(POST "/api/v1/credentials/revoke", Public, credentials::revoke),
@@ -148,6 +150,8 @@ struct RowGuard {
     /// The Admin API (v2/v3) has budgets, per token and per account ([`crate::budget`]); the
     /// decision endpoints other services call on every request do not.
     budgeted: bool,
+    /// What its decisions are counted as.
+    kind: DecisionKind,
 }
 
 impl RowGuard {
@@ -166,15 +170,32 @@ impl RowGuard {
             permission,
             has_account: spec.path.contains("{account_id}"),
             budgeted: spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/"),
+            kind: DecisionKind::of_path(spec.path),
         }
     }
 }
 
-/// The router, built from the table, each route behind the guard for its own row.
+/// Rows served only on the operator's listener (`latchkey serve --metrics-listen`), and on no
+/// API listener: they tell of the whole node, every account's activity at once, which is the
+/// operator's business and no tenant's (see [`crate::routes::metrics`]). Elsewhere they are 404.
+pub const OPERATOR_ONLY: &[&str] = &["/metrics"];
+
+/// The API listeners' router: every row but [`OPERATOR_ONLY`], each behind the guard for its
+/// own row.
 pub fn build(state: AppState) -> Router {
+    build_rows(state, |spec| !OPERATOR_ONLY.contains(&spec.path))
+}
+
+/// The operator listener's router: the [`OPERATOR_ONLY`] rows alone.
+pub fn build_operator(state: AppState) -> Router {
+    build_rows(state, |spec| OPERATOR_ONLY.contains(&spec.path))
+}
+
+/// A router of the rows `keep` keeps, each behind the guard for its own row.
+fn build_rows(state: AppState, keep: impl Fn(&RouteSpec) -> bool) -> Router {
     let mut router = Router::new();
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
-    for (spec, handler) in table() {
+    for (spec, handler) in table().into_iter().filter(|(spec, _)| keep(spec)) {
         let path = spec.path;
         let guarded = handler.route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), RowGuard::of(&spec)),
@@ -196,10 +217,9 @@ pub fn build(state: AppState) -> Router {
     router.with_state(state)
 }
 
-/// Enforces a row: authenticates (under the failed-authentication throttle), applies IP fences,
-/// spends the caller's Admin API budget, hides other accounts (404), checks the permission
-/// through the decision function (403 naming it), spends the account's ceiling for the call it
-/// lets through, and hands the caller to the handler.
+/// Enforces a row ([`admit`]), counts how the request was decided ([`crate::metrics`]: the
+/// guard's own refusals, and the rows it decides whole; authorize and forward auth count their
+/// own answers), and hands the request on.
 async fn guard(
     State((state, row)): State<(AppState, RowGuard)>,
     mut request: Request,
@@ -208,11 +228,64 @@ async fn guard(
     if row.requirement == Public {
         return Ok(next.run(request).await);
     }
+    let mut known = None;
+    let admitted = admit(&state, row, &mut request, &mut known).await;
+    let metrics = state.verifier.metrics();
+    let from_cache = known.unwrap_or(false);
+    match admitted {
+        Err(e) => {
+            metrics.decided(row.kind, refusal(&e, known.is_some()), from_cache);
+            Err(e)
+        }
+        Ok(()) if row.kind == DecisionKind::AdminApi => {
+            metrics.decided(row.kind, Outcome::Allow, from_cache);
+            let start = std::time::Instant::now();
+            let response = next.run(request).await;
+            metrics.observe(StoreCall::AdminCommand, start.elapsed());
+            Ok(response)
+        }
+        Ok(()) => {
+            if row.kind.decided_by_guard() {
+                metrics.decided(row.kind, Outcome::Allow, from_cache);
+            }
+            Ok(next.run(request).await)
+        }
+    }
+}
+
+/// What a refusal of the guard counts as: before the caller is known (`authenticated` false),
+/// a failed authentication; after, a denial when it refuses access, and no decision when it
+/// refuses for anything else (a budget, the database).
+fn refusal(e: &ApiError, authenticated: bool) -> Outcome {
+    match e {
+        ApiError::Unauthenticated | ApiError::TooManyRequests(_) if !authenticated => {
+            Outcome::Unauthenticated
+        }
+        ApiError::Forbidden(_) | ApiError::IpDenied { .. } | ApiError::NotFound
+            if authenticated =>
+        {
+            Outcome::Deny
+        }
+        _ => Outcome::Undecided,
+    }
+}
+
+/// Enforces a row: authenticates (under the failed-authentication throttle), applies IP fences,
+/// spends the caller's Admin API budget, hides other accounts (404), checks the permission
+/// through the decision function (403 naming it), spends the account's ceiling for the call it
+/// lets through, and puts the caller in the request for the handler. Sets `known` once the
+/// caller is authenticated: whether its token came from the cache.
+async fn admit(
+    state: &AppState,
+    row: RowGuard,
+    request: &mut Request,
+    known: &mut Option<bool>,
+) -> Result<(), ApiError> {
     let ip = crate::extract::ClientIp::of(request.extensions()).0;
     let clock = crate::clock::UnixMicros::now();
     let now = clock.secs();
     let path_account = if row.has_account {
-        let account = path_param(&mut request, "account_id").await;
+        let account = path_param(request, "account_id").await;
         Some(AccountId(account.ok_or(ApiError::NotFound)?))
     } else {
         None
@@ -232,20 +305,23 @@ async fn guard(
                     .map_err(ApiError::TooManyRequests)?;
             }
             let account = path_account.ok_or(ApiError::NotFound)?;
-            let user = crate::sign_in::sign_in(&state, ip, now, account, &email, password).await?;
-            spend_caller(&state, row, Spender::User(user.user_id), now)?;
-            spend_account(&state, row, account, now)?;
+            let user = crate::sign_in::sign_in(state, ip, now, account, &email, password).await?;
+            *known = Some(false);
+            spend_caller(state, row, Spender::User(user.user_id), now)?;
+            spend_account(state, row, account, now)?;
             request.extensions_mut().insert(user);
-            return Ok(next.run(request).await);
+            return Ok(());
         }
     }
-    let principal: Principal = match authorization.and_then(crate::extract::bearer_secret) {
-        Some(secret) => throttle::authenticate(&state, ip, secret, clock).await?,
-        None => return Err(throttle::failed(&state, ip, None, now)),
-    };
+    let (principal, from_cache): (Principal, bool) =
+        match authorization.and_then(crate::extract::bearer_secret) {
+            Some(secret) => throttle::authenticate(state, ip, secret, clock).await?,
+            None => return Err(throttle::failed(state, ip, None, now)),
+        };
+    *known = Some(from_cache);
     check_network(&principal, ip)?;
     spend_caller(
-        &state,
+        state,
         row,
         Spender::Token(principal.kind, principal.id),
         now,
@@ -257,7 +333,7 @@ async fn guard(
     if let Some(permission) = row.permission {
         let project = match row.requirement {
             OnProject(_) => {
-                let project = path_param(&mut request, "project_id").await;
+                let project = path_param(request, "project_id").await;
                 Some(ProjectId(project.ok_or(ApiError::NotFound)?))
             }
             _ => None,
@@ -278,9 +354,11 @@ async fn guard(
         ));
     }
     // Only now, with every refusal behind it, does the call count against its account.
-    spend_account(&state, row, principal.account_id, now)?;
-    request.extensions_mut().insert(Caller(principal, ip));
-    Ok(next.run(request).await)
+    spend_account(state, row, principal.account_id, now)?;
+    request
+        .extensions_mut()
+        .insert(Caller(principal, ip, from_cache));
+    Ok(())
 }
 
 /// A numeric path parameter of the request, if it has one by that name.

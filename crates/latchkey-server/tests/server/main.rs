@@ -28,6 +28,7 @@ mod forward_uri;
 mod http_authorize;
 mod identity;
 mod ip_restrictions;
+mod metrics;
 mod openapi;
 mod personal_tokens;
 mod route_matrix;

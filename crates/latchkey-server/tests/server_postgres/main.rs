@@ -45,6 +45,8 @@ mod http_authorize;
 mod identity;
 #[path = "../server/ip_restrictions.rs"]
 mod ip_restrictions;
+#[path = "../server/metrics/mod.rs"]
+mod metrics;
 #[path = "../server/openapi.rs"]
 mod openapi;
 #[path = "../server/personal_tokens.rs"]

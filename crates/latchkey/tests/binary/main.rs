@@ -9,7 +9,10 @@
 
 mod decisions;
 mod harness;
+mod logs;
 mod multi_node;
+mod settings;
+mod shutdown;
 
 use harness::*;
 use serde_json::Value;
@@ -318,155 +321,6 @@ fn serve_bootstraps_once_and_sees_cli_revocations_within_a_poll() {
             "revoked token still accepted"
         );
         std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-#[test]
-fn secrets_never_reach_the_logs_even_at_trace_level() {
-    let env = Env::new();
-    let port = free_port();
-    let log_path = env.dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let (server, lines) = start_server_logging(&env, port, Stdio::from(log), "trace");
-    let admin = lines
-        .iter()
-        .find(|l| l.starts_with("lksvc_"))
-        .cloned()
-        .expect("bootstrap token");
-    let password = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("Admin password, shown once: "))
-        .expect("bootstrap password")
-        .to_owned();
-    let base = format!("http://127.0.0.1:{port}");
-
-    // Mint through the API, use, revoke, and present bad tokens.
-    let (status, body) = http::request(
-        "POST",
-        &format!("{base}/api/v3/accounts/1/service-tokens/"),
-        Some(&admin),
-        r#"{"name":"ci","permission_grants":[{"permission_set":"job_runner"}]}"#,
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let created: Value = serde_json::from_str(&body).unwrap();
-    let minted = created["data"]["token_string"].as_str().unwrap().to_owned();
-    let authorize = format!("{base}/api/v1/authorize");
-    for token in [&admin, &minted] {
-        let (status, _) = http::request(
-            "POST",
-            &authorize,
-            Some(token),
-            r#"{"permission":"runs:write","project_id":1}"#,
-        )
-        .unwrap();
-        assert_eq!(status, 200);
-    }
-    let id = created["data"]["id"].to_string();
-    let (status, _) = http::request(
-        "DELETE",
-        &format!("{base}/api/v3/accounts/1/service-tokens/{id}/"),
-        Some(&admin),
-        "",
-    )
-    .unwrap();
-    assert_eq!(status, 200);
-    let mut wrong = minted.clone();
-    wrong.pop();
-    wrong.push('x');
-    for token in [&minted, &wrong, &"lksvc_short".to_owned()] {
-        http::request(
-            "POST",
-            &authorize,
-            Some(token),
-            r#"{"permission":"runs:write"}"#,
-        )
-        .unwrap();
-    }
-    // Sign in with the password to make a PAT, use it; invite someone who redeems with a password.
-    let basic = format!(
-        "Basic {}",
-        base64(&format!("admin@latchkey.local:{password}"))
-    );
-    let (status, body) = http::request(
-        "POST",
-        &format!("{base}/api/v3/accounts/1/personal-tokens/"),
-        Some(&basic),
-        r#"{"name":"laptop"}"#,
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let pat: Value = serde_json::from_str(&body).unwrap();
-    let pat = pat["data"]["token_string"].as_str().unwrap().to_owned();
-    let (status, _) =
-        http::request("GET", &format!("{base}/api/v2/whoami/"), Some(&pat), "").unwrap();
-    assert_eq!(status, 200);
-    let (status, body) = http::request(
-        "POST",
-        &format!("{base}/api/v3/accounts/1/invites/"),
-        Some(&admin),
-        r#"{"email":"new@example.com","license_type":"developer"}"#,
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let invite: Value = serde_json::from_str(&body).unwrap();
-    assert!(
-        invite["data"]["code"].is_null(),
-        "the inviter never sees a delivered code"
-    );
-    let delivered = std::fs::read_to_string(env.dir.path().join("delivered.json")).unwrap();
-    let delivered: Value = serde_json::from_str(&delivered).unwrap();
-    assert_eq!(delivered["email"], "new@example.com");
-    let code = delivered["code"].as_str().unwrap().to_owned();
-    let new_password = "a brand new secret password";
-    let (status, body) = http::request(
-        "POST",
-        &format!("{base}/api/v3/invites/redeem/"),
-        None,
-        &format!(r#"{{"code":"{code}","password":"{new_password}"}}"#),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{body}");
-    server.stop();
-
-    let logged = std::fs::read_to_string(&log_path).unwrap();
-    for secret in [&basic[6..], &pat, &code, new_password] {
-        assert!(!logged.contains(secret), "a credential reached the log");
-    }
-    // Nor the database, its WAL or its shared memory, in any form a reader could use.
-    let mut stored = Vec::new();
-    for file in ["l.db", "l.db-wal", "l.db-shm"] {
-        stored.extend(std::fs::read(env.dir.path().join(file)).unwrap_or_default());
-    }
-    let stored = String::from_utf8_lossy(&stored);
-    for secret in [
-        pat.as_str(),
-        &code,
-        new_password,
-        &admin,
-        &minted,
-        &password,
-    ] {
-        assert!(!stored.contains(secret), "a secret reached the database");
-        assert!(
-            !stored.contains(&secret[secret.len().saturating_sub(24)..]),
-            "part of a secret reached the database"
-        );
-    }
-    assert!(
-        logged.lines().count() > 5,
-        "trace logging produced almost nothing: {logged}"
-    );
-    for secret in [&admin, &minted, &wrong, &password] {
-        assert!(
-            !logged.contains(secret.as_str()),
-            "a secret reached the log"
-        );
-        // Not even the random part without its prefix.
-        assert!(
-            !logged.contains(&secret[secret.len().saturating_sub(40)..]),
-            "part of a secret reached the log"
-        );
     }
 }
 

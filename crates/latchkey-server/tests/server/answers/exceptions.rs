@@ -67,10 +67,27 @@ pub(super) const EXCEPTIONS: &[(&str, &str, &str)] = &[
         "/api/openapi.json",
         "the document itself: it parses and is the generated document",
     ),
+    (
+        "GET",
+        "/metrics",
+        "Prometheus's text format, on the operator's listener (404 on the API listener)",
+    ),
 ];
 
 /// The check of a row in [`EXCEPTIONS`]; panics when it fails.
 pub(super) async fn check_exception(app: &App, w: &World, method: &str, path: &str, doc: &Value) {
+    if path == "/metrics" {
+        let documented = &doc["paths"][path]["get"]["responses"];
+        assert!(documented["200"]["content"]["text/plain"].is_object());
+        assert!(documented["404"].is_object());
+        let answer = request(app, method, path, Auth::None, Payload::None, &[]).await;
+        assert_eq!(answer.status, 404, "{}", answer.text);
+        let (status, content_type, text) = app.operator().await.scrape().await;
+        assert_eq!(status, 200, "{text}");
+        assert!(content_type.starts_with("text/plain; version=0.0.4"));
+        crate::metrics::exposition::parse(&text).unwrap();
+        return;
+    }
     if path == "/api/openapi.json" {
         let answer = request(app, method, path, Auth::None, Payload::None, &[]).await;
         assert_eq!(answer.status, 200, "{}", answer.text);

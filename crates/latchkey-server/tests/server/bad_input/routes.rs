@@ -111,10 +111,11 @@ pub(super) const QUERY_ROUTES: [Route; 9] = [
     ("GET", "/api/v3/accounts/{account_id}/personal-tokens/"),
 ];
 /// Routes that read neither a body nor a query (the `{id}` ones are probed with unknown ids).
-pub(super) const NO_INPUT_ROUTES: [Route; 23] = [
+pub(super) const NO_INPUT_ROUTES: [Route; 24] = [
     ("GET", "/healthz"),
     ("GET", "/livez"),
     ("GET", "/readyz"),
+    ("GET", "/metrics"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/v2/whoami/"),
     ("GET", "/api/v2/constants/"),

@@ -100,6 +100,28 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
     }
 }
 
+/// The operator's listener (`/metrics`, `latchkey serve --metrics-listen`) serving an app's
+/// state; it stops when dropped.
+pub struct Operator {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Operator {
+    /// `GET /metrics` there: the status, the content type, and the text.
+    pub async fn scrape(&self) -> (u16, String, String) {
+        let resp = reqwest::get(format!("{}/metrics", self.url)).await.unwrap();
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, resp.text().await.unwrap())
+    }
+}
+
 /// The URL of a new empty database of the suite's backend: `t.db` in `dir`, or a new database in
 /// the test process's PostgreSQL cluster. Without PostgreSQL (and without `LATCHKEY_REQUIRE_PG=1`)
 /// the PostgreSQL suite says so and ends here, passing.
@@ -336,6 +358,21 @@ impl App {
         }
         let resp = req.send().await.unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// Serves this app's state on an operator's listener of its own.
+    pub async fn operator(&self) -> Operator {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(latchkey_server::serve_operator(
+            listener,
+            self.state.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Operator { url, _stop: stop }
     }
 
     /// The account's service-token collection path.

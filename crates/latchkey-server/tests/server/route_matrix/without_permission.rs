@@ -17,6 +17,9 @@ const WITHOUT_PERMISSION: &[(&str, &str, Requirement)] = &[
     ("GET", "/healthz", Requirement::Public),
     ("GET", "/livez", Requirement::Public),
     ("GET", "/readyz", Requirement::Public),
+    // Counters with no secret in them, served on the operator's listener alone (404 here): who
+    // reaches that listener is the operator's network's decision.
+    ("GET", "/metrics", Requirement::Public),
     // The OpenAPI document describes the API, not any account's data.
     ("GET", "/api/openapi.json", Requirement::Public),
     // Whoever finds a leaked token may report it (GitHub-style), with no token of their own.
