@@ -152,24 +152,40 @@ impl Store {
         let mut used = used.to_vec();
         used.sort_by_key(|(kind, id, _)| (*kind == TokenKind::Personal, id.0));
         let mut tx = self.write_unordered().await?;
-        for (kind, id, at) in &used {
-            let sql = match kind {
-                TokenKind::Service => {
-                    "UPDATE service_tokens SET last_used_at = $1
-                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)"
+        for kind in [TokenKind::Service, TokenKind::Personal] {
+            let of_kind: Vec<_> = used.iter().filter(|(k, _, _)| *k == kind).collect();
+            for chunk in of_kind.chunks(USAGE_ROWS_PER_STATEMENT) {
+                let sql = usage_update(kind, chunk.len());
+                let mut update = sqlx::query(&sql);
+                for (_, id, at) in chunk {
+                    update = update.bind(id.0).bind(crate::db_time::db_time(*at));
                 }
-                TokenKind::Personal => {
-                    "UPDATE personal_tokens SET last_used_at = $1
-                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)"
-                }
-            };
-            sqlx::query(sql)
-                .bind(crate::db_time::db_time(*at))
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
+                update.execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Tokens whose use one statement writes (two parameters each: far below both backends' limits).
+const USAGE_ROWS_PER_STATEMENT: usize = 500;
+
+/// One statement writing `rows` tokens' `last_used_at` (a batch is one round trip per 500
+/// tokens, not one per token), never moving a time back. `UPDATE … FROM (VALUES …)` with the
+/// values' default column names reads the same on SQLite and PostgreSQL.
+fn usage_update(kind: TokenKind, rows: usize) -> String {
+    let table = match kind {
+        TokenKind::Service => "service_tokens",
+        TokenKind::Personal => "personal_tokens",
+    };
+    let values = (0..rows)
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "UPDATE {table} SET last_used_at = v.column2 FROM (VALUES {values}) AS v
+         WHERE {table}.id = v.column1
+           AND ({table}.last_used_at IS NULL OR {table}.last_used_at < v.column2)"
+    )
 }

@@ -492,3 +492,30 @@ async fn a_rotated_out_token_is_revoked_after_its_overlap_even_across_a_restart(
         State::Active
     );
 }
+
+#[tokio::test]
+async fn a_usage_batch_larger_than_one_statement_is_written_whole() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..1_100 {
+        let (t, _) = mint(&db.store, Minter::Operator, account.id, &[])
+            .await
+            .unwrap();
+        ids.push(t.id);
+    }
+    let at = latchkey_store::now();
+    let batch: Vec<_> = ids.iter().map(|id| (TokenKind::Service, *id, at)).collect();
+    db.store.record_usage(&batch).await.unwrap();
+    let listed = db
+        .store
+        .list_service_tokens(account.id, None)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1_100);
+    assert!(listed.iter().all(|t| t.last_used_at == Some(at)));
+}
