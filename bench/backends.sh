@@ -9,10 +9,12 @@
 #     server (and PostgreSQL's processes) pinned to core 1, each request with the next of the
 #     backend's tokens (bench/rotate.lua); a warm-up pass first. Requests/s, latencies, and the
 #     server's (and PostgreSQL's) CPU per request from /proc.
+#  2b. Creations from one client while wrk keeps the tokens in use (the usage flush's cost).
 #  3. Cold misses: each node restarted (empty cache), the probe asks MISSES tokens once each
 #     (the store lookup), again (hits), and as many never-issued ones, one at a time.
 # The Admin API budgets are off (--token-requests-per-minute 0, --account-requests-per-minute 0)
 # so that step 1 measures the store, not the budget. Loopback only; every step bounded.
+# LATCHKEY_BENCH_ROUNDS: measured pairs in step 2 (3); LATCHKEY_BENCH_MISSES=0 skips step 3.
 # Usage: bash bench/backends.sh [seconds per wrk run] [tokens per backend] [clients] [conns] [misses]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,9 +127,23 @@ pin 1
 echo "-- warm-up (every token looked up once)"
 for b in sqlite pg; do hits "$b" 5; done
 echo "-- measured"
-for round in 1 2 3; do for b in sqlite pg; do hits "$b" "$secs"; done; done
+for round in $(seq "${LATCHKEY_BENCH_ROUNDS:-3}"); do for b in sqlite pg; do hits "$b" "$secs"; done; done
 pin 0,1
 statements "step 2 (the warm-up's lookups, then cache hits only)"
+
+echo "== 2b. creations from one client while wrk keeps $per tokens in use (unpinned): each node's"
+echo "   usage flush (every 5 s) writes their last_used_at in one write transaction"
+for b in sqlite pg; do
+    LATCHKEY_TOKENS="$dir/$b.tokens" wrk -t1 -c"$conns" -d15s -s bench/rotate.lua \
+        "http://127.0.0.1:${port[$b]}/api/v1/authorize" > "$dir/wrk.out" &
+    load_pid=$!
+    sleep 1
+    echo "-- $b (load $(load))"
+    "$probe" create "127.0.0.1:${port[$b]}" "${admin[$b]}" "${account[$b]}" 1 2000 "$dir/$b.busy.tokens"
+    wait "$load_pid"
+    grep -E 'Requests/sec' "$dir/wrk.out" | sed 's/^/  authorize meanwhile: /'
+done
+[ "${LATCHKEY_BENCH_MISSES:-1}" = 0 ] && exit 0
 
 echo "== 3. cold misses, one request at a time, $misses tokens (each node restarted: empty cache)"
 for round in 1 2; do
