@@ -7,6 +7,7 @@
 # Two configurations, one after the other on the same database: the default (LISTEN/NOTIFY,
 # and the feed polled every 250 ms), then listening only (--change-poll-ms 60000, so what
 # arrives within a minute came by NOTIFY). Loopback only; bounded by N.
+# PROBE_POLL_US=N pauses N µs between polls (the pollers otherwise take a core of a 2-core box).
 # LATCHKEY_BENCH_CSV=DIR keeps every round's lags (default.csv, listen-only.csv) there.
 # Usage: bash bench/multi_node.sh [revocations]
 set -euo pipefail

@@ -13,7 +13,8 @@
 //!   misses: the store lookup), then each again (cache hits), then N tokens never issued; prints
 //!   p50 / p90 / p99 / max of each.
 //!
-//! `PROBE_CSV=FILE` makes `lag` write every round's lags to FILE as well.
+//! `PROBE_CSV=FILE` makes `lag` write every round's lags to FILE as well; `PROBE_POLL_US=N`
+//! pauses N µs between one node's polls (default: back to back).
 //!
 //! Refusals are 401, or 429 once the failed-authentication throttle counts them; the probe sends
 //! `X-Forwarded-For` from a rotating set of addresses (the scripts trust 127.0.0.1 as a proxy)
@@ -196,11 +197,18 @@ fn lag(nodes: [&str; 3], admin: &str, account: &str, rounds: usize) {
     let mut revoke_rtt = Vec::new();
     let mut polls = [0usize; 2];
     let mut failures = 0;
+    // PROBE_POLL_US: a pause between one node's polls (0: back to back), to take the pollers'
+    // own load off a small machine at the price of that much resolution.
+    let pause = Duration::from_micros(
+        std::env::var("PROBE_POLL_US").map_or(0, |v| v.parse().unwrap()),
+    );
     // Each lag less the DELETE's own round trip: the time after A answered (negative when a
     // node refused before A's answer arrived).
     let mut after_answer: Vec<f64> = Vec::new();
     // PROBE_CSV=FILE: every round's lags too (round, node, lag ms, polls, DELETE round trip ms).
-    let mut csv = std::env::var_os("PROBE_CSV").map(|f| std::fs::File::create(f).unwrap());
+    let mut csv = std::env::var_os("PROBE_CSV")
+        .filter(|f| !f.is_empty())
+        .map(|f| std::fs::File::create(f).unwrap());
     for round in 0..rounds {
         // One forwarded address per round and node: never throttled.
         let client = round as u32 * 2;
@@ -232,6 +240,9 @@ fn lag(nodes: [&str; 3], admin: &str, account: &str, rounds: usize) {
                             assert_eq!(status, 200);
                             if now.saturating_duration_since(began) > LAG_CEILING {
                                 return (None, n);
+                            }
+                            if !pause.is_zero() {
+                                std::thread::sleep(pause);
                             }
                         }
                     })
