@@ -108,6 +108,8 @@ pin() { # cores: each node's threads and the cluster's processes
 }
 hits() { # backend, seconds
     local b=$1 t0 p0 out
+    # The other node's last usage flush (every 5 s) must not fall into this run.
+    sleep 6
     t0=$(ticks "${pid[$b]}"); p0=$(pg_ticks)
     out=$(LATCHKEY_TOKENS="$dir/$b.tokens" taskset -c 0 wrk -t1 -c"$conns" -d"$2s" --latency \
         -s bench/rotate.lua "http://127.0.0.1:${port[$b]}/api/v1/authorize")
