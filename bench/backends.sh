@@ -9,6 +9,7 @@
 #     server (and PostgreSQL's processes) pinned to core 1, each request with the next of the
 #     backend's tokens (bench/rotate.lua); a warm-up pass first. Requests/s, latencies, and the
 #     server's (and PostgreSQL's) CPU per request from /proc.
+#     Then the same with 100 of the tokens only, where each usage flush writes 100 rows.
 #  2b. Creations from one client while wrk keeps the tokens in use (the usage flush's cost).
 #  3. Cold misses: each node restarted (empty cache), the probe asks MISSES tokens once each
 #     (the store lookup), again (hits), and as many never-issued ones, one at a time.
@@ -106,12 +107,12 @@ pin() { # cores: each node's threads and the cluster's processes
     for b in sqlite pg; do taskset -a -cp "$1" "${pid[$b]}" >/dev/null; done
     for p in $(pg_pids); do taskset -a -cp "$1" "$p" >/dev/null 2>&1 || true; done
 }
-hits() { # backend, seconds
-    local b=$1 t0 p0 out
+hits() { # backend, seconds[, tokens file]
+    local b=$1 t0 p0 out tokens=${3:-$dir/$1.tokens}
     # The other node's last usage flush (every 5 s) must not fall into this run.
     sleep 6
     t0=$(ticks "${pid[$b]}"); p0=$(pg_ticks)
-    out=$(LATCHKEY_TOKENS="$dir/$b.tokens" taskset -c 0 wrk -t1 -c"$conns" -d"$2s" --latency \
+    out=$(LATCHKEY_TOKENS="$tokens" taskset -c 0 wrk -t1 -c"$conns" -d"$2s" --latency \
         -s bench/rotate.lua "http://127.0.0.1:${port[$b]}/api/v1/authorize")
     local rps reqs
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -130,8 +131,12 @@ echo "-- warm-up (every token looked up once)"
 for b in sqlite pg; do hits "$b" 5; done
 echo "-- measured"
 for round in $(seq "${LATCHKEY_BENCH_ROUNDS:-3}"); do for b in sqlite pg; do hits "$b" "$secs"; done; done
+statements "step 2 (the warm-up's lookups, then cache hits only)" 4
+echo "-- the same with only 100 of the tokens in rotation (a usage flush of 100 rows, not $per)"
+for b in sqlite pg; do head -100 "$dir/$b.tokens" > "$dir/$b.hot"; done
+for round in 1 2 3; do for b in sqlite pg; do hits "$b" "$secs" "$dir/$b.hot"; done; done
 pin 0,1
-statements "step 2 (the warm-up's lookups, then cache hits only)"
+statements "step 2 with 100 tokens" 4
 
 echo "== 2b. creations from one client while wrk keeps $per tokens in use (unpinned): each node's"
 echo "   usage flush (every 5 s) writes their last_used_at in one write transaction"
