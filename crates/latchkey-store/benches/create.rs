@@ -36,20 +36,18 @@ struct Fixture {
 }
 
 fn url(backend: &str, dir: &tempfile::TempDir) -> Option<String> {
-    match backend {
-        "sqlite" => Some(format!("sqlite://{}/bench.db", dir.path().display())),
-        _ => match std::env::var("LATCHKEY_BENCH_PG_URL") {
-            Ok(url) => Some(url),
-            Err(_) => {
-                let pg = latchkey_test_postgres::TestPostgres::shared()?;
-                eprintln!(
-                    "postgres: the tests' cluster (fsync=off, synchronous_commit=off): \
-                     set LATCHKEY_BENCH_PG_URL (bench/create.sh) for durable commits"
-                );
-                Some(pg.new_database())
-            }
-        },
+    if backend == "sqlite" {
+        return Some(format!("sqlite://{}/bench.db", dir.path().display()));
     }
+    if let Ok(url) = std::env::var("LATCHKEY_BENCH_PG_URL") {
+        return Some(url);
+    }
+    let pg = latchkey_test_postgres::TestPostgres::shared()?;
+    eprintln!(
+        "postgres: the tests' cluster (fsync=off, synchronous_commit=off): \
+         set LATCHKEY_BENCH_PG_URL (bench/create.sh) for durable commits"
+    );
+    Some(pg.new_database())
 }
 
 /// The fixture on `backend`; `None` when the backend is PostgreSQL and there is none.
@@ -60,9 +58,7 @@ fn fixture(runtime: &tokio::runtime::Runtime, backend: &str) -> Option<Fixture> 
         max_connections: AT_ONCE as u32 + 1,
         ..StoreOptions::default()
     };
-    let store = runtime
-        .block_on(Store::open_with(&url, &options))
-        .unwrap();
+    let store = runtime.block_on(Store::open_with(&url, &options)).unwrap();
     let account = runtime
         .block_on(store.create_account(&Actor::operator(), "Bench", Plan::Enterprise))
         .unwrap();

@@ -199,9 +199,8 @@ fn lag(nodes: [&str; 3], admin: &str, account: &str, rounds: usize) {
     let mut failures = 0;
     // PROBE_POLL_US: a pause between one node's polls (0: back to back), to take the pollers'
     // own load off a small machine at the price of that much resolution.
-    let pause = Duration::from_micros(
-        std::env::var("PROBE_POLL_US").map_or(0, |v| v.parse().unwrap()),
-    );
+    let pause =
+        Duration::from_micros(std::env::var("PROBE_POLL_US").map_or(0, |v| v.parse().unwrap()));
     // Each lag less the DELETE's own round trip: the time after A answered (negative when a
     // node refused before A's answer arrived).
     let mut after_answer: Vec<f64> = Vec::new();
@@ -215,7 +214,10 @@ fn lag(nodes: [&str; 3], admin: &str, account: &str, rounds: usize) {
         let (id, token) = mint(&mut on_a, admin, account, client).unwrap();
         for (w, conn) in watchers.iter_mut().enumerate() {
             let status = conn.authorize(&token, client + w as u32);
-            assert_eq!(status, 200, "a token made on A must work on the others at once");
+            assert_eq!(
+                status, 200,
+                "a token made on A must work on the others at once"
+            );
         }
         let mut answered = Duration::ZERO;
         let start = Barrier::new(3);
@@ -269,7 +271,13 @@ fn lag(nodes: [&str; 3], admin: &str, account: &str, rounds: usize) {
             polls[w] += n;
             if let Some(csv) = csv.as_mut() {
                 let ms = lag.map_or(f64::NAN, |l| l.as_secs_f64() * 1e3);
-                writeln!(csv, "{round},{},{ms:.3},{n},{:.3}", ["B", "C"][w], answered.as_secs_f64() * 1e3).unwrap();
+                writeln!(
+                    csv,
+                    "{round},{},{ms:.3},{n},{:.3}",
+                    ["B", "C"][w],
+                    answered.as_secs_f64() * 1e3
+                )
+                .unwrap();
             }
             match lag {
                 Some(l) => {
