@@ -1,5 +1,5 @@
 //! The whole in-process hot path on a cache hit: parse, checksum, SHA-256, cache lookup, state
-//! and expiry checks, usage note, project ownership, decision — with 1k and 1M tokens cached.
+//! and expiry checks, usage note, project ownership, decision — with 1k, 100k and 1M tokens cached.
 //! Run: `cargo bench -p latchkey-server`.
 
 #![allow(
@@ -124,7 +124,7 @@ fn fixture(cached: usize) -> Fixture {
     }
 }
 
-#[divan::bench(args = [1_000, 1_000_000], sample_count = 200, sample_size = 1000)]
+#[divan::bench(args = [1_000, 100_000, 1_000_000], sample_count = 200, sample_size = 1000)]
 fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
     let f = fixture(cached);
     let write_jobs: Permission = "jobs:write".parse().unwrap();
