@@ -183,7 +183,16 @@ pub const OPERATOR_ONLY: &[&str] = &["/metrics"];
 /// The API listeners' router: every row but [`OPERATOR_ONLY`], each behind the guard for its
 /// own row.
 pub fn build(state: AppState) -> Router {
-    build_rows(state, |spec| !OPERATOR_ONLY.contains(&spec.path))
+    let mut router = build_rows(state, |spec| !OPERATOR_ONLY.contains(&spec.path));
+    // Their paths still exist here as the document says: GET answers 404 and any other method
+    // 405, like every other path, instead of a 404 for every method.
+    for path in OPERATOR_ONLY {
+        router = router.route(
+            path,
+            axum::routing::get(|| async { crate::error::ApiError::NotFound }),
+        );
+    }
+    router
 }
 
 /// The operator listener's router: the [`OPERATOR_ONLY`] rows alone.
