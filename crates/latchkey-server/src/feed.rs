@@ -115,6 +115,7 @@ pub async fn spawn(
             let mut last_sweep = now_unix();
             let mut tick = tokio::time::interval(verifier.config().change_poll);
             let mut last_rotation_sweep = now_unix();
+            let mut last_prune = 0;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -128,7 +129,8 @@ pub async fn spawn(
                         tracing::warn!(error = %e, "could not revoke rotated-out tokens");
                     }
                     // Old change-feed rows go, once a minute on each node.
-                    if last_rotation_sweep % 60 == 0 {
+                    if last_rotation_sweep - last_prune >= 60 {
+                        last_prune = last_rotation_sweep;
                         if let Err(e) = verifier.store().prune_changes().await {
                             tracing::warn!(error = %e, "could not prune the change feed");
                         }

@@ -18,6 +18,10 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres")
 }
 
+/// A SQLite database's own tables, by name (sqlx's migration table and SQLite's left out).
+const SQLITE_TABLES: &str = "SELECT name FROM sqlite_master WHERE type = 'table'
+    AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY 1";
+
 /// The application's tables, by name (sqlx's migration table and SQLite's own left out).
 pub async fn tables(url: &str) -> Vec<String> {
     let sql = if is_postgres(url) {
@@ -25,8 +29,7 @@ pub async fn tables(url: &str) -> Vec<String> {
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
            AND table_name NOT LIKE '\\_%' ORDER BY 1"
     } else {
-        "SELECT name FROM sqlite_master WHERE type = 'table'
-           AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY 1"
+        SQLITE_TABLES
     };
     let pool = pool(url).await;
     let names = sqlx::query_scalar(sql).fetch_all(&pool).await;
@@ -70,16 +73,13 @@ pub async fn table_fingerprint(url: &str) -> Vec<String> {
         .await
         .unwrap_or_else(|e| panic!("listing tables: {e}"))
     } else {
-        sqlx::query_scalar::<_, String>(
-            "SELECT name FROM sqlite_master WHERE type = 'table'
-               AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' ORDER BY 1",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("listing tables: {e}"))
-        .into_iter()
-        .map(|t| (t, "rowid".to_owned()))
-        .collect()
+        sqlx::query_scalar::<_, String>(SQLITE_TABLES)
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("listing tables: {e}"))
+            .into_iter()
+            .map(|t| (t, "rowid".to_owned()))
+            .collect()
     };
     let union = ids
         .iter()
