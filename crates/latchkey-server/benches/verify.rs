@@ -12,7 +12,7 @@ use latchkey_core::{
     catalog, EffectivePermissions, Grant, Permission, Plan, ProjectId, Scope, TokenFormat,
     TokenKind,
 };
-use latchkey_server::cache::CachedPrincipal;
+use latchkey_server::cache::PrincipalLoad;
 use latchkey_server::clock::UnixMicros;
 use latchkey_server::{ServerConfig, Verifier};
 use latchkey_store::{Actor, Store};
@@ -82,7 +82,7 @@ fn fixture(cached: usize) -> Fixture {
     let mut tokens = Vec::with_capacity(PRESENTED);
     for i in 0..cached {
         let t = format.generate(TokenKind::Service);
-        let entry = CachedPrincipal {
+        let entry = PrincipalLoad {
             kind: TokenKind::Service,
             id: latchkey_core::TokenId(i as i64 + 1),
             account_id: project.account_id,
@@ -92,8 +92,6 @@ fn fixture(cached: usize) -> Fixture {
             loaded_at: now,
             permissions: perms.clone(),
             network: None,
-            last_used: std::sync::atomic::AtomicI64::default(),
-            usage_pending: std::sync::atomic::AtomicBool::default(),
         };
         let epoch = verifier.cache().epoch();
         verifier.cache().insert(t.digest, entry, epoch, 0);

@@ -21,7 +21,13 @@ pub async fn serve_beside(
 ) {
     let files = file_share(open_file_limit(), true, Listener::Decisions);
     let limits = ConnectionLimits::new(state.verifier.config(), files);
-    crate::connections::serve(listener, router(state), limits, shutdown).await;
+    let trusted = trusted_proxies(&state);
+    crate::connections::serve(listener, router(state), limits, trusted, shutdown).await;
+}
+
+/// The proxies whose `X-Forwarded-For` names the client.
+fn trusted_proxies(state: &AppState) -> Arc<[latchkey_core::Cidr]> {
+    state.verifier.config().trusted_proxies.clone().into()
 }
 
 /// Most connections the operator's listener holds: a scraper or two, and a person with curl.
@@ -39,10 +45,11 @@ pub async fn serve_operator(
         max_connections: OPERATOR_CONNECTIONS,
         ..ConnectionLimits::new(state.verifier.config(), None)
     };
+    let trusted = trusted_proxies(&state);
     let router = routes::table::build_operator(state)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    crate::connections::serve(listener, router, limits, shutdown).await;
+    crate::connections::serve(listener, router, limits, trusted, shutdown).await;
 }
 
 /// Which listener a share of the open files is for.
@@ -63,19 +70,14 @@ fn file_share(open_files: Option<u64>, beside: bool, listener: Listener) -> Opti
     })
 }
 
-/// The router.
+/// The router. Served by [`crate::connections::serve`], which gives every request its client's
+/// address.
 pub fn router(state: AppState) -> Router {
     let limit = state.verifier.config().body_limit;
-    let trusted: Arc<[latchkey_core::Cidr]> =
-        state.verifier.config().trusted_proxies.clone().into();
     routes::table::build(state)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            trusted,
-            crate::extract::resolve_client_ip,
-        ))
 }
 
 /// Serves until `shutdown` resolves, under the configuration's connection limits
@@ -93,7 +95,8 @@ pub async fn serve(
     let config = verifier.config();
     let files = file_share(open_file_limit(), config.decision_listener, Listener::Main);
     let limits = ConnectionLimits::new(config, files);
-    crate::connections::serve(listener, router(state), limits, shutdown).await;
+    let trusted = trusted_proxies(&state);
+    crate::connections::serve(listener, router(state), limits, trusted, shutdown).await;
     for t in tasks {
         t.abort();
     }

@@ -1,10 +1,12 @@
 //! The node's cache of compiled principals, keyed by token digest.
 //!
-//! 64 shards, each a `RwLock<HashMap>` with an identity hasher: the key is already a SHA-256
-//! digest, so its first eight bytes are the hash and bytes 8..16 pick the shard. Readers take a
-//! shard's read lock for the few nanoseconds of a lookup; nothing is held across an `.await`.
-//! Identical permission sets are interned, so a million tokens with the same grants share one
-//! compiled copy.
+//! 64 shards, each a `RwLock<HashSet>` of entries with an identity hasher: the key is already a
+//! SHA-256 digest, so its first eight bytes are the hash and bytes 8..16 pick the shard. Each
+//! entry holds its own digest, so a slot of the set is one pointer (the digest is compared where
+//! the entry is read anyway): a million cached tokens cost one allocation each and a table of
+//! pointers, about 150 bytes a token. Readers take a shard's read lock for the few nanoseconds of
+//! a lookup; nothing is held across an `.await`. Identical permission sets are interned, so a
+//! million tokens with the same grants share one compiled copy.
 //!
 //! Evictions are as narrow as the change: one digest, one user's personal tokens (found through a
 //! small index kept for personal tokens only), or one account's entries (a plan or IP-rule
@@ -15,8 +17,9 @@ use crate::clock::UnixMicros;
 use latchkey_core::{
     AccountId, EffectivePermissions, NetworkPolicy, TokenDigest, TokenId, TokenKind, UserId,
 };
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -85,11 +88,37 @@ impl Hasher for DigestHasher {
     }
 }
 
-type Shard = RwLock<HashMap<TokenDigest, Arc<CachedPrincipal>, BuildHasherDefault<DigestHasher>>>;
+type Shard = RwLock<HashSet<Keyed, BuildHasherDefault<DigestHasher>>>;
 
-/// A token as the verifier needs it, compiled.
+/// An entry as its shard holds it: hashed and compared by the digest it carries.
+struct Keyed(Arc<CachedPrincipal>);
+
+impl Hash for Keyed {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.digest.hash(state);
+    }
+}
+
+impl PartialEq for Keyed {
+    #[inline]
+    fn eq(&self, other: &Keyed) -> bool {
+        self.0.digest == other.0.digest
+    }
+}
+
+impl Eq for Keyed {}
+
+impl Borrow<TokenDigest> for Keyed {
+    #[inline]
+    fn borrow(&self) -> &TokenDigest {
+        &self.0.digest
+    }
+}
+
+/// A principal as the verifier read it from the store, before it is cached.
 #[derive(Debug)]
-pub struct CachedPrincipal {
+pub struct PrincipalLoad {
     /// Service or personal.
     pub kind: TokenKind,
     /// Token id (0 for an unknown token).
@@ -102,6 +131,31 @@ pub struct CachedPrincipal {
     pub active: bool,
     /// When it stops working (it works strictly before this instant).
     pub expires_at: Option<UnixMicros>,
+    /// When it was read from the store.
+    pub loaded_at: UnixMicros,
+    /// Compiled permissions.
+    pub permissions: Arc<EffectivePermissions>,
+    /// IP fences; `None` when there are none.
+    pub network: Option<Arc<NetworkPolicy>>,
+}
+
+/// `CachedPrincipal::user` of a token that acts for no user (ids are positive).
+const NO_USER: i64 = i64::MIN;
+
+/// A token as the verifier needs it, compiled. Laid out to be small (a million of them are
+/// cached at once): optional ids and times are held with a sentinel, not an `Option`.
+#[derive(Debug)]
+pub struct CachedPrincipal {
+    /// The token's digest, its key in the cache.
+    digest: TokenDigest,
+    /// Token id (0 for an unknown token).
+    pub id: TokenId,
+    /// Owning account.
+    pub account_id: AccountId,
+    /// For PATs, the user's id; [`NO_USER`] for service tokens.
+    user: i64,
+    /// When it stops working; `i64::MAX` for never.
+    expires: UnixMicros,
     /// When this entry was read from the store; it is reloaded after the max age.
     pub loaded_at: UnixMicros,
     /// Compiled permissions, shared between tokens that hold the same.
@@ -111,8 +165,50 @@ pub struct CachedPrincipal {
     pub network: Option<Arc<NetworkPolicy>>,
     /// Last second this token authenticated (for the batched `last_used_at`).
     pub last_used: AtomicI64,
+    /// Service or personal.
+    pub kind: TokenKind,
+    /// False for unknown, revoked, or seat-less tokens.
+    pub active: bool,
     /// Whether this entry waits in the usage batch.
     pub usage_pending: AtomicBool,
+}
+
+impl CachedPrincipal {
+    /// The entry for `load`, keyed by `digest`.
+    pub fn new(digest: TokenDigest, load: PrincipalLoad) -> CachedPrincipal {
+        CachedPrincipal {
+            digest,
+            id: load.id,
+            account_id: load.account_id,
+            user: load.user_id.map_or(NO_USER, |u| u.0),
+            expires: load.expires_at.unwrap_or(UnixMicros(i64::MAX)),
+            loaded_at: load.loaded_at,
+            permissions: load.permissions,
+            network: load.network,
+            last_used: AtomicI64::new(0),
+            kind: load.kind,
+            active: load.active,
+            usage_pending: AtomicBool::new(false),
+        }
+    }
+
+    /// For PATs, the user.
+    #[inline]
+    pub fn user_id(&self) -> Option<UserId> {
+        (self.user != NO_USER).then_some(UserId(self.user))
+    }
+
+    /// When it stops working (it works strictly before this instant); `None` for never.
+    #[inline]
+    pub fn expires_at(&self) -> Option<UnixMicros> {
+        (self.expires.0 != i64::MAX).then_some(self.expires)
+    }
+
+    /// Whether it works at `now`: active, and strictly before its expiry.
+    #[inline]
+    pub fn works_at(&self, now: UnixMicros) -> bool {
+        self.active && now < self.expires
+    }
 }
 
 /// The one shared copy of `value` (bounded: unshared copies are dropped past 100,000).
@@ -172,7 +268,7 @@ impl TokenCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
-            .cloned()
+            .map(|Keyed(e)| e.clone())
     }
 
     /// Runs `f` on the entry under the shard's read lock, without touching its reference count.
@@ -186,7 +282,7 @@ impl TokenCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
-            .map(f)
+            .map(|Keyed(e)| f(e))
     }
 
     /// The eviction epoch; read it before loading from the store and pass it to [`insert`].
@@ -202,18 +298,19 @@ impl TokenCache {
     pub fn insert(
         &self,
         digest: TokenDigest,
-        entry: CachedPrincipal,
+        load: PrincipalLoad,
         epoch: u64,
         negative_capacity: usize,
     ) -> Arc<CachedPrincipal> {
-        let entry = Arc::new(CachedPrincipal {
-            permissions: intern(&self.interned, &entry.permissions),
-            network: entry
+        let load = PrincipalLoad {
+            permissions: intern(&self.interned, &load.permissions),
+            network: load
                 .network
                 .as_ref()
                 .map(|n| intern(&self.interned_networks, n)),
-            ..entry
-        });
+            ..load
+        };
+        let entry = Arc::new(CachedPrincipal::new(digest, load));
         let unknown = entry.id.0 == 0;
         if unknown && self.negative.load(Ordering::Relaxed) >= negative_capacity as i64 {
             return entry;
@@ -225,7 +322,7 @@ impl TokenCache {
         if self.epoch.load(Ordering::Acquire) != epoch {
             return entry;
         }
-        if let Some(old) = shard.insert(digest, entry.clone()) {
+        if let Some(Keyed(old)) = shard.replace(Keyed(entry.clone())) {
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
             }
@@ -233,7 +330,7 @@ impl TokenCache {
         if unknown {
             self.negative.fetch_add(1, Ordering::Relaxed);
         }
-        if let Some(user) = entry.user_id {
+        if let Some(user) = entry.user_id() {
             let mut by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
             let digests = by_user.entry(user).or_default();
             if !digests.contains(&digest) {
@@ -261,12 +358,12 @@ impl TokenCache {
             .shard(digest)
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(old) = shard.remove(digest) {
+        if let Some(Keyed(old)) = shard.take(digest) {
             self.count(Eviction::Token, 1);
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
             }
-            if let Some(user) = old.user_id {
+            if let Some(user) = old.user_id() {
                 self.unindex(user, digest);
             }
         }
@@ -300,7 +397,10 @@ impl TokenCache {
                 .shard(digest)
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            if shard.get(digest).is_some_and(|e| e.user_id == Some(user)) {
+            if shard
+                .get(digest)
+                .is_some_and(|e| e.0.user_id() == Some(user))
+            {
                 shard.remove(digest);
                 self.count(Eviction::User, 1);
             }
@@ -314,12 +414,12 @@ impl TokenCache {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let mut personal = Vec::new();
             let before = shard.len();
-            shard.retain(|digest, e| {
+            shard.retain(|Keyed(e)| {
                 if e.account_id != account {
                     return true;
                 }
-                if let Some(user) = e.user_id {
-                    personal.push((user, *digest));
+                if let Some(user) = e.user_id() {
+                    personal.push((user, e.digest));
                 }
                 false
             });
@@ -339,7 +439,7 @@ impl TokenCache {
         for shard in &self.shards {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let len = shard.len();
-            shard.retain(|_, e| e.id.0 != 0 || e.loaded_at >= before);
+            shard.retain(|Keyed(e)| e.id.0 != 0 || e.loaded_at >= before);
             self.negative
                 .fetch_sub((len - shard.len()) as i64, Ordering::Relaxed);
         }

@@ -18,6 +18,10 @@ pub struct ServerConfig {
     pub negative_capacity: usize,
     /// How often `last_used_at` is flushed to the database.
     pub usage_flush: Duration,
+    /// A token's use is written at most once per this long: `last_used_at` (and the address it
+    /// came from) is the first use of each such window, at most this much behind the latest,
+    /// so that tokens in constant use cost the database one write a window, not one a flush.
+    pub usage_granularity: Duration,
     /// Largest request body accepted.
     pub body_limit: usize,
     /// Failed authentications allowed per window, counted per client address and per presented
@@ -150,6 +154,7 @@ impl Default for ServerConfig {
             negative_ttl: Duration::from_secs(5),
             negative_capacity: 100_000,
             usage_flush: Duration::from_secs(5),
+            usage_granularity: Duration::from_secs(60),
             body_limit: 64 * 1024,
             legacy_cutoff: DEFAULT_LEGACY_CUTOFF,
             failed_auth_limit: 30,

@@ -16,11 +16,12 @@
 //! make (the throttles and budgets).
 
 use crate::config::ServerConfig;
-use axum::extract::ConnectInfo;
+use crate::extract::ClientIp;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use latchkey_core::Cidr;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
@@ -388,11 +389,13 @@ impl Drop for Release {
 }
 
 /// Serves `router` on `listener` under `limits` until `shutdown` resolves, then lets every held
-/// connection finish what it is doing and returns.
+/// connection finish what it is doing and returns. Every request carries its client's address
+/// ([`ClientIp`]), resolved from the peer and, behind a `trusted` proxy, `X-Forwarded-For`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    trusted: Arc<[Cidr]>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let clock = Clock(Instant::now());
@@ -429,6 +432,7 @@ pub async fn serve(
             activity,
             clock,
             router: router.clone(),
+            trusted: trusted.clone(),
         };
         let (stopping, done) = (stopping.clone(), done.clone());
         tokio::spawn(async move {
@@ -480,6 +484,7 @@ struct Connection {
     activity: Arc<Activity>,
     clock: Clock,
     router: Router,
+    trusted: Arc<[Cidr]>,
 }
 
 impl Connection {
@@ -491,6 +496,7 @@ impl Connection {
             activity,
             clock,
             router,
+            trusted,
         } = self;
         let io = TokioIo::new(Watched {
             stream,
@@ -500,7 +506,9 @@ impl Connection {
         let routes = TowerToHyperService::new(router);
         let requests = activity.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
+            // Resolved once, here, for the guard, the IP fences and the handlers alike.
+            let client = ClientIp::resolve(Some(peer.ip()), request.headers(), &trusted);
+            request.extensions_mut().insert(client);
             let handling = Handling::start(&requests, clock);
             let answer = hyper::service::Service::call(&routes, request);
             async move {

@@ -181,6 +181,11 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
             }
         }
     }
+    // The common case in one pass; a body that fails is read again for the error's wording
+    // (which names the field's path).
+    if let Ok(v) = serde_json::from_slice::<T>(&bytes) {
+        return Ok(v);
+    }
     match axum::Json::<T>::from_bytes(&bytes) {
         Ok(axum::Json(v)) => Ok(v),
         Err(JsonRejection::JsonDataError(e)) => Err(ApiError::BadRequest {
@@ -360,22 +365,20 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
     }
 }
 
-/// The client's address, resolved once per request by [`resolve_client_ip`]: the connection's
+/// The client's address, resolved once per request as it arrives ([`crate::connections`]): the connection's
 /// peer, or — when the peer is a trusted proxy — the nearest untrusted hop of
 /// `X-Forwarded-For`. `None` when it cannot be told (then IP fences refuse the request).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
 impl ClientIp {
-    /// Reads it from a request's extensions (the peer, if the resolver did not run).
+    /// Reads it from a request's extensions (unknown for a request that did not arrive on a
+    /// connection).
     pub fn of(extensions: &axum::http::Extensions) -> ClientIp {
-        extensions.get::<ClientIp>().copied().unwrap_or_else(|| {
-            ClientIp(
-                extensions
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0.ip()),
-            )
-        })
+        extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(None))
     }
 
     /// The client behind `peer`, believing `X-Forwarded-For` only from a trusted proxy: hops
@@ -412,21 +415,6 @@ impl ClientIp {
         }
         ClientIp(Some(client))
     }
-}
-
-/// Middleware: resolves the client address once and leaves it in the request's extensions.
-pub async fn resolve_client_ip(
-    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<[latchkey_core::Cidr]>>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let peer = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let ip = ClientIp::resolve(peer, request.headers(), &trusted);
-    request.extensions_mut().insert(ip);
-    next.run(request).await
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {

@@ -9,9 +9,22 @@ use std::sync::Arc;
 /// Store lookups that throttled callers may run at once, on one node.
 pub const THROTTLED_LOOKUPS: usize = 1;
 
-/// What every handler can reach.
+/// What every handler can reach: a handle on the node's [`Shared`] state, cloned for every
+/// request (one reference count, whatever the state holds).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    #[inline]
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The node's state behind an [`AppState`].
+pub struct Shared {
     /// The node's verifier (and through it, the store and the configuration).
     pub verifier: Arc<Verifier>,
     /// Failed authentications per client address.
@@ -33,7 +46,7 @@ pub struct AppState {
 impl AppState {
     /// State over a store.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             auth_failures: Arc::new(Limiter::new(
                 config.failed_auth_limit,
                 config.failed_auth_window_secs,
@@ -56,6 +69,6 @@ impl AppState {
             ),
             admin_budget: Arc::new(crate::budget::AdminBudget::new(&config)),
             verifier: Arc::new(Verifier::new(store, config)),
-        }
+        }))
     }
 }

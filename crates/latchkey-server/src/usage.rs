@@ -1,5 +1,6 @@
-//! `last_used_at`: noted in memory when a token authenticates (at most once per second per token,
-//! one push per flush interval) and written to the store in batches. A batch the store refuses is
+//! `last_used_at`: noted in memory when a token authenticates (at most once per token per
+//! granularity window, [`crate::ServerConfig::usage_granularity`]) and written to the store in
+//! batches. A batch the store refuses is
 //! kept and written with the next one, up to a bound, so an outage of the store loses no usage
 //! short of that bound.
 
@@ -19,8 +20,9 @@ use time::OffsetDateTime;
 pub const MAX_UNWRITTEN: usize = 100_000;
 
 /// The usage noted since the last flush, and what earlier flushes could not write.
-#[derive(Default)]
 pub struct UsageLog {
+    /// Seconds between two uses of one token that are both written.
+    granularity: i64,
     /// Entries whose use changed since they were last taken (each at most once).
     pending: Mutex<Vec<Arc<CachedPrincipal>>>,
     /// Last use, in Unix seconds, of tokens a refused batch held.
@@ -28,10 +30,24 @@ pub struct UsageLog {
 }
 
 impl UsageLog {
-    /// Notes that `entry` authenticated in second `now_secs`.
+    /// A log writing each token's use at most once per `granularity` (at least a second).
+    pub fn new(granularity: std::time::Duration) -> UsageLog {
+        UsageLog {
+            granularity: i64::try_from(granularity.as_secs())
+                .unwrap_or(i64::MAX)
+                .max(1),
+            pending: Mutex::default(),
+            unwritten: Mutex::default(),
+        }
+    }
+
+    /// Notes that `entry` authenticated in second `now_secs`: kept when it is the first use
+    /// since the entry was loaded or the granularity window after the last one kept, dropped
+    /// otherwise (the hit path's common case: one load and one compare).
     #[inline]
     pub fn note(&self, entry: &Arc<CachedPrincipal>, now_secs: i64) {
-        if entry.last_used.load(Relaxed) != now_secs {
+        let kept = entry.last_used.load(Relaxed);
+        if kept == 0 || now_secs >= kept.saturating_add(self.granularity) {
             entry.last_used.store(now_secs, Relaxed);
             if !entry.usage_pending.swap(true, Relaxed) {
                 self.pending
@@ -131,5 +147,83 @@ impl UsageLog {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UsageLog;
+    use crate::cache::{CachedPrincipal, PrincipalLoad};
+    use crate::clock::UnixMicros;
+    use latchkey_core::{AccountId, TokenDigest, TokenId, TokenKind};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn entry(id: i64) -> Arc<CachedPrincipal> {
+        Arc::new(CachedPrincipal::new(
+            TokenDigest([id as u8; 32]),
+            PrincipalLoad {
+                kind: TokenKind::Service,
+                id: TokenId(id),
+                account_id: AccountId(1),
+                user_id: None,
+                active: true,
+                expires_at: None,
+                loaded_at: UnixMicros(0),
+                permissions: Arc::default(),
+                network: None,
+            },
+        ))
+    }
+
+    fn taken(log: &UsageLog) -> Vec<(i64, i64)> {
+        let mut batch: Vec<_> = log
+            .take()
+            .into_iter()
+            .map(|(_, id, at)| (id.0, at.unix_timestamp()))
+            .collect();
+        batch.sort_unstable();
+        batch
+    }
+
+    #[test]
+    fn a_token_in_constant_use_is_written_once_a_window() {
+        let log = UsageLog::new(Duration::from_secs(60));
+        let (a, b) = (entry(1), entry(2));
+        let start = 1_800_000_000;
+        log.note(&a, start);
+        log.note(&a, start + 1);
+        log.note(&b, start + 30);
+        assert_eq!(
+            taken(&log),
+            [(1, start), (2, start + 30)],
+            "first uses are kept"
+        );
+        for second in start + 2..start + 60 {
+            log.note(&a, second);
+        }
+        assert_eq!(
+            taken(&log),
+            [],
+            "uses inside the window are not written again"
+        );
+        log.note(&a, start + 60);
+        log.note(&a, start + 61);
+        log.note(&b, start + 61);
+        assert_eq!(
+            taken(&log),
+            [(1, start + 60)],
+            "the window's first use, once"
+        );
+    }
+
+    #[test]
+    fn a_one_second_granularity_keeps_every_new_second() {
+        let log = UsageLog::new(Duration::ZERO);
+        let a = entry(1);
+        log.note(&a, 100);
+        log.note(&a, 100);
+        log.note(&a, 101);
+        assert_eq!(taken(&log), [(1, 101)]);
     }
 }

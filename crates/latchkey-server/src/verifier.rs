@@ -6,7 +6,7 @@
 //! and cache the result (unknown tokens too, briefly). Decisions on a project also need its
 //! owner, cached in [`ProjectOwners`]. `last_used_at` is noted in memory and flushed in batches.
 
-use crate::cache::{CachedPrincipal, TokenCache};
+use crate::cache::{CachedPrincipal, PrincipalLoad, TokenCache};
 use crate::clock::{Micros, UnixMicros};
 use crate::config::ServerConfig;
 use crate::metrics::{Metrics, StoreCall};
@@ -73,13 +73,13 @@ impl Verifier {
     /// A verifier over a store.
     pub fn new(store: Store, config: ServerConfig) -> Verifier {
         Verifier {
+            usage: UsageLog::new(config.usage_granularity),
             max_age: config.cache_max_age.into(),
             negative_ttl: config.negative_ttl.into(),
             config,
             store,
             cache: TokenCache::default(),
             owners: ProjectOwners::default(),
-            usage: UsageLog::default(),
             feed: crate::feed_health::FeedHealth::default(),
             metrics: Metrics::default(),
         }
@@ -226,7 +226,7 @@ impl Verifier {
                 None,
             ),
         };
-        let entry = CachedPrincipal {
+        let entry = PrincipalLoad {
             kind: parsed.kind,
             id,
             account_id,
@@ -236,8 +236,6 @@ impl Verifier {
             loaded_at: now,
             permissions: Arc::new(permissions),
             network,
-            last_used: std::sync::atomic::AtomicI64::default(),
-            usage_pending: std::sync::atomic::AtomicBool::default(),
         };
         let entry = self
             .cache
@@ -248,10 +246,11 @@ impl Verifier {
     /// The entry if its token works at `now`: active, and strictly before its expiry.
     #[inline]
     fn live(entry: Principal, now: UnixMicros) -> Result<Principal, AuthError> {
-        if !entry.active || entry.expires_at.is_some_and(|e| e <= now) {
-            return Err(AuthError::Unauthenticated);
+        if entry.works_at(now) {
+            Ok(entry)
+        } else {
+            Err(AuthError::Unauthenticated)
         }
-        Ok(entry)
     }
 
     /// Writes the pending `last_used_at` batch; a batch the store refuses is kept for the next

@@ -127,6 +127,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_USAGE_FLUSH_SECS", default_value_t = 5,
         value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub usage_flush_secs: u64,
+    /// A token's `last_used_at` is written at most once per this many seconds (it is accurate
+    /// to within this, plus the flush interval); tokens in constant use then cost the database
+    /// one write per token per window.
+    #[arg(long, env = "LATCHKEY_USAGE_GRANULARITY_SECS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub usage_granularity_secs: u64,
     /// A proxy whose X-Forwarded-For is believed (CIDR; repeat or comma-separate).
     #[arg(
         long = "trusted-proxy",

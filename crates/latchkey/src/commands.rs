@@ -162,6 +162,7 @@ async fn serve(
         token_format: format,
         change_poll: Duration::from_millis(args.change_poll_ms.max(10)),
         usage_flush: Duration::from_secs(args.usage_flush_secs),
+        usage_granularity: Duration::from_secs(args.usage_granularity_secs),
         legacy_cutoff,
         trusted_proxies: args.trusted_proxies.clone(),
         account_requests_per_minute: args.account_requests_per_minute,

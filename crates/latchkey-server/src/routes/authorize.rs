@@ -54,14 +54,60 @@ pub struct BatchRequest {
     explain: bool,
 }
 
+// Read as one object with every field optional and then told apart ([`RequestFields`]), not
+// as serde's untagged enum, which buffers the body and reads it twice, failing the first time
+// (the schema is the same `oneOf`).
 /// A single check or a batch.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "RequestFields")]
 pub enum AuthorizeRequest {
     /// `{"checks": [...]}`.
     Batch(BatchRequest),
     /// One check.
     Single(CheckRequest),
+}
+
+/// Every field either shape of [`AuthorizeRequest`] has.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestFields {
+    #[serde(default)]
+    permission: Option<String>,
+    #[serde(default)]
+    project_id: Option<i64>,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    explain: bool,
+    #[serde(default)]
+    checks: Option<Vec<CheckRequest>>,
+}
+
+impl TryFrom<RequestFields> for AuthorizeRequest {
+    type Error = String;
+
+    fn try_from(f: RequestFields) -> Result<AuthorizeRequest, String> {
+        match (f.checks, f.permission) {
+            (Some(checks), None) if f.project_id.is_none() && f.environment.is_none() => {
+                Ok(AuthorizeRequest::Batch(BatchRequest {
+                    checks,
+                    explain: f.explain,
+                }))
+            }
+            (Some(_), _) => Err(
+                "a batch has only `checks` and `explain`: permission, project_id and \
+                 environment go inside each check"
+                    .into(),
+            ),
+            (None, Some(permission)) => Ok(AuthorizeRequest::Single(CheckRequest {
+                permission,
+                project_id: f.project_id,
+                environment: f.environment,
+                explain: f.explain,
+            })),
+            (None, None) => Err("missing field `permission` (or `checks` for a batch)".into()),
+        }
+    }
 }
 
 /// Who was checked.
@@ -91,7 +137,7 @@ impl PrincipalView {
             kind,
             id: p.id.0,
             account_id: p.account_id.0,
-            user_id: p.user_id.map(|u| u.0),
+            user_id: p.user_id().map(|u| u.0),
         }
     }
 }
@@ -128,7 +174,8 @@ pub struct Explanation {
 pub struct CheckResult {
     /// The permission asked about.
     #[schema(schema_with = crate::value_sets::permission)]
-    permission: String,
+    #[serde(serialize_with = "written_out")]
+    permission: Permission,
     /// The project asked about.
     #[schema(required = true)]
     project_id: Option<i64>,
@@ -142,14 +189,39 @@ pub struct CheckResult {
     explanation: Option<Explanation>,
 }
 
+/// Serializes a permission as its name, written straight into the output.
+fn written_out<S: serde::Serializer>(p: &Permission, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(p)
+}
+
+// Written out by hand as one flat object (serde's `flatten` would go through a map
+// serializer on every answer).
 /// The answer to one check: the result and who asked.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(utoipa::ToSchema)]
 #[schema(as = AuthorizeSingleAnswer)]
 pub struct SingleAnswer {
     #[serde(flatten)]
     result: CheckResult,
     /// The token checked.
     principal: PrincipalView,
+}
+
+impl Serialize for SingleAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let r = &self.result;
+        let fields = if r.explanation.is_some() { 6 } else { 5 };
+        let mut out = serializer.serialize_struct("SingleAnswer", fields)?;
+        out.serialize_field("permission", &format_args!("{}", r.permission))?;
+        out.serialize_field("project_id", &r.project_id)?;
+        out.serialize_field("allowed", &r.allowed)?;
+        out.serialize_field("reason", &r.reason)?;
+        if let Some(explanation) = &r.explanation {
+            out.serialize_field("explanation", explanation)?;
+        }
+        out.serialize_field("principal", &self.principal)?;
+        out.end()
+    }
 }
 
 /// The answer to a batch: every result in order, and whether all were allowed.
@@ -258,7 +330,7 @@ async fn run(
         }),
     };
     Ok(CheckResult {
-        permission: check.permission.to_string(),
+        permission: check.permission,
         project_id: check.project.map(|p| p.0),
         allowed: decision.is_allowed(),
         reason,

@@ -83,7 +83,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserCaller {
         parts
             .extensions
             .get::<Caller>()
-            .and_then(|c| Some(UserCaller::Token(c.clone(), c.0.user_id?)))
+            .and_then(|c| Some(UserCaller::Token(c.clone(), c.0.user_id()?)))
             .ok_or(ApiError::Unauthenticated)
     }
 }
@@ -96,7 +96,7 @@ pub fn check_network(principal: &Principal, ip: Option<IpAddr>) -> Result<(), Ap
     };
     policy.check(ip).map_err(|denial| ApiError::IpDenied {
         account_id: principal.account_id.0,
-        user_id: principal.user_id.map(|u| u.0),
+        user_id: principal.user_id().map(|u| u.0),
         is_service_token: principal.kind == TokenKind::Service,
         account_access_denied: denial == latchkey_core::NetworkDenial::Account,
     })

@@ -184,7 +184,7 @@ async fn decide(
         "x-latchkey-account",
         HeaderValue::from(principal.account_id.0),
     );
-    if let Some(user) = principal.user_id {
+    if let Some(user) = principal.user_id() {
         h.insert("x-latchkey-user", HeaderValue::from(user.0));
     }
     h.insert(

@@ -132,11 +132,11 @@ pub async fn introspect(
         sub: Some(sub),
         token_type: Some(token_type),
         iat: Some(iat.unix_timestamp()),
-        exp: principal.expires_at.map(crate::clock::UnixMicros::secs),
+        exp: principal.expires_at().map(crate::clock::UnixMicros::secs),
         latchkey: Some(IntrospectionDetails {
             account_id: principal.account_id.0,
             token_id: principal.id.0,
-            user_id: principal.user_id.map(|u| u.0),
+            user_id: principal.user_id().map(|u| u.0),
             permission_grants: grants,
         }),
     }))
