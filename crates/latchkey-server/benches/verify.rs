@@ -107,7 +107,7 @@ fn fixture(cached: usize) -> Fixture {
     );
     // Learn the project's owner once, as the first request would.
     let p = verifier
-        .authenticate_cached(&tokens[0], now)
+        .authenticate_cached(&tokens[0], now, None)
         .unwrap()
         .unwrap();
     let write_jobs: Permission = "jobs:write".parse().unwrap();
@@ -133,7 +133,7 @@ fn verify_and_decide_cache_hit(bencher: divan::Bencher, cached: usize) {
         i += 1;
         let principal = f
             .verifier
-            .authenticate_cached(black_box(token), now)
+            .authenticate_cached(black_box(token), now, None)
             .unwrap()
             .unwrap();
         f.verifier
@@ -151,7 +151,7 @@ fn reject_malformed_token(bencher: divan::Bencher) {
     bad.replace_range(10..11, if &bad[10..11] == "a" { "b" } else { "a" });
     bencher.bench_local(|| {
         f.verifier
-            .authenticate_cached(black_box(&bad), now)
+            .authenticate_cached(black_box(&bad), now, None)
             .is_err()
     });
 }

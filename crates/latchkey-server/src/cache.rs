@@ -20,7 +20,7 @@ use latchkey_core::{
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 const SHARDS: usize = 64;
@@ -169,8 +169,6 @@ pub struct CachedPrincipal {
     pub kind: TokenKind,
     /// False for unknown, revoked, or seat-less tokens.
     pub active: bool,
-    /// Whether this entry waits in the usage batch.
-    pub usage_pending: AtomicBool,
 }
 
 impl CachedPrincipal {
@@ -188,7 +186,6 @@ impl CachedPrincipal {
             last_used: AtomicI64::new(0),
             kind: load.kind,
             active: load.active,
-            usage_pending: AtomicBool::new(false),
         }
     }
 

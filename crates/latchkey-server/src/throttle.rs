@@ -32,7 +32,7 @@ pub async fn authenticate(
     clock: UnixMicros,
 ) -> Result<(Principal, bool), ApiError> {
     let now = clock.secs();
-    let outcome = match state.verifier.authenticate_cached(secret, clock) {
+    let outcome = match state.verifier.authenticate_cached(secret, clock, ip) {
         Ok(Some(principal)) => return Ok((principal, true)),
         Ok(None) => look_up(state, ip, secret, clock).await,
         Err(e) => Err(e),
@@ -63,7 +63,7 @@ async fn look_up(
     } else {
         None
     };
-    state.verifier.authenticate_at(secret, clock).await
+    state.verifier.authenticate_from(secret, clock, ip).await
 }
 
 /// Counts a failed authentication against the client address and, when one was presented, the

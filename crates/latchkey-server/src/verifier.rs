@@ -18,6 +18,7 @@ use latchkey_core::{
 };
 use latchkey_store::CredentialSource;
 use latchkey_store::{Store, StoreError};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -124,14 +125,16 @@ impl Verifier {
     /// A working principal found here is not counted as a cache hit: the caller counts it with
     /// its decision ([`Metrics::decided`]), so that the hit path costs one counter.
     #[inline]
+    /// `ip` is the client's address, recorded as the token's `last_used_ip` with its use.
     pub fn authenticate_cached(
         &self,
         token: &str,
         now: UnixMicros,
+        ip: Option<IpAddr>,
     ) -> Result<Option<Principal>, AuthError> {
         let found = self.lookup_cached(token, now)?;
         if let Some(p) = &found {
-            self.usage.note(p, now.secs());
+            self.usage.note(p, now.secs(), ip);
         }
         Ok(found)
     }
@@ -174,8 +177,19 @@ impl Verifier {
         token: &str,
         now: UnixMicros,
     ) -> Result<Principal, AuthError> {
+        self.authenticate_from(token, now, None).await
+    }
+
+    /// [`Verifier::authenticate_at`] for a client at `ip`, recorded as the token's
+    /// `last_used_ip` with its use.
+    pub async fn authenticate_from(
+        &self,
+        token: &str,
+        now: UnixMicros,
+        ip: Option<IpAddr>,
+    ) -> Result<Principal, AuthError> {
         let principal = self.lookup_at(token, now).await?;
-        self.usage.note(&principal, now.secs());
+        self.usage.note(&principal, now.secs(), ip);
         Ok(principal)
     }
 

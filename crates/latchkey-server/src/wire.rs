@@ -118,9 +118,13 @@ pub struct ServiceTokenView {
     /// When it stops working, if ever.
     #[schema(required = true)]
     pub expires_at: Option<String>,
-    /// When it was last used (written in batches, so up to a few seconds late).
+    /// When it was last used: written in batches, at most once per token per usage window
+    /// (`--usage-granularity-secs`, a minute by default), so up to that much behind.
     #[schema(required = true)]
     pub last_used: Option<String>,
+    /// The client address of that use (after the node's trusted proxies), when known.
+    #[schema(required = true)]
+    pub last_used_ip: Option<String>,
     /// When a rotation's overlap ends and the token is revoked.
     #[schema(required = true)]
     pub revoke_at: Option<String>,
@@ -154,6 +158,7 @@ pub fn service_token(
         updated_at: timestamp(t.updated_at),
         expires_at: opt_timestamp(t.expires_at),
         last_used: opt_timestamp(t.last_used_at),
+        last_used_ip: t.last_used_ip.clone(),
         revoke_at: opt_timestamp(t.revoke_at),
         needs_rotation: t.created_at < legacy_cutoff,
         rotated_from_id: t.rotated_from.map(|id| id.0),
@@ -435,9 +440,12 @@ pub struct PersonalTokenView {
     /// When it stops working, if ever.
     #[schema(required = true)]
     pub expires_at: Option<String>,
-    /// When it was last used.
+    /// When it was last used (written like a service token's, at most once a usage window).
     #[schema(required = true)]
     pub last_used: Option<String>,
+    /// The client address of that use (after the node's trusted proxies), when known.
+    #[schema(required = true)]
+    pub last_used_ip: Option<String>,
 }
 
 /// A personal access token; `token_string` is the secret on creation only.
@@ -458,6 +466,7 @@ pub fn personal_token(
         updated_at: timestamp(t.updated_at),
         expires_at: opt_timestamp(t.expires_at),
         last_used: opt_timestamp(t.last_used_at),
+        last_used_ip: t.last_used_ip.clone(),
     }
 }
 

@@ -137,28 +137,28 @@ impl Store {
         Ok(Some(credential))
     }
 
-    /// Writes a batch of `last_used_at` times in one transaction (the verifier batches them so
-    /// no request writes to the database). A time never moves back: of nodes flushing the same
-    /// token's use in any order, the latest use stays.
-    pub(crate) async fn write_usage(
-        &self,
-        used: &[(TokenKind, TokenId, OffsetDateTime)],
-    ) -> Result<(), StoreError> {
+    /// Writes a batch of uses in one transaction (the verifier batches them so no request
+    /// writes to the database). A time never moves back: of nodes flushing the same token's use
+    /// in any order, the latest use stays, and its client address with it.
+    pub(crate) async fn write_usage(&self, used: &[TokenUse]) -> Result<(), StoreError> {
         if used.is_empty() {
             return Ok(());
         }
         // In one order on every node, so that two nodes flushing the same tokens at once wait
         // for each other's row locks instead of deadlocking.
         let mut used = used.to_vec();
-        used.sort_by_key(|(kind, id, _)| (*kind == TokenKind::Personal, id.0));
+        used.sort_by_key(|u| (u.kind == TokenKind::Personal, u.id.0));
         let mut tx = self.write_unordered().await?;
         for kind in [TokenKind::Service, TokenKind::Personal] {
-            let of_kind: Vec<_> = used.iter().filter(|(k, _, _)| *k == kind).collect();
+            let of_kind: Vec<_> = used.iter().filter(|u| u.kind == kind).collect();
             for chunk in of_kind.chunks(USAGE_ROWS_PER_STATEMENT) {
                 let sql = usage_update(kind, chunk.len());
                 let mut update = sqlx::query(&sql);
-                for (_, id, at) in chunk {
-                    update = update.bind(id.0).bind(crate::db_time::db_time(*at));
+                for u in chunk {
+                    update = update
+                        .bind(u.id.0)
+                        .bind(crate::db_time::db_time(u.at))
+                        .bind(u.ip.map(|ip| ip.to_string()));
                 }
                 update.execute(&mut *tx).await?;
             }
@@ -168,23 +168,27 @@ impl Store {
     }
 }
 
-/// Tokens whose use one statement writes (two parameters each: far below both backends' limits).
+/// Tokens whose use one statement writes (three parameters each: far below both backends'
+/// limits).
 const USAGE_ROWS_PER_STATEMENT: usize = 500;
 
-/// One statement writing `rows` tokens' `last_used_at` (a batch is one round trip per 500
-/// tokens, not one per token), never moving a time back. `UPDATE … FROM (VALUES …)` with the
-/// values' default column names reads the same on SQLite and PostgreSQL.
+/// One statement writing `rows` tokens' `last_used_at` and `last_used_ip` (a batch is one round
+/// trip per 500 tokens, not one per token), never moving a time back; a use without a known
+/// address keeps the one stored. `UPDATE … FROM (VALUES …)` with the values' default column
+/// names reads the same on SQLite and PostgreSQL.
 fn usage_update(kind: TokenKind, rows: usize) -> String {
     let table = match kind {
         TokenKind::Service => "service_tokens",
         TokenKind::Personal => "personal_tokens",
     };
     let values = (0..rows)
-        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "UPDATE {table} SET last_used_at = v.column2 FROM (VALUES {values}) AS v
+        "UPDATE {table} SET last_used_at = v.column2,
+                last_used_ip = COALESCE(v.column3, {table}.last_used_ip)
+         FROM (VALUES {values}) AS v
          WHERE {table}.id = v.column1
            AND ({table}.last_used_at IS NULL OR {table}.last_used_at < v.column2)"
     )

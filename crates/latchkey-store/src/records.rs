@@ -105,6 +105,8 @@ pub struct ServiceToken {
     pub expires_at: Option<OffsetDateTime>,
     /// Last seen authenticating (flushed in batches).
     pub last_used_at: Option<OffsetDateTime>,
+    /// The client address of that use, when the node knew it.
+    pub last_used_ip: Option<String>,
     /// When a rotated-out token stops working (the end of its overlap).
     pub revoke_at: Option<OffsetDateTime>,
     /// The token this one replaced, if it came from a rotation.
@@ -140,6 +142,21 @@ pub struct PersonalToken {
     pub expires_at: Option<OffsetDateTime>,
     /// Last seen authenticating.
     pub last_used_at: Option<OffsetDateTime>,
+    /// The client address of that use, when the node knew it.
+    pub last_used_ip: Option<String>,
+}
+
+/// One token's use, as the verifier batches it for `last_used_at` and `last_used_ip`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenUse {
+    /// Service or personal.
+    pub kind: latchkey_core::TokenKind,
+    /// The token.
+    pub id: TokenId,
+    /// When it was used.
+    pub at: OffsetDateTime,
+    /// From which client address, when known (after the node's trusted proxies).
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// What the verifier needs to know about a presented token, read in one go.

@@ -8,10 +8,9 @@
 //! Both backends implement it through the one [`Store`]; an embedder may put something of its
 //! own behind it (a read replica, a fixture).
 
-use crate::{Change, Credential, ProjectOwner, Store, StoreError};
-use latchkey_core::{ProjectId, TokenDigest, TokenId, TokenKind};
+use crate::{Change, Credential, ProjectOwner, Store, StoreError, TokenUse};
+use latchkey_core::{ProjectId, TokenDigest, TokenKind};
 use std::future::Future;
-use time::OffsetDateTime;
 
 /// See the module docs.
 pub trait CredentialSource: Send + Sync + 'static {
@@ -40,10 +39,11 @@ pub trait CredentialSource: Send + Sync + 'static {
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Change>, StoreError>> + Send;
 
-    /// Writes a batch of `last_used_at` times in one transaction; a time never moves back.
+    /// Writes a batch of uses (`last_used_at` and the client address) in one transaction; a
+    /// time never moves back, and the address moves only with its time.
     fn record_usage(
         &self,
-        used: &[(TokenKind, TokenId, OffsetDateTime)],
+        used: &[TokenUse],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -77,7 +77,7 @@ impl CredentialSource for Store {
 
     fn record_usage(
         &self,
-        used: &[(TokenKind, TokenId, OffsetDateTime)],
+        used: &[TokenUse],
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.write_usage(used)
     }

@@ -207,7 +207,7 @@ impl World {
 
     /// Everything a refused write could have touched, as the admin reads it: the account's
     /// tokens (grants and allowlists included), groups, members and invitations, and how many
-    /// audit entries it has. `last_used` moves with every call, so it is left out.
+    /// audit entries it has. `last_used` and `last_used_ip` move with calls, so they are left out.
     async fn state(&self) -> Value {
         let mut seen = json!({});
         for list in [
@@ -264,11 +264,12 @@ impl World {
     }
 }
 
-/// Drops every `last_used` field, at any depth.
+/// Drops every `last_used` and `last_used_ip` field, at any depth.
 fn forget_last_use(value: &mut Value) {
     match value {
         Value::Object(fields) => {
             fields.remove("last_used");
+            fields.remove("last_used_ip");
             fields.values_mut().for_each(forget_last_use);
         }
         Value::Array(items) => items.iter_mut().for_each(forget_last_use),

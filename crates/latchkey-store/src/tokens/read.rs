@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 /// The columns [`service_token_from_row`] reads.
 const SERVICE_TOKEN_COLUMNS: &str =
-    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at, revoke_at, rotated_from_id, allowed_cidrs";
+    "id, account_id, uid, name, state, hint, created_at, updated_at, expires_at, last_used_at, last_used_ip, revoke_at, rotated_from_id, allowed_cidrs";
 
 /// A `service_tokens` row, without its grants.
 fn service_token_from_row(r: &AnyRow) -> Result<ServiceToken, StoreError> {
@@ -26,6 +26,7 @@ fn service_token_from_row(r: &AnyRow) -> Result<ServiceToken, StoreError> {
         updated_at: crate::db_time::time_at(r, "updated_at")?,
         expires_at: crate::db_time::maybe_time_at(r, "expires_at")?,
         last_used_at: crate::db_time::maybe_time_at(r, "last_used_at")?,
+        last_used_ip: r.try_get("last_used_ip")?,
         revoke_at: crate::db_time::maybe_time_at(r, "revoke_at")?,
         rotated_from: r.try_get::<Option<i64>, _>("rotated_from_id")?.map(TokenId),
         allowed_cidrs: parse_allowlist(r.try_get("allowed_cidrs")?)?,
@@ -47,6 +48,7 @@ pub(crate) fn personal_token_from_row(r: &AnyRow) -> Result<PersonalToken, Store
         updated_at: crate::db_time::time_at(r, "updated_at")?,
         expires_at: crate::db_time::maybe_time_at(r, "expires_at")?,
         last_used_at: crate::db_time::maybe_time_at(r, "last_used_at")?,
+        last_used_ip: r.try_get("last_used_ip")?,
     })
 }
 

@@ -10,9 +10,20 @@ use latchkey_core::{
 use latchkey_store::CredentialSource;
 use latchkey_store::{
     Actor, AuditQuery, ChangeKind, NewServiceToken, NewServiceTokenParts, State, Store, StoreError,
+    TokenUse,
 };
 
 use crate::common::{counts, grant, mint, open};
+
+/// A service token's use at `at`, from no known address.
+fn used(id: TokenId, at: time::OffsetDateTime) -> TokenUse {
+    TokenUse {
+        kind: TokenKind::Service,
+        id,
+        at,
+        ip: None,
+    }
+}
 
 #[tokio::test]
 async fn creating_a_token_commits_row_grants_audit_entry_and_change_together() {
@@ -333,11 +344,7 @@ async fn last_used_is_written_in_one_batch() {
     .unwrap();
     let at = latchkey_store::now();
     db.store
-        .record_usage(&[
-            (TokenKind::Service, a.id, at),
-            (TokenKind::Service, b.id, at),
-            (TokenKind::Service, TokenId(99), at),
-        ])
+        .record_usage(&[used(a.id, at), used(b.id, at), used(TokenId(99), at)])
         .await
         .unwrap();
     for id in [a.id, b.id] {
@@ -355,10 +362,7 @@ async fn last_used_is_written_in_one_batch() {
     // two nodes flushing the same tokens at once both commit.
     let earlier = at - time::Duration::seconds(5);
     let later = at + time::Duration::seconds(5);
-    db.store
-        .record_usage(&[(TokenKind::Service, a.id, earlier)])
-        .await
-        .unwrap();
+    db.store.record_usage(&[used(a.id, earlier)]).await.unwrap();
     let last_used = async |id| {
         db.store
             .service_token(id)
@@ -369,14 +373,8 @@ async fn last_used_is_written_in_one_batch() {
     };
     assert_eq!(last_used(a.id).await, Some(at), "moved back");
     let other_node = Store::open(&db.url).await.unwrap();
-    let here = [
-        (TokenKind::Service, b.id, later),
-        (TokenKind::Service, a.id, later),
-    ];
-    let there = [
-        (TokenKind::Service, a.id, at),
-        (TokenKind::Service, b.id, at),
-    ];
+    let here = [used(b.id, later), used(a.id, later)];
+    let there = [used(a.id, at), used(b.id, at)];
     let (one, two) = tokio::join!(
         db.store.record_usage(&here),
         other_node.record_usage(&there)
@@ -385,6 +383,42 @@ async fn last_used_is_written_in_one_batch() {
     two.unwrap();
     assert_eq!(last_used(a.id).await, Some(later));
     assert_eq!(last_used(b.id).await, Some(later));
+
+    // The client address moves with its time: a newer use brings its address, an older one
+    // from elsewhere changes nothing, and a newer one from an unknown address keeps the last.
+    let ip_of = async |id| {
+        db.store
+            .service_token(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_ip
+    };
+    let from = |at, ip: &str| TokenUse {
+        ip: Some(ip.parse().unwrap()),
+        ..used(a.id, at)
+    };
+    let latest = later + time::Duration::seconds(5);
+    db.store
+        .record_usage(&[from(latest, "2001:db8::7")])
+        .await
+        .unwrap();
+    assert_eq!(ip_of(a.id).await.as_deref(), Some("2001:db8::7"));
+    db.store
+        .record_usage(&[from(later, "192.0.2.9")])
+        .await
+        .unwrap();
+    assert_eq!(
+        ip_of(a.id).await.as_deref(),
+        Some("2001:db8::7"),
+        "older use won"
+    );
+    db.store
+        .record_usage(&[used(a.id, latest + time::Duration::seconds(5))])
+        .await
+        .unwrap();
+    assert_eq!(ip_of(a.id).await.as_deref(), Some("2001:db8::7"));
+    assert_eq!(ip_of(b.id).await, None);
 }
 
 #[tokio::test]
@@ -509,7 +543,7 @@ async fn a_usage_batch_larger_than_one_statement_is_written_whole() {
         ids.push(t.id);
     }
     let at = latchkey_store::now();
-    let batch: Vec<_> = ids.iter().map(|id| (TokenKind::Service, *id, at)).collect();
+    let batch: Vec<_> = ids.iter().map(|id| used(*id, at)).collect();
     db.store.record_usage(&batch).await.unwrap();
     let listed = db
         .store

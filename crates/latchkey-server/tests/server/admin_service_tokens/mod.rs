@@ -8,6 +8,7 @@
 mod audit;
 mod creation;
 mod introspection;
+mod last_use;
 mod leaks_and_guessing;
 mod lifecycle;
 mod rotation;
