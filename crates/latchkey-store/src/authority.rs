@@ -56,15 +56,18 @@ pub(crate) async fn current(
     let perms = match (actor.kind, actor.id) {
         (ActorKind::ServiceToken, Some(id)) => service_token(conn, account_id, TokenId(id)).await?,
         (ActorKind::PersonalToken, Some(id)) => {
-            let user: Option<i64> = sqlx::query_scalar(
-                "SELECT user_id FROM personal_tokens WHERE id = $1 AND account_id = $2 AND state = 1
-                 AND (expires_at IS NULL OR expires_at > $3)",
+            let now = crate::db_time::db_time(crate::now());
+            let row: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
+                "SELECT user_id, account_id, state, expires_at FROM personal_tokens WHERE id = $1",
             )
             .bind(id)
-            .bind(account_id.0)
-            .bind(crate::db_time::db_time(crate::now()))
             .fetch_optional(&mut *conn)
             .await?;
+            let user = row
+                .filter(|(_, account, state, expires)| {
+                    *account == account_id.0 && *state == 1 && before(&now, expires.as_deref())
+                })
+                .map(|(user, ..)| user);
             match user {
                 Some(user) => member(conn, account_id, UserId(user)).await?,
                 None => EffectivePermissions::default(),
@@ -83,18 +86,20 @@ async fn service_token(
     account_id: AccountId,
     id: TokenId,
 ) -> Result<EffectivePermissions, StoreError> {
-    let now = crate::now();
-    let working: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM service_tokens WHERE id = $1 AND account_id = $2 AND state = 1
-         AND (expires_at IS NULL OR expires_at > $3) AND (revoke_at IS NULL OR revoke_at > $4)",
+    let now = crate::db_time::db_time(crate::now());
+    let row: Option<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT account_id, state, expires_at, revoke_at FROM service_tokens WHERE id = $1",
     )
     .bind(id.0)
-    .bind(account_id.0)
-    .bind(crate::db_time::db_time(now))
-    .bind(crate::db_time::db_time(now))
     .fetch_optional(&mut *conn)
     .await?;
-    if working.is_none() {
+    let working = row.is_some_and(|(account, state, expires, revoke)| {
+        account == account_id.0
+            && state == 1
+            && before(&now, expires.as_deref())
+            && before(&now, revoke.as_deref())
+    });
+    if !working {
         return Ok(EffectivePermissions::default());
     }
     let grants: Vec<Grant> = crate::tokens::read::grants_of(conn, id)
@@ -106,6 +111,17 @@ async fn service_token(
         &grants,
         plan(conn, account_id).await?,
     ))
+}
+
+/// Whether `now` is before the stored time `end` (none: no end). Both are [`db_time`] texts,
+/// which compare as the instants they name.
+///
+/// The rows above are read by primary key alone and judged here, so that PostgreSQL cannot plan
+/// the lookup (once, on a table still empty) as a scan of every token of the account.
+///
+/// [`db_time`]: crate::db_time::db_time
+fn before(now: &str, end: Option<&str>) -> bool {
+    end.is_none_or(|end| now < end)
 }
 
 /// What a member of the account holds now (nothing without an active seat).

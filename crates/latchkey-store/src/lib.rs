@@ -26,6 +26,7 @@ mod records;
 mod sign_in;
 mod source;
 mod tokens;
+mod write_turn;
 
 pub use audit::AuditQuery;
 pub use changes::{Change, ChangeKind, FEED_RETENTION};
@@ -41,7 +42,6 @@ pub use source::CredentialSource;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
-use sqlx::{Any, Transaction};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,6 +136,8 @@ pub struct Store {
     passwords: passwords::PasswordGate,
     /// Queries made by credential lookups (see [`Store::credential_queries`]).
     credential_queries: Arc<AtomicU64>,
+    /// This process's writers, queued for the database's one writer (see [`Store::write`]).
+    turn: write_turn::WriteTurn,
 }
 
 impl Store {
@@ -170,6 +172,7 @@ impl Store {
             url: (backend == Backend::Postgres).then(|| Arc::from(url)),
             passwords: passwords::PasswordGate::default(),
             credential_queries: Arc::default(),
+            turn: write_turn::WriteTurn::new(options.acquire_timeout),
         })
     }
 
@@ -216,32 +219,35 @@ impl Store {
     }
 
     /// Opens a write transaction that has the database's one writer's turn from its first
-    /// statement: SQLite's write lock (`BEGIN IMMEDIATE`, so two writers queue on the busy
+    /// statement. The process's writers queue in order for it first ([`write_turn`]); then
+    /// SQLite's write lock (`BEGIN IMMEDIATE`, so a writer of another process waits on the busy
     /// timeout instead of failing to upgrade a read snapshot); on PostgreSQL, a transaction
     /// advisory lock every writer on every node takes. Commands read, check and write inside it
     /// exactly as on SQLite, so no check is ever decided on a state another node is changing,
     /// and change-feed positions are handed out in commit order.
-    async fn write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+    async fn write(&self) -> Result<write_turn::WriteTx, StoreError> {
+        let turn = self.turn.wait().await?;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
                     .bind(WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                Ok(tx)
+                tx
             }
-        }
+        };
+        Ok(write_turn::WriteTx::new(tx, Some(turn)))
     }
 
     /// A write transaction for writes that check nothing and only move a time forward (the
-    /// batched `last_used_at`): on PostgreSQL it does not wait for the writers' turn, so a usage
-    /// flush on one node never queues every node's commands. SQLite has one writer whatever.
-    async fn write_unordered(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    /// batched `last_used_at`): on PostgreSQL it takes no turn, so a usage flush on one node
+    /// never queues every node's commands. SQLite has one writer whatever, so there it queues.
+    async fn write_unordered(&self) -> Result<write_turn::WriteTx, StoreError> {
         match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres => Ok(self.pool.begin().await?),
+            Backend::Sqlite => self.write().await,
+            Backend::Postgres => Ok(write_turn::WriteTx::new(self.pool.begin().await?, None)),
         }
     }
 
