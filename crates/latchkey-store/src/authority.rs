@@ -4,7 +4,7 @@
 //! change feed catches up); a change to a principal is never judged on them.
 
 use crate::accounts::read::{fetch_account, fetch_membership};
-use crate::records::{Actor, ActorKind};
+use crate::records::{Account, Actor, ActorKind};
 use crate::StoreError;
 use latchkey_core::{
     AccountId, Authority, EffectivePermissions, Grant, Minter, Plan, TokenId, UserId,
@@ -50,11 +50,35 @@ pub(crate) async fn current(
     account_id: AccountId,
     claimed: Authority<'_>,
 ) -> Result<Current, StoreError> {
+    current_with(conn, actor, account_id, None, claimed).await
+}
+
+/// [`current`] for a command that has read the account in its transaction already: its plan is
+/// not read a second time.
+pub(crate) async fn current_in(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    account: &Account,
+    claimed: Authority<'_>,
+) -> Result<Current, StoreError> {
+    current_with(conn, actor, account.id, Some(account.plan), claimed).await
+}
+
+/// [`current`], with the account's plan when the caller knows it.
+async fn current_with(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    account_id: AccountId,
+    plan: Option<Plan>,
+    claimed: Authority<'_>,
+) -> Result<Current, StoreError> {
     let Authority::Holder(claimed) = claimed else {
         return Ok(Current::Operator);
     };
     let perms = match (actor.kind, actor.id) {
-        (ActorKind::ServiceToken, Some(id)) => service_token(conn, account_id, TokenId(id)).await?,
+        (ActorKind::ServiceToken, Some(id)) => {
+            service_token(conn, account_id, plan, TokenId(id)).await?
+        }
         (ActorKind::PersonalToken, Some(id)) => {
             let now = crate::db_time::db_time(crate::now());
             let row: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
@@ -69,11 +93,11 @@ pub(crate) async fn current(
                 })
                 .map(|(user, ..)| user);
             match user {
-                Some(user) => member(conn, account_id, UserId(user)).await?,
+                Some(user) => member(conn, account_id, plan, UserId(user)).await?,
                 None => EffectivePermissions::default(),
             }
         }
-        (ActorKind::User, Some(user)) => member(conn, account_id, UserId(user)).await?,
+        (ActorKind::User, Some(user)) => member(conn, account_id, plan, UserId(user)).await?,
         _ => claimed.clone(),
     };
     Ok(Current::Holder(perms))
@@ -84,6 +108,7 @@ pub(crate) async fn current(
 async fn service_token(
     conn: &mut AnyConnection,
     account_id: AccountId,
+    plan: Option<Plan>,
     id: TokenId,
 ) -> Result<EffectivePermissions, StoreError> {
     let now = crate::db_time::db_time(crate::now());
@@ -109,7 +134,7 @@ async fn service_token(
         .collect();
     Ok(EffectivePermissions::for_service_token(
         &grants,
-        plan(conn, account_id).await?,
+        plan_of(conn, account_id, plan).await?,
     ))
 }
 
@@ -128,16 +153,24 @@ fn before(now: &str, end: Option<&str>) -> bool {
 async fn member(
     conn: &mut AnyConnection,
     account_id: AccountId,
+    plan: Option<Plan>,
     user: UserId,
 ) -> Result<EffectivePermissions, StoreError> {
-    let plan = plan(conn, account_id).await?;
+    let plan = plan_of(conn, account_id, plan).await?;
     Ok(fetch_membership(conn, account_id, user)
         .await?
         .map(|m| m.access.permissions(plan))
         .unwrap_or_default())
 }
 
-async fn plan(conn: &mut AnyConnection, account_id: AccountId) -> Result<Plan, StoreError> {
+async fn plan_of(
+    conn: &mut AnyConnection,
+    account_id: AccountId,
+    known: Option<Plan>,
+) -> Result<Plan, StoreError> {
+    if let Some(plan) = known {
+        return Ok(plan);
+    }
     Ok(fetch_account(conn, account_id)
         .await?
         .ok_or(StoreError::NotFound("account"))?

@@ -61,7 +61,8 @@ pub(crate) async fn append(
     .bind(crate::db_time::db_time(crate::now()))
     .execute(&mut *conn)
     .await?;
-    crate::listener::signal(conn).await
+    // PostgreSQL: the insert's trigger signals the listening nodes (migration 0003).
+    Ok(())
 }
 
 /// A change to a group is a change to each of its members: appends one user change per member,
@@ -80,7 +81,8 @@ pub(crate) async fn append_group_members(
     .bind(group.0)
     .execute(&mut *conn)
     .await?;
-    crate::listener::signal(conn).await
+    // PostgreSQL: the insert's trigger signals the listening nodes (migration 0003).
+    Ok(())
 }
 
 /// How long change-feed rows are kept. A node reads the feed every poll (and on every

@@ -266,6 +266,12 @@ async fn connect(
     let backend = Backend::of_url(url)?;
     sqlx::any::install_default_drivers();
     let mut lock = None;
+    // sqlx pings every connection as it returns to the pool (which also flushes an interrupted
+    // transaction's rollback), and by default once more as it is taken out. A SQLite connection
+    // cannot die in between, so there the second ping, a round trip to the connection's thread
+    // for every statement run from the pool, is skipped. A PostgreSQL connection can (a
+    // restarted or failed-over server, a terminated backend), so there it is kept: a node whose
+    // connections were all cut answers its next request on new ones, not with an error.
     let pool_options = AnyPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .min_connections(options.min_connections.min(options.max_connections))
@@ -280,6 +286,7 @@ async fn connect(
                 lock = Some(lock_file(std::path::Path::new(&path)).await?);
             }
             pool_options
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         sqlx::Executor::execute(

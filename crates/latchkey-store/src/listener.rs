@@ -1,5 +1,5 @@
-//! Hearing of changes as they commit. On PostgreSQL every command that appends to the change
-//! feed also sends a notification on [`CHANNEL`] in its transaction, which PostgreSQL delivers
+//! Hearing of changes as they commit. On PostgreSQL every statement that appends to the change
+//! feed also sends a notification on [`CHANNEL`] (a trigger of the table), which PostgreSQL delivers
 //! at commit to every node listening; a node then reads the feed at once instead of at its next
 //! poll. On SQLite (one node) there is nothing to hear and the node polls.
 //!
@@ -11,7 +11,7 @@ use crate::{Backend, Store, StoreError};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
 
-/// The notification channel the change feed's writers signal on.
+/// The notification channel the change feed's trigger signals on.
 pub const CHANNEL: &str = "latchkey_changes";
 
 /// A node's listening connection (PostgreSQL only).
@@ -65,13 +65,4 @@ impl ChangeListener {
     pub fn is_connected(&self) -> bool {
         self.listener.is_some()
     }
-}
-
-/// Signals [`CHANNEL`] inside the caller's transaction (PostgreSQL delivers it at commit, once
-/// however many changes the transaction appended); nothing on SQLite.
-pub(crate) async fn signal(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
-    if conn.backend_name() == "PostgreSQL" {
-        sqlx::Executor::execute(&mut *conn, "NOTIFY latchkey_changes").await?;
-    }
-    Ok(())
 }

@@ -80,13 +80,13 @@ impl Store {
         check_token_name(new.name)?;
         check_expiry(new.expires_at)?;
         let mut tx = self.write().await?;
-        let held =
-            crate::authority::current(&mut tx, actor, new.account_id, minter.authority()).await?;
-        let minter = held.minter(minter);
         let account = fetch_account(&mut tx, new.account_id)
             .await?
             .filter(|a| a.state == State::Active)
             .ok_or(StoreError::NotFound("account"))?;
+        let held =
+            crate::authority::current_in(&mut tx, actor, &account, minter.authority()).await?;
+        let minter = held.minter(minter);
         check_projects(&mut tx, account.id, new.grants).await?;
         check_may_mint_service_token(minter, account.plan, new.grants)?;
         let id = insert_service_token(&mut tx, actor, new).await?;
