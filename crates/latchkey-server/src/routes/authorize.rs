@@ -388,7 +388,11 @@ impl AuthorizeAnswer {
 /// does; a body it cannot read is no decision).
 pub async fn authorize(
     State(state): State<AppState>,
-    Caller(principal, _, from_cache): Caller,
+    Caller {
+        principal,
+        from_cache,
+        ..
+    }: Caller,
     body: Result<ApiJson<AuthorizeRequest>, ApiError>,
 ) -> Result<Json<AuthorizeAnswer>, ApiError> {
     let answer = match body {

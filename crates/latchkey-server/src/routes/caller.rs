@@ -83,7 +83,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UserCaller {
         parts
             .extensions
             .get::<Caller>()
-            .and_then(|c| Some(UserCaller::Token(c.clone(), c.0.user_id()?)))
+            .and_then(|c| Some(UserCaller::Token(c.clone(), c.principal.user_id()?)))
             .ok_or(ApiError::Unauthenticated)
     }
 }
@@ -102,25 +102,32 @@ pub fn check_network(principal: &Principal, ip: Option<IpAddr>) -> Result<(), Ap
     })
 }
 
-/// The authenticated caller of a guarded route, the client address it came from, and whether
-/// its token was found in the cache (for the handlers that count their own decisions).
+/// The authenticated caller of a guarded route.
 #[derive(Clone)]
-pub struct Caller(pub Principal, pub Option<IpAddr>, pub bool);
+pub struct Caller {
+    /// Who is calling: the token's principal, with its effective permissions.
+    pub principal: Principal,
+    /// The client address the request came from (after trusted proxies), if known.
+    pub client_ip: Option<IpAddr>,
+    /// Whether the token was found in the cache (for the handlers that count their own
+    /// decisions as hits or misses).
+    pub from_cache: bool,
+}
 
 impl Caller {
     /// The caller's account.
     pub fn account(&self) -> AccountId {
-        self.0.account_id
+        self.principal.account_id
     }
 
     /// The caller as a minter of tokens (a PAT never mints service tokens).
     pub fn minter(&self) -> Minter<'_> {
-        match self.0.kind {
+        match self.principal.kind {
             TokenKind::Service => Minter::ServiceToken {
-                perms: &self.0.permissions,
+                perms: &self.principal.permissions,
             },
             TokenKind::Personal => Minter::PersonalToken {
-                perms: &self.0.permissions,
+                perms: &self.principal.permissions,
             },
         }
     }
@@ -128,12 +135,12 @@ impl Caller {
     /// The caller's authority over the account's principals: what it holds, no more
     /// ([`Authority::check_change`] is the one rule for every change to a principal).
     pub fn authority(&self) -> Authority<'_> {
-        Authority::Holder(&self.0.permissions)
+        Authority::Holder(&self.principal.permissions)
     }
 
     /// The caller as the audit log records it.
     pub fn actor(&self) -> Actor {
-        let p = &self.0;
+        let p = &self.principal;
         let (kind, name) = match p.kind {
             TokenKind::Service => (ActorKind::ServiceToken, format!("service token {}", p.id)),
             TokenKind::Personal => (
@@ -145,7 +152,7 @@ impl Caller {
             kind,
             id: Some(p.id.0),
             name,
-            ip: self.1.map(|ip| ip.to_string()),
+            ip: self.client_ip.map(|ip| ip.to_string()),
             source: "api",
         }
     }

@@ -113,7 +113,11 @@ fn value(s: String) -> Result<HeaderValue, ApiError> {
 /// denies, anything else (off, a bad original request) is no decision.
 pub async fn forward(
     State(state): State<AppState>,
-    Caller(principal, _, from_cache): Caller,
+    Caller {
+        principal,
+        from_cache,
+        ..
+    }: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {
     let answer = decide(&state, &principal, request).await;

@@ -19,7 +19,7 @@ pub struct WhoAmIView {
 }
 
 /// The calling principal.
-pub async fn whoami(Caller(principal, ..): Caller) -> Envelope {
+pub async fn whoami(Caller { principal, .. }: Caller) -> Envelope {
     Envelope::ok(WhoAmIView {
         principal: PrincipalView::of(&principal),
     })

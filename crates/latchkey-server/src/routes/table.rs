@@ -364,9 +364,11 @@ async fn admit(
     }
     // Only now, with every refusal behind it, does the call count against its account.
     spend_account(state, row, principal.account_id, now)?;
-    request
-        .extensions_mut()
-        .insert(Caller(principal, ip, from_cache));
+    request.extensions_mut().insert(Caller {
+        principal,
+        client_ip: ip,
+        from_cache,
+    });
     Ok(())
 }
 
