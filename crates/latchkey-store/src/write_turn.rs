@@ -75,3 +75,41 @@ impl DerefMut for WriteTx {
         &mut self.tx
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WriteTurn;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn writers_take_turns_in_order_and_a_writer_that_waits_too_long_is_told_so() {
+        let turn = WriteTurn::new(Duration::from_millis(200));
+        let first = turn.wait().await.unwrap();
+        // While the first holds the turn, a second cannot have it: it gives up after its
+        // patience with the pool's timeout (a transient error, answered 503 by the server).
+        let refused = turn.wait().await.err().unwrap();
+        assert!(refused.is_unavailable(), "{refused:?}");
+        // Writers queued behind the first are served in the order they came.
+        let (tx, mut order) = tokio::sync::mpsc::unbounded_channel();
+        let mut queued = Vec::new();
+        for n in 0..4 {
+            let (turn, tx) = (turn.clone(), tx.clone());
+            queued.push(tokio::spawn(async move {
+                let _mine = turn.wait().await.unwrap();
+                tx.send(n).unwrap();
+            }));
+            // Let this one reach the queue before the next one starts.
+            tokio::task::yield_now().await;
+        }
+        drop(first);
+        for task in queued {
+            task.await.unwrap();
+        }
+        drop(tx);
+        let mut served = Vec::new();
+        while let Some(n) = order.recv().await {
+            served.push(n);
+        }
+        assert_eq!(served, vec![0, 1, 2, 3]);
+    }
+}

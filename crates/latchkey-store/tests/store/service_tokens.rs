@@ -75,6 +75,45 @@ async fn creating_a_token_commits_row_grants_audit_entry_and_change_together() {
         .any(|c| c.kind == ChangeKind::Token(new.digest) && c.account_id == Some(account.id)));
 }
 
+/// Writers queue in the process for the database's one writer: many creations started at once
+/// on a two-thread runtime all commit (none meets SQLite's busy timeout or PostgreSQL's lock as
+/// an error), each with its own audit entry and change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creations_started_together_all_commit_each_with_its_audit_entry() {
+    let db = open().await;
+    let account = db
+        .store
+        .create_account(&Actor::operator(), "A", Plan::Enterprise)
+        .await
+        .unwrap();
+    let before = counts(&db.store).await;
+    let writers: Vec<_> = (0..24)
+        .map(|_| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                mint(
+                    &store,
+                    Minter::Operator,
+                    account.id,
+                    &[grant("job_admin:all")],
+                )
+                .await
+                .map(|(token, _)| token.id)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for writer in writers {
+        ids.push(writer.await.unwrap().unwrap());
+    }
+    ids.sort_unstable_by_key(|id| id.0);
+    ids.dedup();
+    assert_eq!(ids.len(), 24, "24 distinct tokens");
+    let after = counts(&db.store).await;
+    assert_eq!(after.0, before.0 + 24, "one audit entry each");
+    assert!(after.1 >= before.1 + 24, "a change-feed row each");
+}
+
 #[tokio::test]
 async fn a_refused_token_leaves_no_row_no_audit_entry_and_no_change() {
     let db = open().await;
