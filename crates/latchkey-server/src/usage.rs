@@ -36,6 +36,14 @@ struct Use {
 /// A token's latest unwritten use: Unix seconds and the client address.
 type LatestUse = (i64, Option<IpAddr>);
 
+/// Makes `latest` the use at `at` from `ip` unless it is older: a use with no known address
+/// keeps the last known one; of two in one second, the later kept wins.
+fn later(latest: &mut LatestUse, at: i64, ip: Option<IpAddr>) {
+    if at >= latest.0 {
+        *latest = (at, ip.or(latest.1));
+    }
+}
+
 /// The usage noted since the last flush, and what earlier flushes could not write.
 pub struct UsageLog {
     /// Seconds between two uses of one token that are both written.
@@ -97,10 +105,10 @@ impl UsageLog {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         for u in pending {
-            let latest = batch.entry((u.kind, u.id)).or_insert((u.at, u.ip));
-            if u.at >= latest.0 {
-                *latest = (u.at, u.ip.or(latest.1));
-            }
+            batch
+                .entry((u.kind, u.id))
+                .and_modify(|latest| later(latest, u.at, u.ip))
+                .or_insert((u.at, u.ip));
         }
         batch
             .into_iter()
@@ -127,12 +135,7 @@ impl UsageLog {
             let at = u.at.unix_timestamp();
             let room = unwritten.len() < MAX_UNWRITTEN;
             match unwritten.entry((u.kind, u.id)) {
-                Entry::Occupied(mut latest) => {
-                    let latest = latest.get_mut();
-                    if at >= latest.0 {
-                        *latest = (at, u.ip.or(latest.1));
-                    }
-                }
+                Entry::Occupied(mut latest) => later(latest.get_mut(), at, u.ip),
                 Entry::Vacant(slot) if room => {
                     slot.insert((at, u.ip));
                 }

@@ -124,8 +124,8 @@ impl Verifier {
     /// The in-memory part of authentication at `now`. `Ok(None)` means the store must be asked.
     /// A working principal found here is not counted as a cache hit: the caller counts it with
     /// its decision ([`Metrics::decided`]), so that the hit path costs one counter.
-    #[inline]
     /// `ip` is the client's address, recorded as the token's `last_used_ip` with its use.
+    #[inline]
     pub fn authenticate_cached(
         &self,
         token: &str,

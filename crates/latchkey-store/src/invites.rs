@@ -153,12 +153,12 @@ impl Store {
             ));
         }
         let mut tx = self.write().await?;
-        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
-        let authority = held.authority();
         let account = fetch_account(&mut tx, account_id)
             .await?
             .filter(|a| a.state == State::Active)
             .ok_or(StoreError::NotFound("account"))?;
+        let held = crate::authority::current_in(&mut tx, actor, &account, authority).await?;
+        let authority = held.authority();
         let grants = group_grants(&mut tx, account_id, groups).await?;
         check_license_on_plan(account.plan, license)?;
         check_may_grant_to_group(authority, account.plan, &grants)?;

@@ -24,11 +24,11 @@ impl Store {
         license: License,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await?;
-        let held = crate::authority::current(&mut tx, actor, account_id, authority).await?;
-        let authority = held.authority();
         let account = fetch_account(&mut tx, account_id)
             .await?
             .ok_or(StoreError::NotFound("account"))?;
+        let held = crate::authority::current_in(&mut tx, actor, &account, authority).await?;
+        let authority = held.authority();
         check_user_of(&mut tx, account_id, user_id).await?;
         check_license_on_plan(account.plan, license)?;
         let before = fetch_membership(&mut tx, account_id, user_id).await?;

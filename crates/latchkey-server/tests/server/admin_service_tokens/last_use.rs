@@ -20,6 +20,22 @@ async fn app_behind_proxy() -> App {
     .await
 }
 
+/// `POST /api/v1/authorize` for `permission` on the app's first project with `token`, as the
+/// proxy says `ip` sent it; the status.
+async fn authorize_via(app: &App, ip: &str, token: &str, permission: &str) -> u16 {
+    let check = json!({"permission": permission, "project_id": app.p1.0});
+    let (status, _) = app
+        .call_via(
+            ip,
+            Method::POST,
+            "/api/v1/authorize",
+            Some(token),
+            Some(check),
+        )
+        .await;
+    status
+}
+
 /// Waits until `path`'s `data` shows a use from `ip`; the data.
 async fn used_from(app: &App, admin: &str, path: &str, ip: &str) -> Value {
     eventually(&format!("{path} used from {ip}"), async || {
@@ -41,29 +57,13 @@ async fn a_service_tokens_last_use_carries_the_client_address() {
     assert!(fresh["data"]["last_used"].is_null(), "{fresh}");
     assert!(fresh["data"]["last_used_ip"].is_null(), "{fresh}");
 
-    let check = json!({"permission": "jobs:write", "project_id": app.p1.0});
-    let (status, _) = app
-        .call_via(
-            "203.0.113.5",
-            Method::POST,
-            "/api/v1/authorize",
-            Some(&used),
-            Some(check.clone()),
-        )
-        .await;
+    let status = authorize_via(&app, "203.0.113.5", &used, "jobs:write").await;
     assert_eq!(status, 200);
     used_from(&app, &admin, &path, "203.0.113.5").await;
 
     // A later use from another address replaces it (the next second's use is written).
     eventually("a use from 2001:db8::9 written", async || {
-        app.call_via(
-            "2001:db8::9",
-            Method::POST,
-            "/api/v1/authorize",
-            Some(&used),
-            Some(check.clone()),
-        )
-        .await;
+        authorize_via(&app, "2001:db8::9", &used, "jobs:write").await;
         let (_, body) = app.call(Method::GET, &path, Some(&admin), None).await;
         (body["data"]["last_used_ip"] == "2001:db8::9").then_some(())
     })
@@ -90,15 +90,7 @@ async fn a_denied_call_is_a_use_and_a_revoked_tokens_call_is_not() {
     let (id, weak) = app.mint(&[grant("job_runner:all")]).await;
     let path = format!("{}{id}/", app.tokens());
     // Authenticated but denied: a use all the same (the token worked; the answer was "no").
-    let (status, _) = app
-        .call_via(
-            "198.51.100.1",
-            Method::POST,
-            "/api/v1/authorize",
-            Some(&weak),
-            Some(json!({"permission": "jobs:write", "project_id": app.p1.0})),
-        )
-        .await;
+    let status = authorize_via(&app, "198.51.100.1", &weak, "jobs:write").await;
     assert_eq!(status, 200);
     used_from(&app, &admin, &path, "198.51.100.1").await;
     // Revoked: nothing more is recorded, whatever it presents from wherever.
@@ -106,27 +98,12 @@ async fn a_denied_call_is_a_use_and_a_revoked_tokens_call_is_not() {
     assert_eq!(status, 200);
     // Until this node has seen the revocation, a call still works: from the same address.
     eventually("the revocation seen", async || {
-        let (status, _) = app
-            .call_via(
-                "198.51.100.1",
-                Method::POST,
-                "/api/v1/authorize",
-                Some(&weak),
-                Some(json!({"permission": "jobs:read", "project_id": app.p1.0})),
-            )
-            .await;
+        let status = authorize_via(&app, "198.51.100.1", &weak, "jobs:read").await;
         (status == 401).then_some(())
     })
     .await;
     for _ in 0..3 {
-        app.call_via(
-            "192.0.2.66",
-            Method::POST,
-            "/api/v1/authorize",
-            Some(&weak),
-            Some(json!({"permission": "jobs:read", "project_id": app.p1.0})),
-        )
-        .await;
+        authorize_via(&app, "192.0.2.66", &weak, "jobs:read").await;
     }
     app.verifier.flush_usage().await.unwrap();
     let (_, body) = app.call(Method::GET, &path, Some(&admin), None).await;
@@ -144,15 +121,7 @@ async fn a_personal_tokens_last_use_carries_the_peer_address_without_a_trusted_p
     let (_, pat) = app
         .user_with_pat("dev@example.com", License::Developer, &["job_admin:all"])
         .await;
-    let (status, _) = app
-        .call_via(
-            "203.0.113.77",
-            Method::POST,
-            "/api/v1/authorize",
-            Some(&pat),
-            Some(json!({"permission": "jobs:read", "project_id": app.p1.0})),
-        )
-        .await;
+    let status = authorize_via(&app, "203.0.113.77", &pat, "jobs:read").await;
     assert_eq!(status, 200);
     let mine = format!("/api/v3/accounts/{}/personal-tokens/", app.account);
     eventually("the PAT's use from 127.0.0.1", async || {
