@@ -30,6 +30,7 @@ pub mod mint;
 pub mod network;
 pub mod permission;
 pub mod permission_names;
+pub mod permissions;
 pub mod plan;
 pub mod principal;
 pub mod rule_set;

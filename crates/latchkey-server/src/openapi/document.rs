@@ -7,11 +7,9 @@ use super::envelope_schemas::{
 use super::errors::error_responses;
 use super::operation::operation;
 use super::paths::{http_method, openapi_path, tag, tag_description};
-use super::requests::BODIES;
-use super::responses::RESPONSES;
 use super::schemas::with_cross_field_rules;
 use crate::config::ForwardAuthHeaders;
-use crate::routes::table::table;
+use crate::routes::table::{table, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::openapi::path::PathItem;
 use utoipa::openapi::schema::ComponentsBuilder;
@@ -37,7 +35,7 @@ pub enum DocumentError {
     #[error("{method} {path}: two types are both named {name}; give one `#[schema(as = …)]`")]
     SchemaName {
         /// The method of the row whose type met the other.
-        method: &'static str,
+        method: String,
         /// Its path.
         path: &'static str,
         /// The name both types have.
@@ -51,8 +49,10 @@ pub enum DocumentError {
 /// The schemas of every request body and answer, by name; two types under one name are a bug.
 fn named_schemas() -> Result<BTreeMap<String, RefOr<Schema>>, DocumentError> {
     let mut schemas = BTreeMap::new();
-    for (method, path, body) in BODIES.iter().chain(RESPONSES) {
-        for (name, schema) in body().schemas {
+    for row in table() {
+        let (method, path) = (row.spec.method.to_string(), row.spec.path);
+        let makers = row.spec.body.into_iter().chain(row.spec.answer.data);
+        for (name, schema) in makers.flat_map(|make| make().schemas) {
             let schema = with_cross_field_rules(&name, schema);
             let json = serde_json::to_value(&schema)?;
             if let Some(other) = schemas.insert(name.clone(), schema) {
@@ -77,7 +77,7 @@ pub fn document_for(forward: Option<ForwardAuthHeaders>) -> Result<OpenApi, Docu
     let rows = table();
     let mut paths = PathsBuilder::new();
     let mut tags = BTreeSet::new();
-    for (spec, _) in &rows {
+    for Row { spec, .. } in &rows {
         let method = http_method(&spec.method).ok_or_else(|| DocumentError::Method {
             method: spec.method.to_string(),
             path: spec.path,

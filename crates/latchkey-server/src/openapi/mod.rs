@@ -9,18 +9,16 @@
 //! rows that act for a user), the success answer, and
 //! dbt Cloud's error envelope for the failures the guard and the extractors produce.
 //!
-//! Request bodies and query strings are the handlers' own types: [`BODIES`] names, per row, the
-//! type its handler reads (it derives `ToSchema`; its schema and those it refers to go into
-//! `components.schemas`), and [`QUERIES`] the query type (it derives `IntoParams`). The tests
-//! hold every row that reads a body to an entry there.
-//!
-//! Answers are described the same way: [`RESPONSES`] names, per row, the type its handler sends
-//! (in the envelope's `data`, as the items of a page, or as the whole plain-JSON body); those are
-//! the wire types of [`crate::wire`] and the handlers' own answer types, which derive both
+//! Request bodies, query strings and answers are the handlers' own types, named by the row
+//! itself ([`crate::routes::table::RouteSpec`]: `body`, `query`, `answer`): a body or answer
+//! type derives `ToSchema` (its schema and those it refers to go into `components.schemas`), a
+//! query type `IntoParams`; the answer's kind and status (the envelope with 200, 201 or 202, a
+//! page, a page or CSV, plain JSON, headers alone, Prometheus's text) are the row's too. The
+//! answers are the wire types of [`crate::wire`] and the handlers' own answer types.
 //!
 //! The parts of the document, each in its own module: `envelope_schemas` (the envelope every
-//! answer wears), `schemas` (schemas from the handlers' types), `requests` and `responses`
-//! (what each row takes and answers with), `success` and `errors` (its answers),
+//! answer wears), `schemas` (references and cross-field rules), `requests` (the body a row
+//! takes), `success` and `errors` (its answers),
 //! `security` (who may call it), `paths` (names from its method and path), `forward_auth`,
 //! `operation` (one row's operation), `document` (the whole) and `serve` (the handler).
 
@@ -31,7 +29,6 @@ mod forward_auth;
 mod operation;
 mod paths;
 mod requests;
-mod responses;
 mod schemas;
 mod security;
 mod serve;
@@ -42,7 +39,4 @@ pub use envelope_schemas::{
     Envelope, ErrorEnvelope, Filters, PageEnvelope, PageExtra, Pagination, Status,
 };
 pub use paths::{openapi_path, operation_id, tag};
-pub use requests::{QueryRow, BODIES, QUERIES};
-pub use responses::RESPONSES;
-pub use schemas::{BodyRow, BodySchema};
 pub use serve::openapi_json;

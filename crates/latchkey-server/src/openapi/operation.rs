@@ -4,8 +4,7 @@
 use super::errors::error_statuses;
 use super::forward_auth::{forward_headers, forward_text};
 use super::paths::{operation_id, path_parameter, path_parameters, tag};
-use super::requests::{request_body, QUERIES};
-use super::schemas::entry_for;
+use super::requests::request_body;
 use super::security::{password_only, permission_label, requirement_text, security};
 use super::success::success_response;
 use crate::config::ForwardAuthHeaders;
@@ -23,7 +22,7 @@ fn parameters(spec: &RouteSpec, forward: Option<ForwardAuthHeaders>) -> Vec<Para
         .into_iter()
         .map(path_parameter)
         .collect();
-    if let Some(query) = entry_for(QUERIES, spec) {
+    if let Some(query) = spec.query {
         parameters.extend(query());
     }
     if spec.path == "/auth/forward" {

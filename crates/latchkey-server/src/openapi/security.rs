@@ -8,7 +8,7 @@ use utoipa::openapi::security::SecurityRequirement;
 /// the project in the path), `authenticated`, `user` or `public`.
 pub(super) fn permission_label(requirement: &Requirement) -> String {
     if let Requirement::Permission(permission) | Requirement::OnProject(permission) = requirement {
-        (*permission).to_owned()
+        permission.to_string()
     } else if *requirement == Requirement::Public {
         "public".to_owned()
     } else if *requirement == Requirement::Authenticated {
@@ -71,20 +71,14 @@ pub(super) fn requirement_text(requirement: &Requirement) -> String {
     }
 }
 
-/// Rows that act for a user and take only the user's password: a token never mints a personal
-/// access token, so a leaked one cannot make itself a twin (a token gets 400).
-const PASSWORD_ONLY: &[(&str, &str)] =
-    &[("POST", "/api/v3/accounts/{account_id}/personal-tokens/")];
-
-/// True for a row of [`PASSWORD_ONLY`].
+/// True for a row that acts for a user and takes only the user's password: a token never mints
+/// a personal access token, so a leaked one cannot make itself a twin (a token gets 400).
 pub(super) fn password_only(spec: &RouteSpec) -> bool {
-    PASSWORD_ONLY
-        .iter()
-        .any(|(m, p)| *m == spec.method.as_str() && *p == spec.path)
+    spec.password_only
 }
 
 /// The security of a row: none for public rows; a token (either header form) for the others,
-/// or HTTP Basic for rows that act for a user; HTTP Basic alone for [`PASSWORD_ONLY`] rows.
+/// or HTTP Basic for rows that act for a user; HTTP Basic alone for [`password_only`] rows.
 pub(super) fn security(spec: &RouteSpec) -> Vec<SecurityRequirement> {
     let requirement = &spec.requirement;
     let mut schemes = Vec::new();

@@ -281,3 +281,19 @@ pub async fn set_rule_set(
         .await?;
     Ok(Envelope::ok(wire::ip_rule_set(caller.account(), &set)))
 }
+
+/// The schema of the body of `POST …/ip-restrictions/`: the rule's type, with `name`, `type`
+/// and `cidrs` required (an update takes any of them).
+pub fn create_body_schema() -> crate::routes::spec::BodySchema {
+    use utoipa::openapi::{RefOr, Schema};
+    let mut body = crate::routes::spec::one::<RuleBody>();
+    let own = body.schemas.iter().find(|(name, _)| *name == body.name);
+    if let Some((_, RefOr::T(Schema::Object(object)))) = own {
+        let mut object = object.clone();
+        object.required = vec!["cidrs".into(), "name".into(), "type".into()];
+        object.description = Some("A new rule: `name`, `type` and `cidrs` are required.".into());
+        body.name = "IpRestrictionRuleCreate".into();
+        body.schemas.push((body.name.clone(), object.into()));
+    }
+    body
+}

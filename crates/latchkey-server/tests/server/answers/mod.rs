@@ -13,7 +13,7 @@
 //!    body is valid against the document's schema for it, STRICTLY: every required key present,
 //!    every key of an object declared by its schema (or by a sibling of an `allOf`, or validated
 //!    by `additionalProperties`), every value of the declared type. A route mapped to the wrong
-//!    type in `openapi::RESPONSES` fails here.
+//!    answer type in its row (`routes::table`) fails here.
 //! 3. A row that is neither exercised here nor listed in [`EXCEPTIONS`] (with its own check)
 //!    fails the suite, so a new route cannot escape.
 //!
@@ -91,7 +91,7 @@ async fn every_success_answer_is_valid_against_its_documented_schema() {
 
     let rows: Vec<(String, &'static str)> = table()
         .iter()
-        .map(|(spec, _)| (spec.method.as_str().to_owned(), spec.path))
+        .map(|row| (row.spec.method.as_str().to_owned(), row.spec.path))
         .collect();
     for (method, path, _) in EXCEPTIONS {
         assert!(

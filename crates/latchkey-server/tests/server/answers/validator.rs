@@ -107,7 +107,7 @@ impl<'d> Validator<'d> {
         };
         if !CONSTRAINING.iter().any(|k| schema.contains_key(*k)) {
             return errors.push(format!(
-                "{path}: the schema {} constrains nothing (a row without a RESPONSES entry?)",
+                "{path}: the schema {} constrains nothing (a row that names no answer type?)",
                 Value::Object(schema.clone())
             ));
         }

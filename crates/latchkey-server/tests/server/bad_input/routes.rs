@@ -1,7 +1,7 @@
 //! The route table as this suite sees it: every row classified by the input it reads (a JSON
 //! body, a form, a query string, nothing), and a valid body for each route that takes one.
 
-use latchkey_server::routes::table::table;
+use latchkey_server::routes::table::{table, Row};
 
 /// A row of the route table: method and path pattern.
 pub(super) type Route = (&'static str, &'static str);
@@ -197,7 +197,7 @@ fn every_route_in_the_table_is_classified_here_by_the_input_it_reads() {
         .copied()
         .collect();
     let rows = table();
-    for (spec, _) in &rows {
+    for Row { spec, .. } in &rows {
         let row = (spec.method.as_str(), spec.path);
         assert_eq!(
             known.iter().filter(|r| **r == row).count(),

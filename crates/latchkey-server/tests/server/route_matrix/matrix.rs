@@ -3,7 +3,7 @@
 //! through.
 
 use latchkey_core::{Grant, Scope, TokenId};
-use latchkey_server::routes::table::{table, Requirement};
+use latchkey_server::routes::table::{table, Requirement, Row};
 use latchkey_store::Actor;
 use reqwest::Method;
 use std::time::Instant;
@@ -21,11 +21,11 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
     let cat = CatalogFile::load();
     let app = spawn_app().await;
     // (method, path, permission, whether the permission is asked on the path's project)
-    let rows: Vec<(Method, &'static str, &'static str, bool)> = table()
+    let rows: Vec<(Method, &'static str, String, bool)> = table()
         .into_iter()
-        .filter_map(|(spec, _)| match spec.requirement {
-            Requirement::Permission(p) => Some((method_of(&spec), spec.path, p, false)),
-            Requirement::OnProject(p) => Some((method_of(&spec), spec.path, p, true)),
+        .filter_map(|Row { spec, .. }| match spec.requirement {
+            Requirement::Permission(p) => Some((method_of(&spec), spec.path, p.to_string(), false)),
+            Requirement::OnProject(p) => Some((method_of(&spec), spec.path, p.to_string(), true)),
             _ => None,
         })
         .collect();

@@ -1,0 +1,244 @@
+//! The one guard every row of the route table sits behind: it authenticates the caller, applies
+//! IP fences and budgets, hides other accounts, and asks the decision function for the row's
+//! permission, so no handler checks a permission by itself.
+
+use crate::budget::Spender;
+use crate::error::ApiError;
+use crate::metrics::{DecisionKind, Outcome, StoreCall};
+use crate::routes::caller::{check_network, Caller};
+use crate::routes::spec::{Requirement, RouteSpec};
+use crate::state::AppState;
+use crate::throttle;
+use crate::verifier::Principal;
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use latchkey_core::{AccountId, Decision, Permission, ProjectId, TokenKind};
+use Requirement::{OnProject, Permission as Needs, Public, User};
+
+/// A row as its guard enforces it, worked out once when the router is built: its permission,
+/// whether the path names an account, and whether the Admin API budgets apply.
+#[derive(Clone, Copy)]
+pub(crate) struct RowGuard {
+    requirement: Requirement,
+    /// The permission of a `Permission` or `OnProject` row.
+    permission: Option<Permission>,
+    /// The path has `{account_id}`.
+    has_account: bool,
+    /// The Admin API (v2/v3) has budgets, per token and per account ([`crate::budget`]); the
+    /// decision endpoints other services call on every request do not.
+    budgeted: bool,
+    /// What its decisions are counted as.
+    kind: DecisionKind,
+}
+
+impl RowGuard {
+    /// The guard of `spec`.
+    pub(crate) fn of(spec: &RouteSpec) -> RowGuard {
+        let permission = match spec.requirement {
+            Needs(p) | OnProject(p) => Some(p),
+            Public | Requirement::Authenticated | User => None,
+        };
+        RowGuard {
+            requirement: spec.requirement,
+            permission,
+            has_account: spec.path.contains("{account_id}"),
+            budgeted: spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/"),
+            kind: DecisionKind::of_path(spec.path),
+        }
+    }
+}
+
+/// Enforces a row ([`admit`]), counts how the request was decided ([`crate::metrics`]: the
+/// guard's own refusals, and the rows it decides whole; authorize and forward auth count their
+/// own answers), and hands the request on.
+pub(crate) async fn guard(
+    State((state, row)): State<(AppState, RowGuard)>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if row.requirement == Public {
+        return Ok(next.run(request).await);
+    }
+    let mut known = None;
+    let admitted = admit(&state, row, &mut request, &mut known).await;
+    let metrics = state.verifier.metrics();
+    let from_cache = known.unwrap_or(false);
+    match admitted {
+        Err(e) => {
+            metrics.decided(row.kind, refusal(&e, known.is_some()), from_cache);
+            Err(e)
+        }
+        Ok(()) if row.kind == DecisionKind::AdminApi => {
+            metrics.decided(row.kind, Outcome::Allow, from_cache);
+            let start = std::time::Instant::now();
+            let response = next.run(request).await;
+            metrics.observe(StoreCall::AdminCommand, start.elapsed());
+            Ok(response)
+        }
+        Ok(()) => {
+            if row.kind.decided_by_guard() {
+                metrics.decided(row.kind, Outcome::Allow, from_cache);
+            }
+            Ok(next.run(request).await)
+        }
+    }
+}
+
+/// What a refusal of the guard counts as: before the caller is known (`authenticated` false),
+/// a failed authentication; after, a denial when it refuses access, and no decision when it
+/// refuses for anything else (a budget, the database).
+fn refusal(e: &ApiError, authenticated: bool) -> Outcome {
+    match e {
+        ApiError::Unauthenticated | ApiError::TooManyRequests(_) if !authenticated => {
+            Outcome::Unauthenticated
+        }
+        ApiError::Forbidden(_) | ApiError::IpDenied { .. } | ApiError::NotFound
+            if authenticated =>
+        {
+            Outcome::Deny
+        }
+        _ => Outcome::Undecided,
+    }
+}
+
+/// Enforces a row: authenticates (under the failed-authentication throttle), applies IP fences,
+/// spends the caller's Admin API budget, hides other accounts (404), checks the permission
+/// through the decision function (403 naming it), spends the account's ceiling for the call it
+/// lets through, and puts the caller in the request for the handler. Sets `known` once the
+/// caller is authenticated: whether its token came from the cache.
+async fn admit(
+    state: &AppState,
+    row: RowGuard,
+    request: &mut Request,
+    known: &mut Option<bool>,
+) -> Result<(), ApiError> {
+    let ip = crate::extract::ClientIp::of(request.extensions()).0;
+    let clock = crate::clock::UnixMicros::now();
+    let now = clock.secs();
+    let path_account = if row.has_account {
+        let account = path_param(request, "account_id").await;
+        Some(AccountId(account.ok_or(ApiError::NotFound)?))
+    } else {
+        None
+    };
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if row.requirement == User {
+        if let Some((email, password)) = authorization.and_then(crate::extract::basic_credentials) {
+            // A password is checked only from an address that is not throttled: hashing it is
+            // the expensive part, and nothing is known about the caller until it is done.
+            if let Some(ip) = ip {
+                state
+                    .auth_failures
+                    .check(ip, now)
+                    .map_err(ApiError::TooManyRequests)?;
+            }
+            let account = path_account.ok_or(ApiError::NotFound)?;
+            let user = crate::sign_in::sign_in(state, ip, now, account, &email, password).await?;
+            *known = Some(false);
+            spend_caller(state, row, Spender::User(user.user_id), now)?;
+            spend_account(state, row, account, now)?;
+            request.extensions_mut().insert(user);
+            return Ok(());
+        }
+    }
+    let (principal, from_cache): (Principal, bool) =
+        match authorization.and_then(crate::extract::bearer_secret) {
+            Some(secret) => throttle::authenticate(state, ip, secret, clock).await?,
+            None => return Err(throttle::failed(state, ip, None, now)),
+        };
+    *known = Some(from_cache);
+    check_network(&principal, ip)?;
+    spend_caller(
+        state,
+        row,
+        Spender::Token(principal.kind, principal.id),
+        now,
+    )?;
+    // Another account's resources are reported as absent, never as forbidden.
+    if path_account.is_some_and(|a| a != principal.account_id) {
+        return Err(ApiError::NotFound);
+    }
+    if let Some(permission) = row.permission {
+        let project = match row.requirement {
+            OnProject(_) => {
+                let project = path_param(request, "project_id").await;
+                Some(ProjectId(project.ok_or(ApiError::NotFound)?))
+            }
+            _ => None,
+        };
+        if let Decision::Deny(reason) = state
+            .verifier
+            .decide(&principal, permission, project, None)
+            .await?
+        {
+            return Err(ApiError::Forbidden(reason.to_string()));
+        }
+    }
+    if row.requirement == User && principal.kind != TokenKind::Personal {
+        return Err(ApiError::Forbidden(
+            "this route acts for a user: call it with a personal access token, or sign in \
+             with e-mail and password (HTTP Basic)"
+                .into(),
+        ));
+    }
+    // Only now, with every refusal behind it, does the call count against its account.
+    spend_account(state, row, principal.account_id, now)?;
+    request.extensions_mut().insert(Caller {
+        principal,
+        client_ip: ip,
+        from_cache,
+    });
+    Ok(())
+}
+
+/// A numeric path parameter of the request, if it has one by that name.
+async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
+    let value = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    });
+    *request = Request::from_parts(parts, body);
+    value
+}
+
+/// Spends one call of the caller's own Admin API budget on rows it applies to; 429 past it.
+fn spend_caller(
+    state: &AppState,
+    row: RowGuard,
+    caller: Spender,
+    now: i64,
+) -> Result<(), ApiError> {
+    if !row.budgeted {
+        return Ok(());
+    }
+    state
+        .admin_budget
+        .spend_caller(caller, now)
+        .map_err(ApiError::TooManyRequests)
+}
+
+/// Spends one call of the account's Admin API ceiling on rows it applies to, for a call the
+/// guard has let through; 429 past it.
+fn spend_account(
+    state: &AppState,
+    row: RowGuard,
+    account: AccountId,
+    now: i64,
+) -> Result<(), ApiError> {
+    if !row.budgeted {
+        return Ok(());
+    }
+    state
+        .admin_budget
+        .spend_account(account, now)
+        .map_err(ApiError::TooManyRequests)
+}
