@@ -195,6 +195,11 @@ impl CachedPrincipal {
         (self.user != NO_USER).then_some(UserId(self.user))
     }
 
+    /// Who it is, as the API's answers show it.
+    pub fn view(&self) -> latchkey_wire::PrincipalView {
+        latchkey_wire::PrincipalView::new(self.kind, self.id, self.account_id, self.user_id())
+    }
+
     /// When it stops working (it works strictly before this instant); `None` for never.
     #[inline]
     pub fn expires_at(&self) -> Option<UnixMicros> {

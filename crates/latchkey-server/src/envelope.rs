@@ -49,7 +49,7 @@ pub fn page_window(
 }
 
 /// A success response. Its data is any serializable value, in practice one of the wire types of
-/// [`crate::wire`] or a list of them.
+/// [`latchkey_wire`] or a list of them.
 pub struct Envelope {
     status: StatusCode,
     /// The data, or why it could not be turned into JSON (never for the wire types).

@@ -25,7 +25,7 @@ pub async fn run(
             "email": invite.email,
             "license_type": invite.license.as_str(),
             "code": code.expose(),
-            "expires_at": crate::wire::timestamp(invite.expires_at),
+            "expires_at": latchkey_wire::timestamp(invite.expires_at),
         })
         .to_string(),
     );

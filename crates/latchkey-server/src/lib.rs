@@ -33,9 +33,7 @@ pub mod sign_in;
 pub mod state;
 pub mod throttle;
 pub mod usage;
-pub mod value_sets;
 pub mod verifier;
-pub mod wire;
 
 pub use app::{router, serve, serve_beside, serve_operator};
 pub use config::{ForwardAuthHeaders, ServerConfig};

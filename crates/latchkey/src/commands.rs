@@ -5,10 +5,11 @@ use anyhow::{anyhow, Context};
 use latchkey_core::{
     AccountId, EnvCategory, Minter, Plan, ProjectId, Secret, TokenFormat, TokenId, TokenKind,
 };
-use latchkey_server::{wire, AppState, ServerConfig, Verifier};
+use latchkey_server::{AppState, ServerConfig, Verifier};
 use latchkey_store::{
     Actor, Bootstrapped, NewServiceToken, NewServiceTokenParts, State, Store, StoreOptions,
 };
+use latchkey_wire as wire;
 use serde_json::json;
 use std::io::Read;
 use std::process::ExitCode;
@@ -528,7 +529,7 @@ async fn check(store: Store, format: TokenFormat, args: CheckArgs) -> anyhow::Re
             "permission": args.permission.to_string(),
             "project_id": args.project,
             "reason": reason,
-            "principal": latchkey_server::routes::authorize::PrincipalView::of(&principal),
+            "principal": principal.view(),
         })
     );
     Ok(if decision.is_allowed() {

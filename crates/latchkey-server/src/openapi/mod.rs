@@ -14,7 +14,7 @@
 //! type derives `ToSchema` (its schema and those it refers to go into `components.schemas`), a
 //! query type `IntoParams`; the answer's kind and status (the envelope with 200, 201 or 202, a
 //! page, a page or CSV, plain JSON, headers alone, Prometheus's text) are the row's too. The
-//! answers are the wire types of [`crate::wire`] and the handlers' own answer types.
+//! answers are the wire types of [`latchkey_wire`] and the handlers' own answer types.
 //!
 //! The parts of the document, each in its own module: `envelope_schemas` (the envelope every
 //! answer wears), `schemas` (references and cross-field rules), `requests` (the body a row

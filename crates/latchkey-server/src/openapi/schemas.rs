@@ -15,7 +15,7 @@ pub(super) fn schema_ref(name: &str) -> RefOr<Schema> {
 /// schema's name): they go beside its `properties`, under `allOf`.
 fn cross_field_rules(name: &str) -> Option<serde_json::Value> {
     match name {
-        "PermissionGrant" => Some(crate::value_sets::grant_rules()),
+        "PermissionGrant" => Some(latchkey_wire::value_sets::grant_rules()),
         _ => None,
     }
 }

@@ -7,11 +7,11 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::routes::caller::Caller;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use latchkey_store::{AuditEntry, AuditQuery};
+use latchkey_wire as wire;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -46,11 +46,11 @@ pub struct ListQuery {
     target_id: Option<i64>,
     /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
     #[serde(default)]
-    #[param(schema_with = crate::value_sets::day_or_time, example = "2026-01-01")]
+    #[param(schema_with = latchkey_wire::value_sets::day_or_time, example = "2026-01-01")]
     logged_at_start: Option<String>,
     /// `YYYY-MM-DD` (through the end of that day, UTC) or RFC 3339 (exclusive).
     #[serde(default)]
-    #[param(schema_with = crate::value_sets::day_or_time, example = "2026-01-31")]
+    #[param(schema_with = latchkey_wire::value_sets::day_or_time, example = "2026-01-31")]
     logged_at_end: Option<String>,
     /// `json` (the default) or `csv` (the whole selection as a CSV attachment).
     #[serde(default)]

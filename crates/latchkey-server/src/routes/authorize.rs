@@ -13,6 +13,7 @@ use crate::verifier::Principal;
 use axum::extract::State;
 use axum::Json;
 use latchkey_core::{Decision, EnvCategory, Permission, ProjectId};
+use latchkey_wire::PrincipalView;
 use serde::{Deserialize, Serialize};
 
 /// Most checks in one batch.
@@ -25,7 +26,7 @@ pub const MAX_CHECKS: usize = 100;
 pub struct CheckRequest {
     /// The permission asked about, `resource:access`.
     #[schema(example = "jobs:write")]
-    #[schema(schema_with = crate::value_sets::permission)]
+    #[schema(schema_with = latchkey_wire::value_sets::permission)]
     permission: String,
     /// The project it is asked about (account-wide when absent).
     #[serde(default)]
@@ -33,7 +34,7 @@ pub struct CheckRequest {
     project_id: Option<i64>,
     /// The environment category written to (`development`, `staging`, `production`, `other`).
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::environment_category_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::environment_category_or_null)]
     environment: Option<String>,
     /// True to have the answer say why.
     #[serde(default)]
@@ -47,7 +48,7 @@ pub struct CheckRequest {
 #[schema(as = AuthorizeBatch)]
 pub struct BatchRequest {
     /// The checks, answered in order: 1 to 100, none with its own `explain`.
-    #[schema(schema_with = crate::value_sets::batch_checks)]
+    #[schema(schema_with = latchkey_wire::value_sets::batch_checks)]
     checks: Vec<CheckRequest>,
     /// True to have every answer say why.
     #[serde(default)]
@@ -110,38 +111,6 @@ impl TryFrom<RequestFields> for AuthorizeRequest {
     }
 }
 
-/// Who was checked.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Principal)]
-pub struct PrincipalView {
-    /// `service_token` or `personal_access_token`.
-    #[schema(schema_with = crate::value_sets::token_kind)]
-    kind: &'static str,
-    /// The token's id.
-    id: i64,
-    /// Its account.
-    account_id: i64,
-    /// For personal access tokens, the user it acts for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_id: Option<i64>,
-}
-
-impl PrincipalView {
-    /// From an authenticated principal.
-    pub fn of(p: &Principal) -> PrincipalView {
-        let kind = match p.kind {
-            latchkey_core::TokenKind::Service => "service_token",
-            latchkey_core::TokenKind::Personal => "personal_access_token",
-        };
-        PrincipalView {
-            kind,
-            id: p.id.0,
-            account_id: p.account_id.0,
-            user_id: p.user_id().map(|u| u.0),
-        }
-    }
-}
-
 /// A denial's reason.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = DenialReason)]
@@ -173,7 +142,7 @@ pub struct Explanation {
 #[schema(as = AuthorizeResult)]
 pub struct CheckResult {
     /// The permission asked about.
-    #[schema(schema_with = crate::value_sets::permission)]
+    #[schema(schema_with = latchkey_wire::value_sets::permission)]
     #[serde(serialize_with = "written_out")]
     permission: Permission,
     /// The project asked about.
@@ -417,7 +386,7 @@ async fn answer(
     principal: &Principal,
     body: AuthorizeRequest,
 ) -> Result<Json<AuthorizeAnswer>, ApiError> {
-    let principal_view = PrincipalView::of(principal);
+    let principal_view = principal.view();
     match body {
         AuthorizeRequest::Single(c) => {
             let explain = c.explain;

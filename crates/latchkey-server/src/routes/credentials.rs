@@ -57,7 +57,7 @@ pub async fn revoke(
         revoked,
         "leaked-credential report"
     );
-    Ok(Envelope::accepted(crate::wire::ReportReceiptView {
+    Ok(Envelope::accepted(latchkey_wire::ReportReceiptView {
         received: body.credentials.len(),
     }))
 }

@@ -8,9 +8,9 @@ use crate::extract::{parse_state, ApiJson, ApiJsonList, ApiPath, ApiQuery};
 use crate::routes::caller::Caller;
 use crate::routes::service_tokens::{parse_grants, GrantBody};
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::{GroupId, UserId};
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// A new group: a name and, optionally, its permissions.
@@ -19,7 +19,7 @@ use serde::Deserialize;
 #[schema(as = GroupCreate)]
 pub struct CreateBody {
     /// The group's name.
-    #[schema(schema_with = crate::value_sets::name, example = "Analysts")]
+    #[schema(schema_with = latchkey_wire::value_sets::name, example = "Analysts")]
     name: String,
     /// What the group's members may do.
     #[serde(default)]
@@ -69,11 +69,11 @@ fn no_sso_groups() -> utoipa::openapi::schema::Array {
 pub struct UpdateBody {
     /// A new name.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::name_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::name_or_null)]
     name: Option<String>,
     /// 2 deletes the group.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::state_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::state_or_null)]
     state: Option<i64>,
 }
 
@@ -92,7 +92,7 @@ pub struct AssignBody {
 
 /// `desired_group_ids`: at most 1000 groups.
 fn desired_groups() -> utoipa::openapi::schema::Array {
-    crate::value_sets::ids(
+    latchkey_wire::value_sets::ids(
         1000,
         "Every group the member is to be in afterwards (the others are left), at most 1000.",
     )
@@ -149,7 +149,7 @@ pub struct GroupQuery {
     name_icontains: Option<String>,
     /// 1 lists active groups, 2 deleted ones; absent lists both.
     #[serde(default)]
-    #[param(schema_with = crate::value_sets::state)]
+    #[param(schema_with = latchkey_wire::value_sets::state)]
     state: Option<i64>,
     /// Groups to skip (default 0).
     #[serde(default)]

@@ -2,12 +2,12 @@
 
 use crate::envelope::Envelope;
 use crate::error::ApiError;
-use crate::routes::authorize::PrincipalView;
 use crate::routes::caller::Caller;
 use crate::state::AppState;
-use crate::wire::ConstantsView;
 use axum::extract::State;
 use latchkey_core::catalog;
+use latchkey_wire::ConstantsView;
+use latchkey_wire::PrincipalView;
 use serde::Serialize;
 
 /// Who is calling.
@@ -21,7 +21,7 @@ pub struct WhoAmIView {
 /// The calling principal.
 pub async fn whoami(Caller { principal, .. }: Caller) -> Envelope {
     Envelope::ok(WhoAmIView {
-        principal: PrincipalView::of(&principal),
+        principal: principal.view(),
     })
 }
 
@@ -41,7 +41,7 @@ pub async fn accounts(State(state): State<AppState>, caller: Caller) -> Result<E
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Envelope::page(
-        vec![crate::wire::account(&account)],
+        vec![latchkey_wire::account(&account)],
         0,
         1,
         1,

@@ -63,7 +63,7 @@ pub struct IntrospectionDetails {
     #[schema(required = true)]
     user_id: Option<i64>,
     /// A service token's grants; empty for a personal access token.
-    permission_grants: Vec<crate::wire::GrantView>,
+    permission_grants: Vec<latchkey_wire::GrantView>,
 }
 
 fn inactive() -> Json<Introspection> {
@@ -89,7 +89,11 @@ pub async fn introspect(
                 return Ok(inactive());
             };
             let scope: Vec<String> = t.grants.iter().map(|g| g.grant.to_string()).collect();
-            let grants: Vec<_> = t.grants.iter().map(|g| crate::wire::grant(g, &t)).collect();
+            let grants: Vec<_> = t
+                .grants
+                .iter()
+                .map(|g| latchkey_wire::grant(g, &t))
+                .collect();
             (
                 t.created_at,
                 t.uid,

@@ -7,9 +7,9 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use crate::routes::caller::Caller;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::{GroupId, License, Secret, TokenDigest};
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// Longest an invitation may stay open: 30 days (7 by default).
@@ -21,11 +21,11 @@ pub const MAX_DAYS: i64 = 30;
 #[schema(as = InviteCreate)]
 pub struct CreateBody {
     /// Whom to invite.
-    #[schema(schema_with = crate::value_sets::email)]
+    #[schema(schema_with = latchkey_wire::value_sets::email)]
     email: String,
     /// `developer`, `read_only` or `it`.
     #[schema(example = "developer")]
-    #[schema(schema_with = crate::value_sets::license)]
+    #[schema(schema_with = latchkey_wire::value_sets::license)]
     license_type: String,
     /// Groups the invited user joins on redemption.
     #[serde(default)]
@@ -39,7 +39,7 @@ pub struct CreateBody {
 
 /// `group_ids`: at most 100 groups.
 fn invite_groups() -> utoipa::openapi::schema::Array {
-    crate::value_sets::ids(
+    latchkey_wire::value_sets::ids(
         100,
         "Groups the invited user joins on redemption, at most 100.",
     )

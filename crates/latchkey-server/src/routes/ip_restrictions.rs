@@ -7,10 +7,10 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::caller::Caller;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::{Cidr, RuleType};
 use latchkey_store::{IpRuleInput, State as RowState};
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// Parses a list of ranges; the first bad one is named as `field[i]`.
@@ -26,7 +26,7 @@ pub fn parse_cidrs(field: &str, list: &[String]) -> Result<Vec<Cidr>, ApiError> 
 }
 
 /// A range as sent: a string, or dbt Cloud's object with `cidr` or `cidr_ipv6` (its schema is
-/// [`crate::value_sets::rule_cidrs`]).
+/// [`latchkey_wire::value_sets::rule_cidrs`]).
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub enum CidrBody {
@@ -49,21 +49,21 @@ pub enum CidrBody {
 pub struct RuleBody {
     /// The rule's name.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(schema_with = crate::value_sets::name, example = "office")]
+    #[schema(schema_with = latchkey_wire::value_sets::name, example = "office")]
     name: Option<String>,
     /// 1 allows the ranges, 2 blocks them.
     #[serde(default, rename = "type", deserialize_with = "crate::extract::present")]
     #[schema(nullable = false)]
     #[schema(example = 1)]
-    #[schema(schema_with = crate::value_sets::rule_type)]
+    #[schema(schema_with = latchkey_wire::value_sets::rule_type)]
     rule_type: Option<i64>,
     /// A note.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(schema_with = crate::value_sets::rule_description)]
+    #[schema(schema_with = latchkey_wire::value_sets::rule_description)]
     description: Option<String>,
     /// The ranges.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(schema_with = crate::value_sets::rule_cidrs)]
+    #[schema(schema_with = latchkey_wire::value_sets::rule_cidrs)]
     cidrs: Option<Vec<CidrBody>>,
     /// Moves the account-wide switch in the same transaction.
     #[serde(default, deserialize_with = "crate::extract::present")]
@@ -72,7 +72,7 @@ pub struct RuleBody {
     /// Accepted for compatibility; every token's traffic is subject to the rules, so only
     /// `true` is meaningful.
     #[serde(default, deserialize_with = "crate::extract::present")]
-    #[schema(schema_with = crate::value_sets::only_true)]
+    #[schema(schema_with = latchkey_wire::value_sets::only_true)]
     enabled_for_service_tokens: Option<bool>,
 }
 

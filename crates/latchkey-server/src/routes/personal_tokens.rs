@@ -8,10 +8,10 @@ use crate::error::ApiError;
 use crate::extract::{parse_expiry, ApiJson, ApiPath, ApiQuery};
 use crate::routes::caller::UserCaller;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::{TokenId, TokenKind};
 use latchkey_store::NewServiceTokenParts;
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// A create request: a name and an optional expiry.
@@ -20,11 +20,11 @@ use serde::Deserialize;
 #[schema(as = PersonalTokenCreate)]
 pub struct CreateBody {
     /// The token's name.
-    #[schema(schema_with = crate::value_sets::name, example = "laptop")]
+    #[schema(schema_with = latchkey_wire::value_sets::name, example = "laptop")]
     name: String,
     /// An RFC 3339 time, in the future, after which the token stops working.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::future_time)]
+    #[schema(schema_with = latchkey_wire::value_sets::future_time)]
     expires_at: Option<String>,
 }
 

@@ -6,10 +6,10 @@ use crate::error::ApiError;
 use crate::extract::{parse_state, ApiJson, ApiPath, ApiQuery};
 use crate::routes::caller::Caller;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::ProjectId;
 use latchkey_store::State as RowState;
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// A new project.
@@ -18,7 +18,7 @@ use serde::Deserialize;
 #[schema(as = ProjectCreate)]
 pub struct CreateBody {
     /// The project's name.
-    #[schema(schema_with = crate::value_sets::name, example = "Analytics")]
+    #[schema(schema_with = latchkey_wire::value_sets::name, example = "Analytics")]
     name: String,
 }
 
@@ -28,11 +28,11 @@ pub struct CreateBody {
 pub struct UpdateBody {
     /// A new name.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::name_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::name_or_null)]
     name: Option<String>,
     /// 2 deletes the project.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::state_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::state_or_null)]
     state: Option<i64>,
 }
 

@@ -7,10 +7,10 @@ use crate::extract::{parse_expiry, parse_state, ApiJson, ApiJsonList, ApiPath, A
 use crate::routes::caller::Caller;
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
 use latchkey_store::NewServiceToken;
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// `?state=1|2&pk__in=1,2&offset=&limit=`, as dbt Cloud's clients send them.
@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub struct ListQuery {
     /// 1 lists active tokens, 2 revoked ones; absent lists both.
     #[serde(default)]
-    #[param(schema_with = crate::value_sets::state)]
+    #[param(schema_with = latchkey_wire::value_sets::state)]
     state: Option<i64>,
     /// Only these token ids: 1 to 1000 comma-separated ids, each 1 or more, written without
     /// leading zeros or spaces (at most 18 digits).
@@ -47,7 +47,7 @@ pub struct ListQuery {
 pub struct GrantBody {
     /// A permission set of the catalog (`account_admin`, `job_runner`, …).
     #[schema(example = "job_runner")]
-    #[schema(schema_with = crate::value_sets::permission_set)]
+    #[schema(schema_with = latchkey_wire::value_sets::permission_set)]
     permission_set: String,
     /// `true` (or absent, without `project_id`) for every project.
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct GrantBody {
     /// `development`, `staging`, `production`, `other` or `all`.
     #[serde(default)]
     #[schema(example = json!(["production"]))]
-    #[schema(schema_with = crate::value_sets::environment_categories)]
+    #[schema(schema_with = latchkey_wire::value_sets::environment_categories)]
     writable_environment_categories: Vec<String>,
 }
 
@@ -68,18 +68,18 @@ pub struct GrantBody {
 #[schema(as = ServiceTokenCreate)]
 pub struct CreateBody {
     /// The token's name.
-    #[schema(schema_with = crate::value_sets::name, example = "CI deploys")]
+    #[schema(schema_with = latchkey_wire::value_sets::name, example = "CI deploys")]
     name: String,
     /// What the token may do.
     #[serde(default)]
     permission_grants: Vec<GrantBody>,
     /// An RFC 3339 time, in the future, after which the token stops working.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::future_time)]
+    #[schema(schema_with = latchkey_wire::value_sets::future_time)]
     expires_at: Option<String>,
     /// The token's own allowlist of client ranges (beyond dbt Cloud).
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::allowlist)]
+    #[schema(schema_with = latchkey_wire::value_sets::allowlist)]
     allowed_cidrs: Vec<String>,
 }
 
@@ -89,15 +89,15 @@ pub struct CreateBody {
 pub struct UpdateBody {
     /// A new name.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::name_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::name_or_null)]
     name: Option<String>,
     /// 2 revokes the token.
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::state_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::state_or_null)]
     state: Option<i64>,
     /// Replaces the token's own allowlist (`[]` removes it).
     #[serde(default)]
-    #[schema(schema_with = crate::value_sets::allowlist_or_null)]
+    #[schema(schema_with = latchkey_wire::value_sets::allowlist_or_null)]
     allowed_cidrs: Option<Vec<String>>,
 }
 

@@ -14,12 +14,12 @@ use crate::routes::{
 };
 pub use crate::sign_in::SignedIn;
 use crate::state::AppState;
-use crate::wire;
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{self, MethodRouter};
 use axum::Router;
 use latchkey_core::permissions as p;
+use latchkey_wire as wire;
 use utoipa::{IntoParams, ToSchema};
 
 /// A row and its handler.

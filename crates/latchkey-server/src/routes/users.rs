@@ -6,10 +6,10 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::caller::Caller;
 use crate::state::AppState;
-use crate::wire;
 use axum::extract::State;
 use latchkey_core::{License, UserId};
 use latchkey_store::State as RowState;
+use latchkey_wire as wire;
 use serde::Deserialize;
 
 /// `{account_id}` and `{user_id}`.
@@ -29,7 +29,7 @@ pub struct LicenseBody {
     /// `developer`, `read_only` or `it` (required, though a missing one is a 400 in the envelope).
     #[serde(default)]
     #[schema(required = true, example = "developer")]
-    #[schema(schema_with = crate::value_sets::license)]
+    #[schema(schema_with = latchkey_wire::value_sets::license)]
     license_type: Option<String>,
 }
 
@@ -53,7 +53,7 @@ async fn active_member(
 pub struct UserQuery {
     /// 1 lists members with a seat, 2 removed ones; absent lists both.
     #[serde(default)]
-    #[param(schema_with = crate::value_sets::state)]
+    #[param(schema_with = latchkey_wire::value_sets::state)]
     state: Option<i64>,
     /// `email` (the default), `-email`, `id` or `-id`.
     #[serde(default)]

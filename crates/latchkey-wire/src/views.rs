@@ -1,10 +1,10 @@
-//! Wire shapes shared by the API and the CLI's `--json`: dbt Cloud's field names and timestamp
-//! format (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`).
+//! The shapes the API and the CLI's `--json` send: dbt Cloud's field names and timestamp format
+//! (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`).
 //!
 //! Each shape is a type that derives both `Serialize` and `ToSchema`, so the OpenAPI document
 //! describes exactly what is sent: the same type produces the bytes and the schema.
 
-use latchkey_core::{Scope, Secret};
+use latchkey_core::{AccountId, Scope, Secret, TokenId, TokenKind, UserId};
 use latchkey_store::{Account, AuditEntry, Project, ServiceToken, StoredGrant};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -660,4 +660,41 @@ pub struct ReportReceiptView {
 pub struct ConstantsView {
     /// Permission-set label by slug.
     pub permissions_sets: BTreeMap<&'static str, &'static str>,
+}
+
+/// Who a token is: in the answers of authorize, `whoami` and `latchkey check`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Principal)]
+pub struct PrincipalView {
+    /// `service_token` or `personal_access_token`.
+    #[schema(schema_with = crate::value_sets::token_kind)]
+    kind: &'static str,
+    /// The token's id.
+    id: i64,
+    /// Its account.
+    account_id: i64,
+    /// For personal access tokens, the user it acts for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<i64>,
+}
+
+impl PrincipalView {
+    /// A token of `kind` with its id and account, and for a personal access token its user.
+    pub fn new(
+        kind: TokenKind,
+        id: TokenId,
+        account: AccountId,
+        user: Option<UserId>,
+    ) -> PrincipalView {
+        let kind = match kind {
+            TokenKind::Service => "service_token",
+            TokenKind::Personal => "personal_access_token",
+        };
+        PrincipalView {
+            kind,
+            id: id.0,
+            account_id: account.0,
+            user_id: user.map(|u| u.0),
+        }
+    }
 }
