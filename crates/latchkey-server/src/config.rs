@@ -66,6 +66,13 @@ pub struct ServerConfig {
     /// request line) of the one proxy kind in front. `None`: forward auth is off and answers
     /// 501 until the deployment says which proxy it runs behind.
     pub forward_auth_headers: Option<ForwardAuthHeaders>,
+    /// A console session unused this long ends (the person signs in again).
+    pub console_idle_timeout: Duration,
+    /// A console session ends this long after sign-in, however much it is used.
+    pub console_absolute_timeout: Duration,
+    /// The console's session cookie is `Secure` (`__Host-` prefixed): set when people reach
+    /// the console over TLS (a proxy terminating it in front).
+    pub console_secure_cookie: bool,
 }
 
 /// How invitation codes reach the invited person. A code is a credential: it goes only where
@@ -166,6 +173,9 @@ impl Default for ServerConfig {
             route_map: None,
             invite_delivery: InviteDelivery::Off,
             forward_auth_headers: None,
+            console_idle_timeout: Duration::from_secs(30 * 60),
+            console_absolute_timeout: Duration::from_secs(12 * 3600),
+            console_secure_cookie: false,
             max_connections: 10_000,
             decision_listener: false,
             header_read_timeout: Duration::from_secs(10),

@@ -16,6 +16,7 @@ pub mod budget;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod connections;
 pub mod envelope;
 pub mod error;

@@ -47,15 +47,29 @@ pub async fn sign_in(
         }
         return Err(ApiError::Unauthenticated);
     };
+    seat(state, ip, account, user.id, user.email).await
+}
+
+/// The signed-in user `user_id` (with `email`) in `account`: their seat, their permissions
+/// there (license and groups, under the account's plan), and the account's IP rules for
+/// sign-ins checked against `ip`. 404 without a seat.
+pub async fn seat(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    account: AccountId,
+    user_id: latchkey_core::UserId,
+    email: String,
+) -> Result<SignedIn, ApiError> {
+    let store = state.verifier.store();
     let membership = store
-        .membership(account, user.id)
+        .membership(account, user_id)
         .await?
         .ok_or(ApiError::NotFound)?;
     if let Some(rules) = store.sign_in_fence(account).await? {
         if !ip.is_some_and(|ip| rules.permits(ip)) {
             return Err(ApiError::IpDenied {
                 account_id: account.0,
-                user_id: Some(user.id.0),
+                user_id: Some(user_id.0),
                 is_service_token: false,
                 account_access_denied: true,
             });
@@ -68,8 +82,8 @@ pub async fn sign_in(
         .plan;
     Ok(SignedIn {
         account,
-        user_id: user.id,
-        email: user.email,
+        user_id,
+        email,
         license: membership.license,
         permissions: Arc::new(membership.access.permissions(plan)),
         ip,

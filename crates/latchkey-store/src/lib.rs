@@ -13,6 +13,7 @@ mod accounts;
 mod audit;
 mod authority;
 mod changes;
+mod console;
 mod credentials;
 mod db_time;
 mod directory;
@@ -30,6 +31,9 @@ mod write_turn;
 
 pub use audit::AuditQuery;
 pub use changes::{Change, ChangeKind, FEED_RETENTION};
+pub use console::{
+    check_new_password, ConsoleSession, PasswordRefusal, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS,
+};
 pub use directory::{Group, Member};
 pub use error::StoreError;
 pub use invites::Invite;

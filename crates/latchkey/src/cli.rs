@@ -188,6 +188,18 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_REQUEST_TIMEOUT_SECS", default_value_t = 30,
         value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
+    /// Seconds a web-console session may go unused before it ends.
+    #[arg(long, env = "LATCHKEY_CONSOLE_IDLE_SECS", default_value_t = 1800,
+        value_parser = clap::value_parser!(u64).range(2..=86_400))]
+    pub console_idle_secs: u64,
+    /// Hours a web-console session lasts from sign-in, however much it is used.
+    #[arg(long, env = "LATCHKEY_CONSOLE_ABSOLUTE_HOURS", default_value_t = 12,
+        value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub console_absolute_hours: u64,
+    /// Mark the console's session cookie `Secure` (and name it `__Host-…`): set this when the
+    /// console is reached over TLS.
+    #[arg(long, env = "LATCHKEY_CONSOLE_SECURE_COOKIE")]
+    pub console_secure_cookie: bool,
 }
 
 /// `init`.

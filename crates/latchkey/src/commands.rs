@@ -176,6 +176,9 @@ async fn serve(
         route_map,
         invite_delivery: args.invite_delivery.clone(),
         forward_auth_headers: args.forward_auth_headers,
+        console_idle_timeout: Duration::from_secs(args.console_idle_secs),
+        console_absolute_timeout: Duration::from_secs(args.console_absolute_hours * 3600),
+        console_secure_cookie: args.console_secure_cookie,
         ..ServerConfig::default()
     };
     if let Some(proxy) = args.forward_auth_headers {

@@ -49,7 +49,7 @@ pub enum DocumentError {
 /// The schemas of every request body and answer, by name; two types under one name are a bug.
 fn named_schemas() -> Result<BTreeMap<String, RefOr<Schema>>, DocumentError> {
     let mut schemas = BTreeMap::new();
-    for row in table() {
+    for row in table().into_iter().filter(Row::in_document) {
         let (method, path) = (row.spec.method.to_string(), row.spec.path);
         let makers = row.spec.body.into_iter().chain(row.spec.answer.data);
         for (name, schema) in makers.flat_map(|make| make().schemas) {
@@ -77,7 +77,7 @@ pub fn document_for(forward: Option<ForwardAuthHeaders>) -> Result<OpenApi, Docu
     let rows = table();
     let mut paths = PathsBuilder::new();
     let mut tags = BTreeSet::new();
-    for Row { spec, .. } in &rows {
+    for Row { spec, .. } in rows.iter().filter(|row| row.in_document()) {
         let method = http_method(&spec.method).ok_or_else(|| DocumentError::Method {
             method: spec.method.to_string(),
             path: spec.path,

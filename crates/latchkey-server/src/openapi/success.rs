@@ -79,6 +79,17 @@ pub(super) fn success_response(spec: &RouteSpec) -> (String, utoipa::openapi::Re
                         })),
                     ),
             ),
+            Success::Html => (
+                200,
+                ResponseBuilder::new()
+                    .description("A page of the web console.")
+                    .content(
+                        "text/html",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    ),
+            ),
             Success::Metrics => (
                 200,
                 ResponseBuilder::new()

@@ -37,8 +37,8 @@ impl RowGuard {
     /// The guard of `spec`.
     pub(crate) fn of(spec: &RouteSpec) -> RowGuard {
         let permission = match spec.requirement {
-            Needs(p) | OnProject(p) => Some(p),
-            Public | Requirement::Authenticated | User => None,
+            Needs(p) | OnProject(p) | Requirement::SessionWith(p) => Some(p),
+            Public | Requirement::Authenticated | User | Requirement::Session => None,
         };
         RowGuard {
             requirement: spec.requirement,
@@ -60,6 +60,9 @@ pub(crate) async fn guard(
 ) -> Result<Response, ApiError> {
     if row.requirement == Public {
         return Ok(next.run(request).await);
+    }
+    if row.requirement.is_console() {
+        return Ok(crate::console::guard::run(&state, row.permission, row.has_account, request, next).await);
     }
     let mut known = None;
     let admitted = admit(&state, row, &mut request, &mut known).await;

@@ -76,6 +76,8 @@ pub enum Success {
     Headers,
     /// Prometheus's text exposition format (200).
     Metrics,
+    /// A page of the web console, or one of its assets: not part of the API's document.
+    Html,
 }
 
 impl Success {
@@ -115,6 +117,19 @@ pub enum Requirement {
     /// their e-mail and password (HTTP Basic). What they may do is the handler's ownership rule
     /// (their own tokens only), never a permission beyond their own.
     User,
+    /// A person signed in to the web console (a session cookie), in the account in the path
+    /// when it has one. Refused by sending them to the sign-in page.
+    Session,
+    /// A person signed in to the web console whose permissions in the account in the path
+    /// (license and groups, as for a personal access token) include this one.
+    SessionWith(Permission),
+}
+
+impl Requirement {
+    /// A row of the web console (its refusals are pages and redirects, not the API's envelope).
+    pub fn is_console(self) -> bool {
+        matches!(self, Requirement::Session | Requirement::SessionWith(_))
+    }
 }
 
 /// One row of the table, as the guard and the document read it.

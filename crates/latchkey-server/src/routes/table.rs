@@ -30,6 +30,14 @@ pub struct Row {
     pub handler: MethodRouter<AppState>,
 }
 
+impl Row {
+    /// Whether the API's OpenAPI document describes the row: every row but the web console's
+    /// pages and assets.
+    pub fn in_document(&self) -> bool {
+        self.spec.answer.success != Success::Html
+    }
+}
+
 /// A row still to say what it answers: [`table`] holds only [`Row`]s, so a row without its
 /// answer does not compile.
 pub struct Unanswered {
@@ -157,9 +165,15 @@ impl Unanswered {
     fn metrics(self) -> Row {
         self.answers(Success::Metrics, None)
     }
+    /// A page of the web console (or an asset of it), not in the API's document.
+    fn html(self) -> Row {
+        self.answers(Success::Html, None)
+    }
 }
 
-use Requirement::{Authenticated, OnProject, Permission as Needs, Public, User};
+use Requirement::{
+    Authenticated, OnProject, Permission as Needs, Public, Session, SessionWith, User,
+};
 
 /// The five methods forward auth answers on `path`.
 fn forward_rows(path: &'static str) -> [Row; 5] {
@@ -169,6 +183,42 @@ fn forward_rows(path: &'static str) -> [Row; 5] {
         put(path, Authenticated, forward::forward).headers(),
         patch(path, Authenticated, forward::forward).headers(),
         delete(path, Authenticated, forward::forward).headers(),
+    ]
+}
+
+/// The web console's pages ([`crate::console`]): each behind a session, with the permission its
+/// page shows or changes.
+fn console_rows() -> Vec<Row> {
+    use crate::console::{account, assets, service_tokens as tokens};
+    const TOKENS: &str = "/console/accounts/{account_id}/service-tokens";
+    const ROTATE: &str = "/console/accounts/{account_id}/service-tokens/{id}/rotate";
+    const DELETE: &str = "/console/accounts/{account_id}/service-tokens/{id}/delete";
+    let (read, write) = (
+        SessionWith(p::SERVICE_TOKENS_READ),
+        SessionWith(p::SERVICE_TOKENS_WRITE),
+    );
+    vec![
+        get("/", Public, assets::root).html(),
+        get("/console/assets/console.css", Public, assets::stylesheet).html(),
+        get("/console/assets/console.js", Public, assets::script).html(),
+        get("/console/sign-in", Public, account::sign_in_form).html(),
+        post("/console/sign-in", Public, account::sign_in_submit).html(),
+        post("/console/sign-out", Session, account::sign_out).html(),
+        get("/console/", Session, account::home).html(),
+        get("/console/password", Session, account::password_form).html(),
+        post("/console/password", Session, account::password_submit).html(),
+        get(TOKENS, read, tokens::list).html(),
+        post(TOKENS, write, tokens::create).html(),
+        get(
+            "/console/accounts/{account_id}/service-tokens/new",
+            write,
+            tokens::new_form,
+        )
+        .html(),
+        get(ROTATE, write, tokens::rotate_form).html(),
+        post(ROTATE, write, tokens::rotate).html(),
+        get(DELETE, write, tokens::delete_form).html(),
+        post(DELETE, write, tokens::delete).html(),
     ]
 }
 
@@ -429,6 +479,7 @@ pub fn table() -> Vec<Row> {
         )
         .ok::<wire::IpRuleView>(),
     ];
+    rows.extend(console_rows());
     // nginx `auth_request` and Traefik call `/auth/forward`; Envoy's ext_authz appends the
     // original path to its `path_prefix` (`/auth/forward`).
     let forward = forward_rows("/auth/forward")

@@ -89,6 +89,12 @@ impl Store {
         let account = insert_account(&mut tx, actor, account_name, plan).await?;
         let project = insert_project(&mut tx, actor, account.id, "Default project").await?;
         let admin = insert_user(&mut tx, actor, account.id, &email, Some(&password_hash)).await?;
+        // The password was printed on the starter's terminal: the admin replaces it at their
+        // first sign-in to the console.
+        sqlx::query("UPDATE users SET password_change_required = 1 WHERE id = $1")
+            .bind(admin.id.0)
+            .execute(&mut *tx)
+            .await?;
         insert_membership(&mut tx, actor, account.id, admin.id, License::Developer).await?;
         let owner_grant = Grant::new(owner_set(plan), Scope::AllProjects);
         let owner_group = insert_group(&mut tx, actor, account.id, "Owner", &[owner_grant]).await?;

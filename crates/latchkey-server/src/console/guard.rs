@@ -1,0 +1,180 @@
+//! The guard of the console's rows, called by the route table's one guard
+//! ([`crate::routes::guard`]) for rows that need a session: it finds the session behind the
+//! cookie, ends it past its idle or absolute timeout, checks the account in the path and the
+//! account's IP rules for sign-ins, sends a person who must replace their password to do so,
+//! and asks the decision function for the row's permission with the user's own permissions
+//! (license and groups), exactly as for their personal access token. Refusals are pages and
+//! redirects, never the API's JSON.
+
+use crate::console::pages::{self, Refusal};
+use crate::console::session::{session_secret, SessionSecret};
+use crate::error::ApiError;
+use crate::extract::ClientIp;
+use crate::sign_in::SignedIn;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, RawPathParams, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use latchkey_core::{decide, AccountId, Decision, Permission};
+use latchkey_store::Actor;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How often a session's last use is written: at most once a minute per session (and four
+/// times per idle timeout when that is shorter), so reading pages does not write on every
+/// request.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// The page a person who must replace their password is sent to (and may reach).
+pub const PASSWORD_PAGE: &str = "/console/password";
+
+/// Who is signed in to the console, for the handlers of its rows.
+#[derive(Clone)]
+pub struct ConsoleCaller {
+    /// The user, their seat and permissions in the session's account.
+    pub user: SignedIn,
+    /// The session's cookie secret (the store holds only its digest).
+    pub secret: SessionSecret,
+    /// The CSRF token the page's forms carry.
+    pub csrf: String,
+    /// The user must replace their password before anything else.
+    pub password_change_required: bool,
+}
+
+impl ConsoleCaller {
+    /// The caller as the audit log records it: the user, from the console.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: latchkey_store::ActorKind::User,
+            id: Some(self.user.user_id.0),
+            name: self.user.email.clone(),
+            ip: self.user.ip.map(|ip| ip.to_string()),
+            source: "ui",
+        }
+    }
+
+    /// Whether the user holds `permission` on the account (for showing only the buttons that
+    /// would work).
+    pub fn holds(&self, permission: Permission) -> bool {
+        decide(&self.user.permissions, permission, None, None).is_allowed()
+    }
+
+    /// The account.
+    pub fn account(&self) -> AccountId {
+        self.user.account
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConsoleCaller {
+    type Rejection = Response;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Response> {
+        parts
+            .extensions
+            .get::<ConsoleCaller>()
+            .cloned()
+            .ok_or_else(|| pages::refusal(Refusal::SignIn { next: None, ended: false }))
+    }
+}
+
+/// Admits a console request (see the module docs) and runs the row's handler, or answers the
+/// refusal.
+pub async fn run(
+    state: &AppState,
+    permission: Option<Permission>,
+    has_account: bool,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match admit(state, permission, has_account, &mut request).await {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => pages::refusal(refusal),
+    }
+}
+
+async fn admit(
+    state: &AppState,
+    permission: Option<Permission>,
+    has_account: bool,
+    request: &mut Request,
+) -> Result<(), Refusal> {
+    let config = state.verifier.config();
+    let back_here = (request.method() == axum::http::Method::GET)
+        .then(|| request.uri().path_and_query().map(|p| p.as_str().to_owned()))
+        .flatten();
+    let Some(secret) = session_secret(request.headers(), config.console_secure_cookie) else {
+        return Err(Refusal::SignIn { next: back_here, ended: false });
+    };
+    let store = state.verifier.store();
+    let digest = secret.digest();
+    let Some(session) = store.console_session(&digest).await.map_err(store_refusal)? else {
+        return Err(Refusal::SignIn { next: back_here, ended: true });
+    };
+    let now = OffsetDateTime::now_utc();
+    let idle = now - session.last_seen_at > config.console_idle_timeout;
+    if idle || now >= session.expires_at {
+        store
+            .close_console_session(None, &digest)
+            .await
+            .map_err(store_refusal)?;
+        return Err(Refusal::SignIn { next: back_here, ended: true });
+    }
+    if has_account && path_account(request).await != Some(session.account_id) {
+        return Err(Refusal::NotFound);
+    }
+    let ip = ClientIp::of(request.extensions()).0;
+    let user = crate::sign_in::seat(state, ip, session.account_id, session.user_id, session.email)
+        .await
+        .map_err(|e| match e {
+            ApiError::IpDenied { .. } => Refusal::Forbidden(
+                "The account's IP restrictions do not allow sign-ins from your address.".into(),
+            ),
+            ApiError::NotFound => Refusal::SignIn { next: None, ended: true },
+            _ => Refusal::Unavailable,
+        })?;
+    if session.password_change_required && request.uri().path() != PASSWORD_PAGE {
+        return Err(Refusal::ChangePassword);
+    }
+    if let Some(permission) = permission {
+        if let Decision::Deny(reason) = decide(&user.permissions, permission, None, None) {
+            return Err(Refusal::Forbidden(format!(
+                "Your permissions in this account do not include this page ({reason})."
+            )));
+        }
+    }
+    if now - session.last_seen_at > TOUCH_EVERY.min(config.console_idle_timeout / 4) {
+        store
+            .touch_console_session(&digest, now)
+            .await
+            .map_err(store_refusal)?;
+    }
+    let csrf = secret.csrf();
+    request.extensions_mut().insert(ConsoleCaller {
+        user,
+        secret,
+        csrf,
+        password_change_required: session.password_change_required,
+    });
+    Ok(())
+}
+
+fn store_refusal(e: latchkey_store::StoreError) -> Refusal {
+    tracing::warn!(error = %e, "console: the store did not answer");
+    Refusal::Unavailable
+}
+
+/// The `{account_id}` of the request's path.
+async fn path_account(request: &mut Request) -> Option<AccountId> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
+    let value = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(k, _)| *k == "account_id")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    });
+    *request = Request::from_parts(parts, body);
+    value.map(AccountId)
+}

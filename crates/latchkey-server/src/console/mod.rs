@@ -1,0 +1,26 @@
+//! The web console, served by `latchkey serve` at `/console/`: server-rendered pages from
+//! compile-time-checked templates (`templates/console/`), plain forms that work without
+//! JavaScript, one small stylesheet and script, all embedded in the binary.
+//!
+//! The console is a client of the same rules as the API: each page is a row of the route table
+//! ([`crate::routes::table`]) with a session requirement, admitted by the one guard
+//! ([`guard`]) and decided by the one decision function with the signed-in user's own
+//! permissions (license and groups). Its writes are the store's commands, each one transaction
+//! with its audit entry, with the user as the actor and `ui` as the source.
+//!
+//! - [`session`]: the session cookie, its digest in the store, and the CSRF token of forms;
+//! - [`guard`]: who is signed in, their timeouts, account and permission;
+//! - [`form`]: a posted form, CSRF-checked;
+//! - [`pages`]: the frame of every page, its headers, and the pages of refusals;
+//! - [`account`]: sign-in, sign-out and the password;
+//! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
+//! - [`assets`]: the stylesheet and the script.
+
+pub mod account;
+pub mod assets;
+pub mod form;
+pub mod guard;
+pub mod pages;
+pub mod service_tokens;
+pub mod session;
+pub mod token_views;
