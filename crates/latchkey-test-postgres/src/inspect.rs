@@ -64,14 +64,22 @@ pub async fn columns(url: &str, table: &str) -> Vec<String> {
 pub async fn table_fingerprint(url: &str) -> Vec<String> {
     let pool = pool(url).await;
     let ids: Vec<(String, String)> = if is_postgres(url) {
-        sqlx::query_as(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns
+        // A first column that is not a number (a digest) counts by its largest value as text.
+        sqlx::query_as::<_, (String, String, String)>(
+            "SELECT table_name::text, column_name::text, data_type::text
+             FROM information_schema.columns
              WHERE table_schema = 'public' AND ordinal_position = 1
                AND table_name NOT LIKE '\\_%' ORDER BY 1",
         )
         .fetch_all(&pool)
         .await
         .unwrap_or_else(|e| panic!("listing tables: {e}"))
+        .into_iter()
+        .map(|(table, column, kind)| match kind.as_str() {
+            "bigint" | "integer" | "smallint" => (table, column),
+            _ => (table, format!("encode(CAST({column} AS BYTEA), 'hex')")),
+        })
+        .collect()
     } else {
         sqlx::query_scalar::<_, String>(SQLITE_TABLES)
             .fetch_all(&pool)
@@ -86,7 +94,7 @@ pub async fn table_fingerprint(url: &str) -> Vec<String> {
         .map(|(table, id)| {
             format!(
                 "SELECT '{table}|' || CAST(count(*) AS TEXT) || '|' || \
-                 CAST(coalesce(max({id}), 0) AS TEXT) FROM {table}"
+                 CAST(coalesce(CAST(max({id}) AS TEXT), '0') AS TEXT) FROM {table}"
             )
         })
         .collect::<Vec<_>>()

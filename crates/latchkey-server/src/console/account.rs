@@ -55,11 +55,7 @@ pub struct SignInQuery {
 }
 
 /// The sign-in page, with a fresh form token in its cookie.
-fn sign_in_page(
-    state: &AppState,
-    status: StatusCode,
-    mut page: SignInPage,
-) -> Response {
+fn sign_in_page(state: &AppState, status: StatusCode, mut page: SignInPage) -> Response {
     page.token = random_hex();
     let mut response = render(status, &page);
     response.headers_mut().append(

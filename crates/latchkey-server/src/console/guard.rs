@@ -75,7 +75,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ConsoleCaller {
             .extensions
             .get::<ConsoleCaller>()
             .cloned()
-            .ok_or_else(|| pages::refusal(Refusal::SignIn { next: None, ended: false }))
+            .ok_or_else(|| {
+                pages::refusal(Refusal::SignIn {
+                    next: None,
+                    ended: false,
+                })
+            })
     }
 }
 
@@ -102,15 +107,30 @@ async fn admit(
 ) -> Result<(), Refusal> {
     let config = state.verifier.config();
     let back_here = (request.method() == axum::http::Method::GET)
-        .then(|| request.uri().path_and_query().map(|p| p.as_str().to_owned()))
+        .then(|| {
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+        })
         .flatten();
     let Some(secret) = session_secret(request.headers(), config.console_secure_cookie) else {
-        return Err(Refusal::SignIn { next: back_here, ended: false });
+        return Err(Refusal::SignIn {
+            next: back_here,
+            ended: false,
+        });
     };
     let store = state.verifier.store();
     let digest = secret.digest();
-    let Some(session) = store.console_session(&digest).await.map_err(store_refusal)? else {
-        return Err(Refusal::SignIn { next: back_here, ended: true });
+    let Some(session) = store
+        .console_session(&digest)
+        .await
+        .map_err(store_refusal)?
+    else {
+        return Err(Refusal::SignIn {
+            next: back_here,
+            ended: true,
+        });
     };
     let now = OffsetDateTime::now_utc();
     let idle = now - session.last_seen_at > config.console_idle_timeout;
@@ -119,21 +139,33 @@ async fn admit(
             .close_console_session(None, &digest)
             .await
             .map_err(store_refusal)?;
-        return Err(Refusal::SignIn { next: back_here, ended: true });
+        return Err(Refusal::SignIn {
+            next: back_here,
+            ended: true,
+        });
     }
     if has_account && path_account(request).await != Some(session.account_id) {
         return Err(Refusal::NotFound);
     }
     let ip = ClientIp::of(request.extensions()).0;
-    let user = crate::sign_in::seat(state, ip, session.account_id, session.user_id, session.email)
-        .await
-        .map_err(|e| match e {
-            ApiError::IpDenied { .. } => Refusal::Forbidden(
-                "The account's IP restrictions do not allow sign-ins from your address.".into(),
-            ),
-            ApiError::NotFound => Refusal::SignIn { next: None, ended: true },
-            _ => Refusal::Unavailable,
-        })?;
+    let user = crate::sign_in::seat(
+        state,
+        ip,
+        session.account_id,
+        session.user_id,
+        session.email,
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::IpDenied { .. } => Refusal::Forbidden(
+            "The account's IP restrictions do not allow sign-ins from your address.".into(),
+        ),
+        ApiError::NotFound => Refusal::SignIn {
+            next: None,
+            ended: true,
+        },
+        _ => Refusal::Unavailable,
+    })?;
     if session.password_change_required && request.uri().path() != PASSWORD_PAGE {
         return Err(Refusal::ChangePassword);
     }

@@ -281,13 +281,18 @@ fn form_grants(form: &ConsoleForm) -> Result<Vec<Grant>, (Field, String)> {
 }
 
 /// The form's expiry: none, a number of days from now, or a date (end of that day, UTC).
-fn form_expiry(form: &ConsoleForm, now: OffsetDateTime) -> Result<Option<OffsetDateTime>, (Field, String)> {
+fn form_expiry(
+    form: &ConsoleForm,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, (Field, String)> {
     let date = form.get("expires_on");
     if !date.is_empty() {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let day = time::Date::parse(date, &format)
             .map_err(|_| refused(Field::Expiry, "Give the date as YYYY-MM-DD."))?;
-        let at = day.with_hms(23, 59, 59).map_or(now, time::PrimitiveDateTime::assume_utc);
+        let at = day
+            .with_hms(23, 59, 59)
+            .map_or(now, time::PrimitiveDateTime::assume_utc);
         if at <= now {
             return Err(refused(Field::Expiry, "Choose a date in the future."));
         }
@@ -505,7 +510,11 @@ pub async fn rotate(State(state): State<AppState>, path: TokenPath, form: Consol
     else {
         return render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &rotate_page(&caller, &token, Some("Choose how long the old token keeps working.".into())),
+            &rotate_page(
+                &caller,
+                &token,
+                Some("Choose how long the old token keeps working.".into()),
+            ),
         );
     };
     match spend(&state, &form).await {

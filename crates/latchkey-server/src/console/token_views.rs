@@ -64,9 +64,10 @@ pub fn when(t: OffsetDateTime) -> String {
 pub fn grant_text(grant: &Grant, projects: &HashMap<i64, String>) -> GrantText {
     let scope = match grant.scope {
         Scope::AllProjects => "All projects".to_owned(),
-        Scope::Project(ProjectId(id)) => projects
-            .get(&id)
-            .map_or_else(|| format!("Project {id}"), |name| format!("{name} (project {id})")),
+        Scope::Project(ProjectId(id)) => projects.get(&id).map_or_else(
+            || format!("Project {id}"),
+            |name| format!("{name} (project {id})"),
+        ),
     };
     let envs = grant.set.honours_env_categories().then(|| {
         let names: Vec<&str> = EnvCategory::ALL
@@ -95,10 +96,7 @@ pub fn token_rows(
     legacy_cutoff: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Vec<TokenRow> {
-    let names: HashMap<i64, String> = projects
-        .iter()
-        .map(|p| (p.id.0, p.name.clone()))
-        .collect();
+    let names: HashMap<i64, String> = projects.iter().map(|p| (p.id.0, p.name.clone())).collect();
     let makers: HashMap<i64, &str> = created
         .iter()
         .filter_map(|e| Some((e.target_id?, e.actor_name.as_str())))
@@ -123,7 +121,11 @@ pub fn token_rows(
             TokenRow {
                 id: t.id.0,
                 name: t.name.clone(),
-                grants: t.grants.iter().map(|g| grant_text(&g.grant, &names)).collect(),
+                grants: t
+                    .grants
+                    .iter()
+                    .map(|g| grant_text(&g.grant, &names))
+                    .collect(),
                 created: when(t.created_at),
                 created_by: makers.get(&t.id.0).copied().unwrap_or("—").to_owned(),
                 last_used: t.last_used_at.map_or_else(|| "Never".to_owned(), when),

@@ -62,7 +62,14 @@ pub(crate) async fn guard(
         return Ok(next.run(request).await);
     }
     if row.requirement.is_console() {
-        return Ok(crate::console::guard::run(&state, row.permission, row.has_account, request, next).await);
+        return Ok(crate::console::guard::run(
+            &state,
+            row.permission,
+            row.has_account,
+            request,
+            next,
+        )
+        .await);
     }
     let mut known = None;
     let admitted = admit(&state, row, &mut request, &mut known).await;

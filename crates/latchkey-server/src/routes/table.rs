@@ -186,6 +186,19 @@ fn forward_rows(path: &'static str) -> [Row; 5] {
     ]
 }
 
+/// The rows of the HTTP API: every row but the web console's, which [`console_table`] holds.
+pub fn api_table() -> Vec<Row> {
+    table().into_iter().filter(Row::in_document).collect()
+}
+
+/// The rows of the web console: its pages and assets, refused with pages and redirects.
+pub fn console_table() -> Vec<Row> {
+    table()
+        .into_iter()
+        .filter(|row| !row.in_document())
+        .collect()
+}
+
 /// The web console's pages ([`crate::console`]): each behind a session, with the permission its
 /// page shows or changes.
 fn console_rows() -> Vec<Row> {

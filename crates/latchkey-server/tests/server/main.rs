@@ -18,6 +18,7 @@ mod budgets;
 mod cache_truth;
 mod common;
 mod connections;
+mod console_routes;
 mod dbt_clients;
 mod directory;
 mod expiry_precision;

@@ -5,7 +5,7 @@
 //! `LATCHKEY_UPDATE_OPENAPI=1 cargo test -p latchkey-server --test server openapi::`.
 
 use latchkey_server::openapi::{document, document_json, document_json_for, openapi_path};
-use latchkey_server::routes::table::{table, Requirement, Row};
+use latchkey_server::routes::table::{api_table, Requirement, Row};
 use latchkey_server::ForwardAuthHeaders;
 use reqwest::Method;
 use serde_json::Value;
@@ -60,7 +60,7 @@ fn the_document_of_every_forward_auth_setting_builds() {
 fn every_route_table_row_is_an_operation() {
     let doc = generated();
     let mut ids = BTreeSet::new();
-    let rows = table();
+    let rows = api_table();
     for Row { spec, .. } in &rows {
         let method = spec.method.as_str().to_ascii_lowercase();
         let op = &doc["paths"][openapi_path(spec.path)][&method];
@@ -155,7 +155,7 @@ fn resolve<'a>(doc: &'a Value, reference: &Value) -> Option<&'a Value> {
 #[test]
 fn every_row_that_reads_a_body_has_its_schema() {
     let doc = generated();
-    for Row { spec, .. } in &table() {
+    for Row { spec, .. } in &api_table() {
         let op = &doc["paths"][openapi_path(spec.path)][spec.method.as_str().to_ascii_lowercase()];
         let body = &op["requestBody"];
         let writes = [Method::POST, Method::PUT, Method::PATCH].contains(&spec.method);

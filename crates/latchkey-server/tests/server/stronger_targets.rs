@@ -2,7 +2,7 @@
 //! to a token, group, member or invitation must hold everything it holds before the write and
 //! everything it will hold after; the leaked-credential report is the one exception.
 //!
-//! For every write row of `routes::table::table()` whose path names a principal, a strong target
+//! For every write row of `routes::table::api_table()` whose path names a principal, a strong target
 //! is made (an `account_admin:all` token, a group holding `account_admin:all`, a member in it, an
 //! invitation into it); every weaker caller that passes the row's own permission check is
 //! refused (403, in the rule's words) and nothing changes — not the account's tokens, groups,
@@ -14,7 +14,7 @@
 //! judging a caller by cached, possibly outdated, permissions).
 
 use latchkey_core::License;
-use latchkey_server::routes::table::{table, Requirement, RouteSpec, Row};
+use latchkey_server::routes::table::{api_table, Requirement, RouteSpec, Row};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -350,7 +350,7 @@ async fn prove(case: &Case, spec: &RouteSpec) -> Vec<String> {
 
 #[tokio::test]
 async fn every_write_on_a_principal_is_refused_to_a_weaker_caller_and_done_for_one_holding_all() {
-    let rows: Vec<(String, RouteSpec)> = table()
+    let rows: Vec<(String, RouteSpec)> = api_table()
         .into_iter()
         .filter_map(|Row { spec, .. }| principal_write(&spec).map(|row| (row, spec)))
         .collect();

@@ -25,6 +25,8 @@ mod cache_truth;
 mod common;
 #[path = "../server/connections.rs"]
 mod connections;
+#[path = "../server/console_routes.rs"]
+mod console_routes;
 #[path = "../server/dbt_clients.rs"]
 mod dbt_clients;
 #[path = "../server/directory.rs"]

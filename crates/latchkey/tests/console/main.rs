@@ -13,7 +13,10 @@
 )]
 
 mod browser;
-#[allow(dead_code, reason = "the binary tests' harness; this suite uses part of it")]
+#[allow(
+    dead_code,
+    reason = "the binary tests' harness; this suite uses part of it"
+)]
 #[path = "../binary/harness.rs"]
 mod harness;
 mod people;

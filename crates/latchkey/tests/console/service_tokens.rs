@@ -1,6 +1,6 @@
 //! Account settings → Service tokens, as people use it in Chromium.
 
-use crate::browser::{target_dir, Browser};
+use crate::browser::Browser;
 use crate::people::{sign_in, Site};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -31,7 +31,12 @@ async fn post_from_page(b: &Browser, path: &str, body: &str) -> (u64, String) {
 
 /// The value of a form field on the page.
 async fn value(b: &Browser, css: &str) -> String {
-    b.find(css).await.prop("value").await.unwrap().unwrap_or_default()
+    b.find(css)
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
 }
 
 /// The account's active tokens named `name`, newest first (by the API).
@@ -64,7 +69,11 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
 
     // `/` is the console; nobody is signed in yet.
     b.open(&site.url("/")).await;
-    assert!(b.url().await.contains("/console/sign-in"), "{}", b.url().await);
+    assert!(
+        b.url().await.contains("/console/sign-in"),
+        "{}",
+        b.url().await
+    );
     b.screenshot("sign-in").await;
 
     // A wrong password is refused on the page, without saying which part was wrong.
@@ -76,7 +85,11 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
 
     // The printed first-start password works once, for replacing itself.
     sign_in(&b, &site, ADMIN, &site.admin_password).await;
-    assert!(b.url().await.ends_with("/console/password"), "{}", b.url().await);
+    assert!(
+        b.url().await.ends_with("/console/password"),
+        "{}",
+        b.url().await
+    );
     assert!(b.text().await.contains("Choose a new one before going on"));
     b.open(&tokens_page).await;
     assert!(
@@ -88,7 +101,10 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
     b.fill("#confirm", "short").await;
     // The browser's own `minlength` check would stop this form; the server's is what counts.
     b.client
-        .execute("document.querySelector('#new').removeAttribute('minlength')", vec![])
+        .execute(
+            "document.querySelector('#new').removeAttribute('minlength')",
+            vec![],
+        )
         .await
         .unwrap();
     b.click("form.stack button[type=submit]").await;
@@ -97,7 +113,12 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
         "Choose a password of at least 12 characters."
     );
     assert_eq!(
-        b.find("#new").await.attr("aria-invalid").await.unwrap().as_deref(),
+        b.find("#new")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("true")
     );
     b.fill("#current", &site.admin_password).await;
@@ -119,11 +140,31 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
         "a user-only set is never offered for a token"
     );
     b.fill("#name", "CI deploys").await;
-    b.find("#set0").await.select_by_value("job_admin").await.unwrap();
-    b.find("input[name=scope0][value=projects]").await.click().await.unwrap();
-    b.find("#projects0 option[value='1']").await.click().await.unwrap();
-    b.find("#set1").await.select_by_value("developer").await.unwrap();
-    b.find("input[name=envs1][value=production]").await.click().await.unwrap();
+    b.find("#set0")
+        .await
+        .select_by_value("job_admin")
+        .await
+        .unwrap();
+    b.find("input[name=scope0][value=projects]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.find("#projects0 option[value='1']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.find("#set1")
+        .await
+        .select_by_value("developer")
+        .await
+        .unwrap();
+    b.find("input[name=envs1][value=production]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let nonce = value(&b, "input[name=nonce]").await;
     let csrf = value(&b, "input[name=csrf]").await;
     b.screenshot("new-token").await;
@@ -131,13 +172,26 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
 
     // The secret, once, with a copy button and the warning.
     let secret = value(&b, "#token-secret").await;
-    assert!(secret.starts_with("lksvc_") && secret.len() == 62, "{secret}");
+    assert!(
+        secret.starts_with("lksvc_") && secret.len() == 62,
+        "{secret}"
+    );
     assert!(b.text().await.contains("you will not see it again"));
     b.screenshot("secret-once").await;
     b.find("#copy-token").await.click().await.unwrap();
     let start = Instant::now();
-    while b.find("#copy-status").await.text().await.unwrap().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(10), "the copy button did nothing");
+    while b
+        .find("#copy-status")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the copy button did nothing"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(b.find("#copy-token").await.text().await.unwrap(), "Copied");
@@ -152,7 +206,10 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
     );
     let (status, page) = post_from_page(&b, "/console/accounts/1/service-tokens", &body).await;
     assert_eq!(status, 409, "{page}");
-    assert!(page.contains("Already done") && !page.contains("lksvc_"), "{page}");
+    assert!(
+        page.contains("Already done") && !page.contains("lksvc_"),
+        "{page}"
+    );
     assert_eq!(tokens_named(&site, "CI deploys").len(), 1);
 
     // The table shows it with both sets, by whom, and never the secret again.
@@ -169,14 +226,20 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
     assert!(!b.source().await.contains(&secret));
     let shot = b.screenshot("service-tokens").await;
     if std::env::var("LATCHKEY_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
-        let docs = target_dir().join("../docs/console-service-tokens.png");
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/console-service-tokens.png");
         std::fs::copy(&shot, docs).unwrap();
     }
     let first_id = tokens_named(&site, "CI deploys")[0]["id"].as_i64().unwrap();
 
     // Rotate with a one-hour overlap: a new secret once; both work for now.
-    b.click(&format!("tr[data-token='{first_id}'] a[href$='/rotate']")).await;
-    b.find("input[name=overlap][value='3600']").await.click().await.unwrap();
+    b.click(&format!("tr[data-token='{first_id}'] a[href$='/rotate']"))
+        .await;
+    b.find("input[name=overlap][value='3600']")
+        .await
+        .click()
+        .await
+        .unwrap();
     b.click("#rotate-token").await;
     let rotated = value(&b, "#token-secret").await;
     assert!(rotated.starts_with("lksvc_") && rotated != secret);
@@ -201,7 +264,10 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
     // The node that deleted it refuses it as soon as it reads its own change feed.
     let start = Instant::now();
     while site.may_write_jobs(&rotated).is_some() {
-        assert!(start.elapsed() < Duration::from_secs(15), "a deleted token still works");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "a deleted token still works"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -273,13 +339,20 @@ async fn viewers_read_only_users_and_job_viewers_see_only_what_they_may_use() {
 
     // An Account Viewer may read service tokens: the table, and no button that would fail.
     sign_in(&b, &site, &auditor, &auditor_password).await;
-    assert!(b.url().await.ends_with("/console/accounts/1/service-tokens"), "{}", b.url().await);
+    assert!(
+        b.url()
+            .await
+            .ends_with("/console/accounts/1/service-tokens"),
+        "{}",
+        b.url().await
+    );
     assert!(b.text().await.contains("Bootstrap admin token"));
     for button in ["#new-token", "a[href$='/rotate']", "a.trash"] {
         assert!(!b.has(button).await, "{button} shown to a viewer");
     }
     b.screenshot("account-viewer-view").await;
-    b.open(&site.url("/console/accounts/1/service-tokens/new")).await;
+    b.open(&site.url("/console/accounts/1/service-tokens/new"))
+        .await;
     assert!(b.text().await.contains("do not include this page"));
     b.open(&site.url("/console/")).await;
     b.click("header form button").await;
@@ -291,13 +364,21 @@ async fn viewers_read_only_users_and_job_viewers_see_only_what_they_may_use() {
         (&viewer, &viewer_password, "job-viewer-view"),
     ] {
         sign_in(&b, &site, who, password).await;
-        assert!(b.text().await.contains("no page of the console yet"), "{who}");
-        assert!(!b.has("header nav a[href$='/service-tokens']").await, "{who}");
+        assert!(
+            b.text().await.contains("no page of the console yet"),
+            "{who}"
+        );
+        assert!(
+            !b.has("header nav a[href$='/service-tokens']").await,
+            "{who}"
+        );
         b.screenshot(shot).await;
-        b.open(&site.url("/console/accounts/1/service-tokens")).await;
+        b.open(&site.url("/console/accounts/1/service-tokens"))
+            .await;
         assert!(b.text().await.contains("do not include this page"), "{who}");
         // Another account's pages do not exist for them.
-        b.open(&site.url("/console/accounts/2/service-tokens")).await;
+        b.open(&site.url("/console/accounts/2/service-tokens"))
+            .await;
         assert!(b.text().await.contains("Not found"), "{who}");
         b.open(&site.url("/console/")).await;
         b.click("header form button").await;
@@ -315,13 +396,17 @@ async fn a_form_without_the_sessions_csrf_token_or_after_the_session_ends_change
     let count = || tokens_named(&site, "forged").len();
 
     sign_in(&b, &site, &admin, &password).await;
-    b.open(&site.url("/console/accounts/1/service-tokens/new")).await;
+    b.open(&site.url("/console/accounts/1/service-tokens/new"))
+        .await;
     let nonce = value(&b, "input[name=nonce]").await;
     let form = format!("nonce={nonce}&name=forged&set0=job_admin&scope0=all");
     for csrf in [String::new(), format!("csrf={}&", "0".repeat(64))] {
-        let (status, page) =
-            post_from_page(&b, "/console/accounts/1/service-tokens", &format!("{csrf}{form}"))
-                .await;
+        let (status, page) = post_from_page(
+            &b,
+            "/console/accounts/1/service-tokens",
+            &format!("{csrf}{form}"),
+        )
+        .await;
         assert_eq!(status, 403, "{page}");
         assert!(page.contains("This form has expired"), "{page}");
     }
@@ -330,9 +415,17 @@ async fn a_form_without_the_sessions_csrf_token_or_after_the_session_ends_change
     // The session ends after its idle time; a form sent then goes to the sign-in page.
     tokio::time::sleep(Duration::from_secs(3)).await;
     b.fill("#name", "forged").await;
-    b.find("#set0").await.select_by_value("job_admin").await.unwrap();
+    b.find("#set0")
+        .await
+        .select_by_value("job_admin")
+        .await
+        .unwrap();
     b.click("#save-token").await;
-    assert!(b.url().await.contains("/console/sign-in"), "{}", b.url().await);
+    assert!(
+        b.url().await.contains("/console/sign-in"),
+        "{}",
+        b.url().await
+    );
     assert!(b.text().await.contains("Your session has ended"));
     assert_eq!(count(), 0);
 
@@ -348,6 +441,10 @@ async fn a_form_without_the_sessions_csrf_token_or_after_the_session_ends_change
         .await
         .unwrap();
     assert_eq!(answer.status(), 403);
-    assert!(answer.text().await.unwrap().contains("This sign-in form has expired"));
+    assert!(answer
+        .text()
+        .await
+        .unwrap()
+        .contains("This sign-in form has expired"));
     b.close().await;
 }

@@ -4,7 +4,7 @@
 //! and another account's routes are not found even for an account admin.
 
 use latchkey_core::{catalog, AccountId, Plan};
-use latchkey_server::routes::table::{table, Requirement, Row};
+use latchkey_server::routes::table::{api_table, Requirement, Row};
 use latchkey_server::ServerConfig;
 use latchkey_store::Actor;
 use reqwest::Method;
@@ -19,7 +19,7 @@ fn concrete(path: &str, account: AccountId) -> String {
 
 #[test]
 fn every_account_scoped_route_checks_a_permission_or_acts_for_its_user() {
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         if spec.path.contains("/accounts/{account_id}/") {
             // A user's own things (their PATs) are theirs by ownership, not by permission.
             assert!(
@@ -43,7 +43,7 @@ async fn every_route_but_health_refuses_a_missing_token() {
         ..ServerConfig::default()
     })
     .await;
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         let method = Method::from_bytes(spec.method.as_str().as_bytes()).unwrap();
         let (status, body) = app
             .call(
@@ -69,7 +69,7 @@ async fn each_permission_set_reaches_exactly_the_routes_its_account_permissions_
         .filter(|s| !s.is_user_only())
     {
         let token = app.token(app.account, &[&format!("{set}:all")]).await;
-        for Row { spec, .. } in table() {
+        for Row { spec, .. } in api_table() {
             let Requirement::Permission(permission) = spec.requirement else {
                 continue;
             };
@@ -111,7 +111,7 @@ async fn another_accounts_routes_are_not_found_even_for_an_account_admin() {
         .unwrap();
     let their_token = app.token(other.id, &["account_admin:all"]).await;
     let admin = app.token(app.account, &["account_admin:all"]).await;
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         if !spec.path.contains("{account_id}") {
             continue;
         }

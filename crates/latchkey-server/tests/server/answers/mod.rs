@@ -1,6 +1,6 @@
 //! Every success answer of the API against the schema the OpenAPI document gives for it.
 //!
-//! What this suite proves, for every row of `routes::table::table()` as it stands when it runs:
+//! What this suite proves, for every row of `routes::table::api_table()` as it stands when it runs:
 //!
 //! 1. A real call that succeeds is made against a real server, with data that makes the answer
 //!    rich: service tokens with grants on one project and on all projects with writable
@@ -38,7 +38,7 @@ mod validator;
 mod world;
 
 use latchkey_server::openapi::document_for;
-use latchkey_server::routes::table::table;
+use latchkey_server::routes::table::api_table;
 use latchkey_server::{ForwardAuthHeaders, ServerConfig};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,7 +89,7 @@ async fn every_success_answer_is_valid_against_its_documented_schema() {
     .await;
     let world = World::build(&app).await;
 
-    let rows: Vec<(String, &'static str)> = table()
+    let rows: Vec<(String, &'static str)> = api_table()
         .iter()
         .map(|row| (row.spec.method.as_str().to_owned(), row.spec.path))
         .collect();

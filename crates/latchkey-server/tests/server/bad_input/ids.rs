@@ -1,7 +1,7 @@
 //! Unknown ids: every `{id}` row refuses unknown numbers, non-integers and unknown or malformed
 //! account ids with a 404 (or 4xx) envelope, and changes nothing.
 
-use latchkey_server::routes::table::{table, Row};
+use latchkey_server::routes::table::{api_table, Row};
 
 use super::cases::{assert_error_envelope, error_envelope};
 use super::fingerprint::fingerprint;
@@ -26,7 +26,7 @@ fn body_for_id_route(method: &str, path: &str) -> (Option<&'static str>, Vec<u8>
 async fn assert_ids_refused(fx: &Fixture, ids: &[&str], want: &[u16]) -> usize {
     let mut n = 0;
     let mut failures = Vec::new();
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         if !spec.path.contains("{id}") {
             continue;
         }

@@ -13,7 +13,7 @@
 //! characters, emoji, SQL-looking text); unknown ids are 404s; and a token's secret never reaches
 //! the database file.
 //!
-//! The first test checks that every row of `table()` is classified in [`routes`] by the input it
+//! The first test checks that every row of `api_table()` is classified in [`routes`] by the input it
 //! reads, so a new route fails here until it is given cases. Every failure message names the route
 //! and the input.
 //!

@@ -1,7 +1,7 @@
 //! The route table as this suite sees it: every row classified by the input it reads (a JSON
 //! body, a form, a query string, nothing), and a valid body for each route that takes one.
 
-use latchkey_server::routes::table::{table, Row};
+use latchkey_server::routes::table::{api_table, Row};
 
 /// A row of the route table: method and path pattern.
 pub(super) type Route = (&'static str, &'static str);
@@ -196,7 +196,7 @@ fn every_route_in_the_table_is_classified_here_by_the_input_it_reads() {
         .chain(&NO_INPUT_ROUTES)
         .copied()
         .collect();
-    let rows = table();
+    let rows = api_table();
     for Row { spec, .. } in &rows {
         let row = (spec.method.as_str(), spec.path);
         assert_eq!(

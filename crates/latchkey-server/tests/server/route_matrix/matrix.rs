@@ -3,7 +3,7 @@
 //! through.
 
 use latchkey_core::{Grant, Scope, TokenId};
-use latchkey_server::routes::table::{table, Requirement, Row};
+use latchkey_server::routes::table::{api_table, Requirement, Row};
 use latchkey_store::Actor;
 use reqwest::Method;
 use std::time::Instant;
@@ -21,7 +21,7 @@ async fn every_account_scoped_route_answers_each_set_and_scope_as_the_matrix_say
     let cat = CatalogFile::load();
     let app = spawn_app().await;
     // (method, path, permission, whether the permission is asked on the path's project)
-    let rows: Vec<(Method, &'static str, String, bool)> = table()
+    let rows: Vec<(Method, &'static str, String, bool)> = api_table()
         .into_iter()
         .filter_map(|Row { spec, .. }| match spec.requirement {
             Requirement::Permission(p) => Some((method_of(&spec), spec.path, p.to_string(), false)),

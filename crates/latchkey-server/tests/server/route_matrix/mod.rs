@@ -1,6 +1,6 @@
 //! The route table against the permission catalog, row by row, over real HTTP.
 //!
-//! What this suite proves, for every row of `routes::table::table()` as it stands when it runs:
+//! What this suite proves, for every row of `routes::table::api_table()` as it stands when it runs:
 //!
 //! 1. A row that needs a permission answers 403 to exactly the (permission set, scope) pairs that
 //!    `catalog.json` says lack it, and lets every other pair through (never 401/403/5xx). The

@@ -3,7 +3,7 @@
 //! unchanged after.
 
 use latchkey_core::{AccountId, Plan};
-use latchkey_server::routes::table::{table, Row};
+use latchkey_server::routes::table::{api_table, Row};
 use latchkey_store::{Actor, AuditQuery};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -111,7 +111,7 @@ async fn every_account_scoped_route_hides_other_accounts() {
     let before = snapshot(&app, b).await;
 
     let mut calls = 0;
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         if !spec.path.contains("{account_id}") {
             continue;
         }

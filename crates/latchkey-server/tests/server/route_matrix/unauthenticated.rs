@@ -2,7 +2,7 @@
 //! same body to a missing, malformed, unknown or revoked token.
 
 use latchkey_core::{TokenFormat, TokenKind};
-use latchkey_server::routes::table::{table, Requirement, Row};
+use latchkey_server::routes::table::{api_table, Requirement, Row};
 use latchkey_server::ServerConfig;
 use latchkey_store::Actor;
 use reqwest::Method;
@@ -69,7 +69,7 @@ async fn unauthenticated_calls_to_every_non_public_route_get_one_401() {
     };
     let mut bodies = BTreeSet::new();
     let mut calls = 0;
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         if spec.requirement == Requirement::Public {
             continue;
         }

@@ -3,7 +3,7 @@
 //! it needs none.
 
 use latchkey_core::Scope;
-use latchkey_server::routes::table::{table, Requirement, Row};
+use latchkey_server::routes::table::{api_table, Requirement, Row};
 use latchkey_server::ServerConfig;
 
 use super::catalog_file::{rank, CatalogFile};
@@ -89,7 +89,7 @@ async fn a_route_table_row_without_a_permission_is_public_or_identity_only() {
     .unwrap();
 
     let mut checked = 0;
-    for Row { spec, .. } in table() {
+    for Row { spec, .. } in api_table() {
         // OnProject rows check a permission on the project in the path (directory.rs); User rows
         // act for the calling user on their own tokens only (personal_tokens.rs), and refuse
         // service tokens outright.
