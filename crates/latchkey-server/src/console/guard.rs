@@ -120,13 +120,29 @@ async fn admit(
             ended: false,
         });
     };
+    // A cookie naming no session is a failed authentication like an unknown token: counted per
+    // address, and a throttled address's lookups queue for the node's one store slot for
+    // throttled callers, so a flood of made-up cookies never becomes a flood of queries, while a
+    // real session behind a busy NAT is still served.
+    let ip = ClientIp::of(request.extensions()).0;
+    let clock = crate::clock::UnixMicros::now().secs();
+    let throttled = ip.is_some_and(|ip| state.auth_failures.check(ip, clock).is_err());
+    let turn = if throttled {
+        state.throttled_lookups.acquire().await.ok()
+    } else {
+        None
+    };
     let store = state.verifier.store();
     let digest = secret.digest();
-    let Some(session) = store
+    let found = store
         .console_session(&digest)
         .await
-        .map_err(store_refusal)?
-    else {
+        .map_err(store_refusal)?;
+    drop(turn);
+    let Some(session) = found else {
+        if let Some(ip) = ip {
+            let _ = state.auth_failures.hit(ip, clock);
+        }
         return Err(Refusal::SignIn {
             next: back_here,
             ended: true,
@@ -147,7 +163,6 @@ async fn admit(
     if has_account && path_account(request).await != Some(session.account_id) {
         return Err(Refusal::NotFound);
     }
-    let ip = ClientIp::of(request.extensions()).0;
     let user = crate::sign_in::seat(
         state,
         ip,

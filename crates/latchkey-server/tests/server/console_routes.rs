@@ -297,3 +297,56 @@ async fn signing_out_ends_the_session_in_the_store_for_every_node() {
         );
     }
 }
+
+/// Posts the sign-in form as a browser would (its form cookie and token), with `password`.
+async fn try_sign_in(app: &App, email: &str, password: &str) -> (StatusCode, String) {
+    let http = client();
+    let form = http
+        .get(format!("{}/console/sign-in", app.url))
+        .send()
+        .await
+        .unwrap();
+    let token = set_cookie(&form, "latchkey_sign_in").unwrap();
+    let answer = http
+        .post(format!("{}/console/sign-in", app.url))
+        .header("cookie", format!("latchkey_sign_in={token}"))
+        .form(&[
+            ("token", token.as_str()),
+            ("account", &app.account.0.to_string()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (answer.status(), answer.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_before_any_password_is_hashed() {
+    let app = crate::common::spawn_app_with(latchkey_server::ServerConfig {
+        failed_auth_limit: 3,
+        ..latchkey_server::ServerConfig::default()
+    })
+    .await;
+    let person = Person::new(&app, "target@example.com", &["account_admin:all"]).await;
+    for _ in 0..3 {
+        let (status, page) = try_sign_in(&app, "target@example.com", "a wrong password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}");
+        assert!(page.contains("is not right"), "{page}");
+    }
+    // Past the limit, even the right password is not tried: the address waits.
+    let (status, page) = try_sign_in(&app, "target@example.com", "a password long enough").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert!(page.contains("Too many failed sign-ins"), "{page}");
+    // Made-up session cookies from the same address are refused as ever (never a 5xx), and a
+    // real session from it is still served.
+    let page = format!("/console/accounts/{}/service-tokens", app.account.0);
+    for i in 0..20u8 {
+        let fake = format!("{i:02x}").repeat(32);
+        let (status, location, _) = call(&app, &Method::GET, &page, Some(&fake), &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    }
+    let (status, _, _) = call(&app, &Method::GET, &page, Some(&person.cookie), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}

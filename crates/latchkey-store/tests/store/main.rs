@@ -17,6 +17,7 @@ pub const BACKEND: latchkey_store::Backend = latchkey_store::Backend::Sqlite;
 mod bootstrap;
 mod change_feed;
 mod common;
+mod console_sessions;
 mod ip_rules;
 mod migrations;
 mod names;

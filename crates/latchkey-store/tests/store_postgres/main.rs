@@ -18,6 +18,8 @@ mod bootstrap;
 mod change_feed;
 #[path = "../store/common.rs"]
 mod common;
+#[path = "../store/console_sessions.rs"]
+mod console_sessions;
 #[path = "../store/ip_rules.rs"]
 mod ip_rules;
 #[path = "../store/names.rs"]
