@@ -6,11 +6,12 @@ use latchkey_core::AccountId;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-/// The WHERE clause shared by reading and counting; parameters ?1-?8 in `bind_all!` order.
+/// The WHERE clause shared by reading and counting; parameters ?1-?9 in `bind_all!` order.
 const FILTERS: &str = "($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR event_type = $2)
      AND ($3 IS NULL OR actor_type = $3) AND ($4 IS NULL OR actor_id = $4)
      AND ($5 IS NULL OR target_type = $5) AND ($6 IS NULL OR target_id = $6)
-     AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8)";
+     AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8)
+     AND ($9 IS NULL OR actor_name = $9)";
 
 /// Binds the filters of [`FILTERS`], in order; works for both `query` and `query_scalar`.
 macro_rules! bind_all {
@@ -24,6 +25,7 @@ macro_rules! bind_all {
             .bind($q.target_id)
             .bind($q.since.map(crate::db_time::db_time))
             .bind($q.until.map(crate::db_time::db_time))
+            .bind(&$q.actor_name)
     };
 }
 
@@ -98,6 +100,8 @@ pub struct AuditQuery {
     pub since: Option<OffsetDateTime>,
     /// Only entries before this time.
     pub until: Option<OffsetDateTime>,
+    /// Only this actor, by name (a token's name, a user's e-mail, `operator`).
+    pub actor_name: Option<String>,
     /// Skip this many (newest first).
     pub offset: i64,
     /// At most this many.
@@ -118,7 +122,7 @@ impl Store {
         let sql = format!(
             "SELECT id, account_id, actor_type, actor_id, actor_name, actor_ip, event_type, target_type,
                     target_id, event_context, source, created_at
-             FROM audit_log WHERE {FILTERS} ORDER BY id DESC LIMIT $9 OFFSET $10"
+             FROM audit_log WHERE {FILTERS} ORDER BY id DESC LIMIT $10 OFFSET $11"
         );
         let rows = bind_all!(sqlx::query(&sql), q)
             .bind(if q.limit > 0 { q.limit } else { 100 })

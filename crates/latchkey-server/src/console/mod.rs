@@ -14,10 +14,12 @@
 //! - [`pages`]: the frame of every page, its headers, and the pages of refusals;
 //! - [`account`]: sign-in, sign-out and the password;
 //! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
+//! - [`audit`]: the audit log, filtered, and as CSV;
 //! - [`assets`]: the stylesheet and the script.
 
 pub mod account;
 pub mod assets;
+pub mod audit;
 pub mod form;
 pub mod guard;
 pub mod pages;

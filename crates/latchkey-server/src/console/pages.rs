@@ -110,6 +110,12 @@ impl Frame {
                 format!("/console/accounts/{account}/service-tokens"),
             );
         }
+        if !caller.password_change_required && caller.holds(p::AUDIT_LOGS_READ) {
+            link(
+                "Audit log",
+                format!("/console/accounts/{account}/audit-log"),
+            );
+        }
         link("Password", PASSWORD_PAGE.to_owned());
         Frame {
             title: title.to_owned(),

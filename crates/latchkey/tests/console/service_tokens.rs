@@ -305,6 +305,46 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
         );
     }
 
+    // The same entries on the console's audit log, filtered by event and actor, and as CSV.
+    b.click("header nav a[href$='/audit-log']").await;
+    assert!(b.text().await.contains("user.password_changed"));
+    b.fill("#event", "service_token.created").await;
+    b.fill("#actor", ADMIN).await;
+    b.click("#filter").await;
+    let text = b.text().await;
+    assert!(text.contains("Entries 1–2 of 2"), "{text}");
+    assert!(!text.contains("user.signed_in"), "{text}");
+    b.screenshot("audit-log").await;
+    let csv_link = b
+        .find("#audit-csv")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let csv = b
+        .client
+        .execute_async(
+            "const [url, done] = arguments;
+             fetch(url).then(r => r.text().then(t => done([r.headers.get('content-type'), t])));",
+            vec![json!(csv_link)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(csv[0], "text/csv; charset=utf-8");
+    let csv = csv[1].as_str().unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "a header and the two entries: {csv}"
+    );
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains("service_token.created")),
+        "{csv}"
+    );
+
     // A phone's width: the table becomes cards, nothing scrolls sideways.
     b.client.set_window_size(390, 844).await.unwrap();
     b.open(&tokens_page).await;
