@@ -227,24 +227,14 @@ pub async fn sign_out(State(state): State<AppState>, form: ConsoleForm) -> Respo
     response
 }
 
-/// GET `/console/`: the first page the person may see.
+/// GET `/console/`: the first page the person may see (their own personal access tokens at
+/// least; the password page while it must be replaced).
 pub async fn home(caller: ConsoleCaller) -> Response {
-    if caller.password_change_required {
-        return see_other(PASSWORD_PAGE);
-    }
     let frame = Frame::new(&caller, "Console", "");
     match frame.nav.first() {
-        Some(first) if first.href != PASSWORD_PAGE => see_other(&first.href),
-        _ => render(StatusCode::OK, &HomePage { frame }),
+        Some(first) if !caller.password_change_required => see_other(&first.href),
+        _ => see_other(PASSWORD_PAGE),
     }
-}
-
-/// The console's first page for a person who may see none of its lists.
-#[derive(Template)]
-#[template(path = "console/home.html")]
-pub struct HomePage {
-    /// The frame.
-    pub frame: Frame,
 }
 
 /// The password page.

@@ -14,6 +14,7 @@
 //! - [`pages`]: the frame of every page, its headers, and the pages of refusals;
 //! - [`account`]: sign-in, sign-out and the password;
 //! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
+//! - [`personal_tokens`]: each person's own personal access tokens;
 //! - [`audit`]: the audit log, filtered, and as CSV;
 //! - [`assets`]: the stylesheet and the script.
 
@@ -23,6 +24,7 @@ pub mod audit;
 pub mod form;
 pub mod guard;
 pub mod pages;
+pub mod personal_tokens;
 pub mod service_tokens;
 pub mod session;
 pub mod token_views;

@@ -110,6 +110,12 @@ impl Frame {
                 format!("/console/accounts/{account}/service-tokens"),
             );
         }
+        if !caller.password_change_required {
+            link(
+                "Personal tokens",
+                format!("/console/accounts/{account}/personal-tokens"),
+            );
+        }
         if !caller.password_change_required && caller.holds(p::AUDIT_LOGS_READ) {
             link(
                 "Audit log",

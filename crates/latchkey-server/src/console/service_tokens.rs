@@ -67,10 +67,16 @@ pub struct NewTokenPage {
 #[derive(Template)]
 #[template(path = "console/token_secret.html")]
 pub struct SecretPage {
-    frame: Frame,
-    name: String,
-    secret: String,
-    rotated: Option<String>,
+    /// The frame.
+    pub frame: Frame,
+    /// The token's name.
+    pub name: String,
+    /// Its secret.
+    pub secret: String,
+    /// What became of the token it replaced, after a rotation.
+    pub rotated: Option<String>,
+    /// The list to go back to.
+    pub back: String,
 }
 
 /// The rotation form.
@@ -89,9 +95,14 @@ pub struct RotatePage {
 #[derive(Template)]
 #[template(path = "console/token_delete.html")]
 pub struct DeletePage {
-    frame: Frame,
-    id: i64,
-    name: String,
+    /// The frame.
+    pub frame: Frame,
+    /// The token's name.
+    pub name: String,
+    /// Where the confirmation posts.
+    pub action: String,
+    /// The list to go back to.
+    pub back: String,
 }
 
 fn list_path(caller: &ConsoleCaller) -> String {
@@ -212,7 +223,7 @@ pub async fn new_form(State(state): State<AppState>, caller: ConsoleCaller) -> R
 }
 
 /// Where a refusal belongs on the new-token form.
-enum Field {
+pub enum Field {
     Name,
     Grants,
     Expiry,
@@ -281,7 +292,7 @@ fn form_grants(form: &ConsoleForm) -> Result<Vec<Grant>, (Field, String)> {
 }
 
 /// The form's expiry: none, a number of days from now, or a date (end of that day, UTC).
-fn form_expiry(
+pub fn form_expiry(
     form: &ConsoleForm,
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>, (Field, String)> {
@@ -409,7 +420,7 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Respons
 }
 
 /// Spends the form's nonce: `Ok(false)` when it was spent before (a resubmission).
-async fn spend(state: &AppState, form: &ConsoleForm) -> Result<bool, Response> {
+pub async fn spend(state: &AppState, form: &ConsoleForm) -> Result<bool, Response> {
     let nonce = form.get("nonce");
     if nonce.len() != 64 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(pages::refusal(Refusal::StaleForm));
@@ -422,8 +433,8 @@ async fn spend(state: &AppState, form: &ConsoleForm) -> Result<bool, Response> {
         .map_err(unavailable)
 }
 
-/// The answer to a resubmitted form: nothing made, no secret shown.
-fn already_sent(caller: &ConsoleCaller) -> Response {
+/// The answer to a resubmitted form: nothing made, no secret shown; back to `list`.
+pub fn already_sent_to(list: String) -> Response {
     render(
         StatusCode::CONFLICT,
         &pages::MessagePage {
@@ -431,10 +442,14 @@ fn already_sent(caller: &ConsoleCaller) -> Response {
             message: "This form was already sent, and its token was made then. A secret is \
                       shown only once: if you did not save it, rotate or delete the token."
                 .into(),
-            link: list_path(caller),
-            link_label: "Back to service tokens".into(),
+            link: list,
+            link_label: "Back to the list".into(),
         },
     )
+}
+
+fn already_sent(caller: &ConsoleCaller) -> Response {
+    already_sent_to(list_path(caller))
 }
 
 fn secret_page(
@@ -450,6 +465,7 @@ fn secret_page(
             name: token.name.clone(),
             secret: secret.to_owned(),
             rotated,
+            back: list_path(caller),
         },
     )
 }
@@ -573,8 +589,9 @@ pub async fn delete_form(
             StatusCode::OK,
             &DeletePage {
                 frame: Frame::new(&caller, "Delete a service token", &list_path(&caller)),
-                id: token.id.0,
                 name: token.name.clone(),
+                action: format!("{}/{}/delete", list_path(&caller), token.id.0),
+                back: list_path(&caller),
             },
         ),
         Err(answer) => answer,

@@ -202,7 +202,11 @@ pub fn console_table() -> Vec<Row> {
 /// The web console's pages ([`crate::console`]): each behind a session, with the permission its
 /// page shows or changes.
 fn console_rows() -> Vec<Row> {
-    use crate::console::{account, assets, audit, service_tokens as tokens};
+    use crate::console::{
+        account, assets, audit, personal_tokens as pats, service_tokens as tokens,
+    };
+    const PATS: &str = "/console/accounts/{account_id}/personal-tokens";
+    const PAT_DELETE: &str = "/console/accounts/{account_id}/personal-tokens/{id}/delete";
     const TOKENS: &str = "/console/accounts/{account_id}/service-tokens";
     const ROTATE: &str = "/console/accounts/{account_id}/service-tokens/{id}/rotate";
     const DELETE: &str = "/console/accounts/{account_id}/service-tokens/{id}/delete";
@@ -232,6 +236,10 @@ fn console_rows() -> Vec<Row> {
         post(ROTATE, write, tokens::rotate).html(),
         get(DELETE, write, tokens::delete_form).html(),
         post(DELETE, write, tokens::delete).html(),
+        get(PATS, Session, pats::list).html(),
+        post(PATS, Session, pats::create).html(),
+        get(PAT_DELETE, Session, pats::delete_form).html(),
+        post(PAT_DELETE, Session, pats::delete).html(),
         get(
             "/console/accounts/{account_id}/audit-log",
             SessionWith(p::AUDIT_LOGS_READ),

@@ -404,9 +404,11 @@ async fn viewers_read_only_users_and_job_viewers_see_only_what_they_may_use() {
         (&viewer, &viewer_password, "job-viewer-view"),
     ] {
         sign_in(&b, &site, who, password).await;
+        // Their first page is their own personal access tokens.
         assert!(
-            b.text().await.contains("no page of the console yet"),
-            "{who}"
+            b.url().await.ends_with("/personal-tokens"),
+            "{who}: {}",
+            b.url().await
         );
         assert!(
             !b.has("header nav a[href$='/service-tokens']").await,
@@ -422,6 +424,45 @@ async fn viewers_read_only_users_and_job_viewers_see_only_what_they_may_use() {
         assert!(b.text().await.contains("Not found"), "{who}");
         b.open(&site.url("/console/")).await;
         b.click("header form button").await;
+    }
+
+    // Anyone signed in has their own personal access tokens, which act with exactly their
+    // permissions: the Job Viewer's reads jobs and writes none.
+    sign_in(&b, &site, &viewer, &viewer_password).await;
+    b.click("header nav a[href$='/personal-tokens']").await;
+    b.fill("#name", "my laptop").await;
+    b.click("#create-pat").await;
+    let pat = value(&b, "#token-secret").await;
+    assert!(pat.starts_with("lkpat_"), "{pat}");
+    assert_eq!(
+        site.may_write_jobs(&pat),
+        Some(false),
+        "a viewer's token writes nothing"
+    );
+    let (status, read) = crate::harness::http::request(
+        "POST",
+        &site.url("/api/v1/authorize"),
+        Some(&pat),
+        r#"{"permission":"jobs:read","project_id":1}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(read.contains(r#""allowed":true"#), "{read}");
+    b.click("a.button[href$='/personal-tokens']").await;
+    assert!(b.text().await.contains("my laptop"));
+    assert!(!b.source().await.contains(&pat));
+    b.screenshot("personal-tokens").await;
+    b.find("a.trash").await.click().await.unwrap();
+    b.client.accept_alert().await.unwrap();
+    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    assert!(notice.contains("Deleted “my laptop”"), "{notice}");
+    let start = Instant::now();
+    while site.may_write_jobs(&pat).is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "a deleted token still works"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     b.close().await;
 }
