@@ -15,6 +15,7 @@
 //! - [`account`]: sign-in, sign-out and the password;
 //! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
 //! - [`personal_tokens`]: each person's own personal access tokens;
+//! - [`users`]: the account's members, their licenses, and removing them;
 //! - [`audit`]: the audit log, filtered, and as CSV;
 //! - [`assets`]: the stylesheet and the script.
 
@@ -28,3 +29,4 @@ pub mod personal_tokens;
 pub mod service_tokens;
 pub mod session;
 pub mod token_views;
+pub mod users;

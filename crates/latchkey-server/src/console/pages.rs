@@ -116,6 +116,9 @@ impl Frame {
                 format!("/console/accounts/{account}/personal-tokens"),
             );
         }
+        if !caller.password_change_required && caller.holds(p::MEMBERS_READ) {
+            link("Users", format!("/console/accounts/{account}/users"));
+        }
         if !caller.password_change_required && caller.holds(p::AUDIT_LOGS_READ) {
             link(
                 "Audit log",

@@ -24,6 +24,10 @@ use latchkey_core::{
 use latchkey_store::{AuditQuery, NewServiceToken, NewServiceTokenParts, Project, ServiceToken};
 use time::OffsetDateTime;
 
+/// What deleting a token does.
+pub const TOKEN_GOES: &str =
+    "The token stops working at once, on every node. Its record stays in the audit log.";
+
 /// How many permission-set rows the new-token form offers.
 pub const GRANT_ROWS: usize = 3;
 
@@ -97,8 +101,12 @@ pub struct RotatePage {
 pub struct DeletePage {
     /// The frame.
     pub frame: Frame,
-    /// The token's name.
+    /// `Delete`, `Remove`, …
+    pub verb: &'static str,
+    /// The token's name (or the member's e-mail).
     pub name: String,
+    /// What follows.
+    pub consequence: &'static str,
     /// Where the confirmation posts.
     pub action: String,
     /// The list to go back to.
@@ -589,7 +597,9 @@ pub async fn delete_form(
             StatusCode::OK,
             &DeletePage {
                 frame: Frame::new(&caller, "Delete a service token", &list_path(&caller)),
+                verb: "Delete",
                 name: token.name.clone(),
+                consequence: TOKEN_GOES,
                 action: format!("{}/{}/delete", list_path(&caller), token.id.0),
                 back: list_path(&caller),
             },

@@ -203,7 +203,7 @@ pub fn console_table() -> Vec<Row> {
 /// page shows or changes.
 fn console_rows() -> Vec<Row> {
     use crate::console::{
-        account, assets, audit, personal_tokens as pats, service_tokens as tokens,
+        account, assets, audit, personal_tokens as pats, service_tokens as tokens, users as members,
     };
     const PATS: &str = "/console/accounts/{account_id}/personal-tokens";
     const PAT_DELETE: &str = "/console/accounts/{account_id}/personal-tokens/{id}/delete";
@@ -236,6 +236,30 @@ fn console_rows() -> Vec<Row> {
         post(ROTATE, write, tokens::rotate).html(),
         get(DELETE, write, tokens::delete_form).html(),
         post(DELETE, write, tokens::delete).html(),
+        get(
+            "/console/accounts/{account_id}/users",
+            SessionWith(p::MEMBERS_READ),
+            members::list,
+        )
+        .html(),
+        post(
+            "/console/accounts/{account_id}/users/{id}/license",
+            SessionWith(p::LICENSES_WRITE),
+            members::set_license,
+        )
+        .html(),
+        get(
+            "/console/accounts/{account_id}/users/{id}/remove",
+            SessionWith(p::MEMBERS_WRITE),
+            members::remove_form,
+        )
+        .html(),
+        post(
+            "/console/accounts/{account_id}/users/{id}/remove",
+            SessionWith(p::MEMBERS_WRITE),
+            members::remove,
+        )
+        .html(),
         get(PATS, Session, pats::list).html(),
         post(PATS, Session, pats::create).html(),
         get(PAT_DELETE, Session, pats::delete_form).html(),

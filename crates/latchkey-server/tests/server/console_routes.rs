@@ -242,6 +242,42 @@ async fn every_console_row_hides_other_accounts_refuses_the_weaker_and_needs_csr
             );
             assert!(page.contains("do not include this page"), "{page}");
         }
+        // Every page a row serves is the console's own: HTML (or the audit log's CSV), never
+        // an API handler's JSON mounted under a console path.
+        if method == Method::GET {
+            let answer = client()
+                .get(format!("{}{here}", app.url))
+                .header("cookie", format!("latchkey_session={}", admin.cookie))
+                .send()
+                .await
+                .unwrap();
+            let kind = answer
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            if answer.status() == StatusCode::SEE_OTHER {
+                // `/console/` sends each person to their first page.
+                let to = answer.headers().get("location").unwrap().to_str().unwrap();
+                assert!(
+                    to.starts_with("/console/accounts/"),
+                    "{method} {here}: {to}"
+                );
+            } else {
+                // (`{id}` is a service token's: another kind's page is the console's 404.)
+                assert!(
+                    [StatusCode::OK, StatusCode::NOT_FOUND].contains(&answer.status()),
+                    "{method} {here}: {}",
+                    answer.status()
+                );
+                let expected = if here.ends_with(".csv") {
+                    "text/csv"
+                } else {
+                    "text/html"
+                };
+                assert!(kind.starts_with(expected), "{method} {here}: {kind}");
+            }
+        }
         // A state-changing form without this session's CSRF token changes nothing.
         if method == Method::POST {
             for form in [vec![], vec![("csrf", weak_csrf.as_str())]] {

@@ -529,3 +529,64 @@ async fn a_form_without_the_sessions_csrf_token_or_after_the_session_ends_change
         .contains("This sign-in form has expired"));
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_changes_a_members_license_and_removes_them() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let site = Site::start(&[]);
+    let (admin, password) = site.user("second-admin", "developer", "account_admin");
+    let (member, _) = site.user("member", "developer", "job_viewer");
+    sign_in(&b, &site, &admin, &password).await;
+    b.click("header nav a[href$='/users']").await;
+    let row = site.api("GET", "/api/v3/accounts/1/users/", &Value::Null).1["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == member.as_str())
+        .map(|u| u["id"].as_i64().unwrap())
+        .unwrap();
+    b.find(&format!("#license-{row}"))
+        .await
+        .select_by_value("read_only")
+        .await
+        .unwrap();
+    b.click(&format!("#set-license-{row}")).await;
+    let notice = b.find(".notice").await.text().await.unwrap();
+    assert_eq!(notice, format!("Changed the license of {member}."));
+    let chosen = b
+        .find(&format!("#license-{row} option[selected]"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(chosen, "Read-only");
+    b.screenshot("users").await;
+    // The first-start admin is listed without buttons for the one signed in about themselves.
+    assert!(!b.has(&format!("#remove-{}", 0)).await);
+    b.find(&format!("#remove-{row}"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let question = b.client.get_alert_text().await.unwrap();
+    assert!(question.contains(&member), "{question}");
+    b.client.accept_alert().await.unwrap();
+    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    assert_eq!(notice, format!("Removed {member} from the account."));
+    let (_, log) = site.api(
+        "GET",
+        "/api/v3/accounts/1/audit-logs/?limit=50",
+        &Value::Null,
+    );
+    let by_admin: Vec<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == admin.as_str() && e["source"] == "ui")
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert!(by_admin.len() >= 3, "{by_admin:?}");
+    b.close().await;
+}
