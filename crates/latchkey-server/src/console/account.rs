@@ -5,9 +5,11 @@
 //! and the account's IP rules for sign-ins. Its form carries a token matched to a cookie of its
 //! own, so no other site can sign a browser in to somebody else's session.
 
+use crate::console::caller::ConsoleCaller;
 use crate::console::form::{field, read_fields, ConsoleForm};
-use crate::console::guard::{ConsoleCaller, PASSWORD_PAGE};
-use crate::console::pages::{self, render, see_other, Frame, Refusal};
+use crate::console::frame::Frame;
+use crate::console::pages::PASSWORD_PAGE;
+use crate::console::pages::{self, render, see_other, Refusal};
 use crate::console::session::{
     clear_session, random_hex, same_token, set_session, set_sign_in, sign_in_token, SessionSecret,
 };

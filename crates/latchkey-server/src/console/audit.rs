@@ -1,8 +1,9 @@
 //! Account settings → Audit log: the account's entries, newest first, filtered by actor, event
 //! and dates, a page of 100 at a time, and the same selection as a CSV file.
 
-use crate::console::guard::ConsoleCaller;
-use crate::console::pages::{self, percent, render, Frame, Refusal};
+use crate::console::caller::ConsoleCaller;
+use crate::console::frame::Frame;
+use crate::console::pages::{self, percent, render, Refusal};
 use crate::console::token_views::when;
 use crate::routes::audit::{parse_time, to_csv, MAX_EXPORT};
 use crate::state::AppState;

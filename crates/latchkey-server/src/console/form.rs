@@ -1,7 +1,7 @@
 //! A form posted to the console: its fields as sent (names may repeat, as a multi-select's do),
 //! read only after its CSRF token has been checked against the session's.
 
-use crate::console::guard::ConsoleCaller;
+use crate::console::caller::ConsoleCaller;
 use crate::console::pages::{self, Refusal};
 use crate::console::session::same_token;
 use axum::extract::{FromRequest, Request};

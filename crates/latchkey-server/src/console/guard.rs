@@ -6,17 +6,16 @@
 //! (license and groups), exactly as for their personal access token. Refusals are pages and
 //! redirects, never the API's JSON.
 
-use crate::console::pages::{self, Refusal};
-use crate::console::session::{session_secret, SessionSecret};
+use crate::console::caller::ConsoleCaller;
+use crate::console::pages::{self, Refusal, PASSWORD_PAGE};
+use crate::console::session::session_secret;
 use crate::error::ApiError;
 use crate::extract::ClientIp;
-use crate::sign_in::SignedIn;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use latchkey_core::{decide, AccountId, Decision, Permission};
-use latchkey_store::Actor;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -24,65 +23,6 @@ use time::OffsetDateTime;
 /// times per idle timeout when that is shorter), so reading pages does not write on every
 /// request.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
-
-/// The page a person who must replace their password is sent to (and may reach).
-pub const PASSWORD_PAGE: &str = "/console/password";
-
-/// Who is signed in to the console, for the handlers of its rows.
-#[derive(Clone)]
-pub struct ConsoleCaller {
-    /// The user, their seat and permissions in the session's account.
-    pub user: SignedIn,
-    /// The session's cookie secret (the store holds only its digest).
-    pub secret: SessionSecret,
-    /// The CSRF token the page's forms carry.
-    pub csrf: String,
-    /// The user must replace their password before anything else.
-    pub password_change_required: bool,
-}
-
-impl ConsoleCaller {
-    /// The caller as the audit log records it: the user, from the console.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            kind: latchkey_store::ActorKind::User,
-            id: Some(self.user.user_id.0),
-            name: self.user.email.clone(),
-            ip: self.user.ip.map(|ip| ip.to_string()),
-            source: "ui",
-        }
-    }
-
-    /// Whether the user holds `permission` on the account (for showing only the buttons that
-    /// would work).
-    pub fn holds(&self, permission: Permission) -> bool {
-        decide(&self.user.permissions, permission, None, None).is_allowed()
-    }
-
-    /// The account.
-    pub fn account(&self) -> AccountId {
-        self.user.account
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ConsoleCaller {
-    type Rejection = Response;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Response> {
-        parts
-            .extensions
-            .get::<ConsoleCaller>()
-            .cloned()
-            .ok_or_else(|| {
-                pages::refusal(Refusal::SignIn {
-                    next: None,
-                    ended: false,
-                })
-            })
-    }
-}
 
 /// Admits a console request (see the module docs) and runs the row's handler, or answers the
 /// refusal.

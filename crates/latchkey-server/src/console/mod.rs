@@ -9,23 +9,31 @@
 //! with its audit entry, with the user as the actor and `ui` as the source.
 //!
 //! - [`session`]: the session cookie, its digest in the store, and the CSRF token of forms;
-//! - [`guard`]: who is signed in, their timeouts, account and permission;
+//! - [`guard`]: who is signed in, their timeouts, account and permission; [`caller`]: them, for
+//!   the handlers;
 //! - [`form`]: a posted form, CSRF-checked;
-//! - [`pages`]: the frame of every page, its headers, and the pages of refusals;
+//! - [`pages`]: the headers of every page and the pages of refusals; [`frame`]: the frame and
+//!   navigation of every signed-in page;
 //! - [`account`]: sign-in, sign-out and the password;
 //! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
 //! - [`personal_tokens`]: each person's own personal access tokens;
 //! - [`users`]: the account's members, their licenses, and removing them;
+//! - [`invites`]: invitations, and the code shown once;
 //! - [`audit`]: the audit log, filtered, and as CSV;
-//! - [`assets`]: the stylesheet and the script.
+//! - [`assets`]: the stylesheet and the script;
+//! - [`rows`]: the console's rows of the route table.
 
 pub mod account;
 pub mod assets;
 pub mod audit;
+pub mod caller;
 pub mod form;
+pub mod frame;
 pub mod guard;
+pub mod invites;
 pub mod pages;
 pub mod personal_tokens;
+pub mod rows;
 pub mod service_tokens;
 pub mod session;
 pub mod token_views;

@@ -2,9 +2,10 @@
 //! for its user with exactly the user's permissions (license and groups); here a person lists
 //! theirs, makes one (the secret once) and deletes one. Nobody sees or touches another's.
 
+use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
-use crate::console::guard::ConsoleCaller;
-use crate::console::pages::{self, render, see_other, Frame, Refusal};
+use crate::console::frame::Frame;
+use crate::console::pages::{self, render, see_other, Refusal};
 use crate::console::service_tokens::{already_sent_to, form_expiry, spend, DeletePage, SecretPage};
 use crate::console::session::random_hex;
 use crate::console::token_views::when;

@@ -4,9 +4,10 @@
 //! A form that makes a secret carries a one-time nonce: a reload or a resubmission from the
 //! browser's history finds it spent, creates nothing and shows no secret. Pages are never cached.
 
+use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
-use crate::console::guard::ConsoleCaller;
-use crate::console::pages::{self, render, see_other, Frame, Refusal};
+use crate::console::frame::Frame;
+use crate::console::pages::{self, render, see_other, Refusal};
 use crate::console::session::random_hex;
 use crate::console::token_views::{grantable_sets, token_rows, SetOption, TokenRow};
 use crate::error::ApiError;

@@ -2,9 +2,10 @@
 //! member's license and removing a member, for those whose permissions allow it. The store's one
 //! rule decides who may change whom: nobody gives or takes away more than they hold themselves.
 
+use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
-use crate::console::guard::ConsoleCaller;
-use crate::console::pages::{self, render, see_other, Frame, Refusal};
+use crate::console::frame::Frame;
+use crate::console::pages::{self, render, see_other, Refusal};
 use crate::console::token_views::when;
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,7 +1,6 @@
 //! Invitations: `/api/v3/accounts/{account_id}/invites/…` to offer a seat, and the public
 //! `POST /api/v3/invites/redeem/` where the invited person takes it with the one-time code.
 
-use crate::config::InviteDelivery;
 use crate::envelope::{Envelope, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
@@ -102,55 +101,18 @@ pub async fn create(
         return Err(ApiError::field("group_ids", "at most 100 groups"));
     }
     let groups: Vec<GroupId> = body.group_ids.iter().map(|g| GroupId(*g)).collect();
-    let delivery = state.verifier.config().invite_delivery.clone();
-    if delivery == InviteDelivery::Off {
-        return Err(ApiError::Conflict(
-            "invitations are off on this server: the operator chooses how codes reach people \
-             (latchkey serve --invite-delivery caller|command:PATH)"
-                .into(),
-        ));
-    }
-    let code = Secret::new(format!(
-        "lkinv_{}",
-        latchkey_core::token::random_base62(32).expose()
-    ));
-    let invite = state
-        .verifier
-        .store()
-        .create_invite(
-            &caller.actor(),
-            caller.authority(),
-            caller.account(),
-            &body.email,
-            license,
-            &groups,
-            &TokenDigest::of(code.expose()),
-            latchkey_store::now() + time::Duration::days(days),
-        )
-        .await?;
-    match delivery {
-        InviteDelivery::Caller => Ok(Envelope::created(wire::invite(&invite, Some(&code)))),
-        InviteDelivery::Command(program) => {
-            if let Err(why) = crate::invite_delivery::run(&program, &invite, &code).await {
-                tracing::warn!(invite = invite.id, %why, "invitation code not delivered");
-                state
-                    .verifier
-                    .store()
-                    .withdraw_invite(
-                        &latchkey_store::Actor::operator(),
-                        latchkey_core::Authority::Operator,
-                        caller.account(),
-                        invite.id,
-                    )
-                    .await?;
-                return Err(ApiError::Unavailable(
-                    "the invitation could not be delivered; it was withdrawn".into(),
-                ));
-            }
-            Ok(Envelope::created(wire::invite(&invite, None)))
-        }
-        InviteDelivery::Off => Err(ApiError::NotFound),
-    }
+    let (invite, code) = crate::invite_delivery::send(
+        &state,
+        &caller.actor(),
+        caller.authority(),
+        caller.account(),
+        &body.email,
+        license,
+        &groups,
+        days,
+    )
+    .await?;
+    Ok(Envelope::created(wire::invite(&invite, code.as_ref())))
 }
 
 /// DELETE: withdraws an invitation; its code stops working.

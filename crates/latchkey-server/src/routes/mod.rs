@@ -15,6 +15,7 @@ pub mod ip_restrictions;
 pub mod metrics;
 pub mod personal_tokens;
 pub mod projects;
+pub mod row;
 pub mod service_tokens;
 pub mod spec;
 pub mod table;

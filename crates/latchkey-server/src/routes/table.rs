@@ -6,7 +6,8 @@
 
 use crate::envelope::PageQuery;
 use crate::routes::guard::{guard, RowGuard};
-use crate::routes::spec::{form, list, one, query, Answer, BodyMaker, QueryMaker, Success};
+use crate::routes::row::{delete, get, patch, post, put};
+pub use crate::routes::row::{Row, Unanswered};
 pub use crate::routes::spec::{Requirement, RouteSpec};
 use crate::routes::{
     audit, authorize, credentials, forward, groups, health, identity, introspect, invites,
@@ -14,166 +15,12 @@ use crate::routes::{
 };
 pub use crate::sign_in::SignedIn;
 use crate::state::AppState;
-use axum::handler::Handler;
-use axum::http::Method;
-use axum::routing::{self, MethodRouter};
+use axum::routing::MethodRouter;
 use axum::Router;
 use latchkey_core::permissions as p;
 use latchkey_wire as wire;
-use utoipa::{IntoParams, ToSchema};
 
-/// A row and its handler.
-pub struct Row {
-    /// What the row declares.
-    pub spec: RouteSpec,
-    /// The handler, for the row's method.
-    pub handler: MethodRouter<AppState>,
-}
-
-impl Row {
-    /// Whether the API's OpenAPI document describes the row: every row but the web console's
-    /// pages and assets.
-    pub fn in_document(&self) -> bool {
-        self.spec.answer.success != Success::Html
-    }
-}
-
-/// A row still to say what it answers: [`table`] holds only [`Row`]s, so a row without its
-/// answer does not compile.
-pub struct Unanswered {
-    method: Method,
-    path: &'static str,
-    requirement: Requirement,
-    body: Option<BodyMaker>,
-    query: Option<QueryMaker>,
-    password_only: bool,
-    handler: MethodRouter<AppState>,
-}
-
-macro_rules! method_fns {
-    ($($(#[$doc:meta])* $name:ident $method:ident;)*) => {$(
-        $(#[$doc])*
-        fn $name<H, T>(path: &'static str, requirement: Requirement, handler: H) -> Unanswered
-        where
-            H: Handler<T, AppState>,
-            T: 'static,
-        {
-            Unanswered {
-                method: Method::$method,
-                path,
-                requirement,
-                body: None,
-                query: None,
-                password_only: false,
-                handler: routing::$name(handler),
-            }
-        }
-    )*};
-}
-
-method_fns! {
-    /// A `GET` row.
-    get GET;
-    /// A `POST` row.
-    post POST;
-    /// A `PUT` row.
-    put PUT;
-    /// A `PATCH` row.
-    patch PATCH;
-    /// A `DELETE` row.
-    delete DELETE;
-}
-
-impl Unanswered {
-    /// The handler reads one `T` as JSON.
-    fn body<T: ToSchema>(mut self) -> Unanswered {
-        self.body = Some(one::<T>);
-        self
-    }
-    /// The handler reads a JSON array of `T`.
-    fn body_list<T: ToSchema>(mut self) -> Unanswered {
-        self.body = Some(list::<T>);
-        self
-    }
-    /// The handler reads one `T` as a form.
-    fn form<T: ToSchema>(mut self) -> Unanswered {
-        self.body = Some(form::<T>);
-        self
-    }
-    /// The handler reads a body the document describes with `schema`.
-    fn body_with(mut self, schema: BodyMaker) -> Unanswered {
-        self.body = Some(schema);
-        self
-    }
-    /// The handler reads the query string as a `T`.
-    fn query<T: IntoParams>(mut self) -> Unanswered {
-        self.query = Some(query::<T>);
-        self
-    }
-    /// The row takes only the user's password (see [`RouteSpec::password_only`]).
-    fn password_only(mut self) -> Unanswered {
-        self.password_only = true;
-        self
-    }
-    fn answers(self, success: Success, data: Option<BodyMaker>) -> Row {
-        Row {
-            spec: RouteSpec {
-                method: self.method,
-                path: self.path,
-                requirement: self.requirement,
-                body: self.body,
-                query: self.query,
-                answer: Answer { success, data },
-                password_only: self.password_only,
-            },
-            handler: self.handler,
-        }
-    }
-    /// 200, a `T` in the envelope.
-    fn ok<T: ToSchema>(self) -> Row {
-        self.answers(Success::Envelope(200), Some(one::<T>))
-    }
-    /// 201, the `T` made, in the envelope.
-    fn created<T: ToSchema>(self) -> Row {
-        self.answers(Success::Envelope(201), Some(one::<T>))
-    }
-    /// 202, a `T` in the envelope.
-    fn accepted<T: ToSchema>(self) -> Row {
-        self.answers(Success::Envelope(202), Some(one::<T>))
-    }
-    /// 200, a page of `T`s in the envelope.
-    fn page<T: ToSchema>(self) -> Row {
-        self.answers(Success::Page, Some(one::<T>))
-    }
-    /// 200, a page of `T`s in the envelope, or the selection as CSV.
-    fn page_or_csv<T: ToSchema>(self) -> Row {
-        self.answers(Success::PageOrCsv, Some(one::<T>))
-    }
-    /// 200, a `T` as plain JSON.
-    fn json<T: ToSchema>(self) -> Row {
-        self.answers(Success::Json, Some(one::<T>))
-    }
-    /// 200, a JSON document of its own (the OpenAPI document).
-    fn json_document(self) -> Row {
-        self.answers(Success::Json, None)
-    }
-    /// 200 and headers, no body (forward auth).
-    fn headers(self) -> Row {
-        self.answers(Success::Headers, None)
-    }
-    /// 200, Prometheus's text format.
-    fn metrics(self) -> Row {
-        self.answers(Success::Metrics, None)
-    }
-    /// A page of the web console (or an asset of it), not in the API's document.
-    fn html(self) -> Row {
-        self.answers(Success::Html, None)
-    }
-}
-
-use Requirement::{
-    Authenticated, OnProject, Permission as Needs, Public, Session, SessionWith, User,
-};
+use Requirement::{Authenticated, OnProject, Permission as Needs, Public, User};
 
 /// The five methods forward auth answers on `path`.
 fn forward_rows(path: &'static str) -> [Row; 5] {
@@ -197,86 +44,6 @@ pub fn console_table() -> Vec<Row> {
         .into_iter()
         .filter(|row| !row.in_document())
         .collect()
-}
-
-/// The web console's pages ([`crate::console`]): each behind a session, with the permission its
-/// page shows or changes.
-fn console_rows() -> Vec<Row> {
-    use crate::console::{
-        account, assets, audit, personal_tokens as pats, service_tokens as tokens, users as members,
-    };
-    const PATS: &str = "/console/accounts/{account_id}/personal-tokens";
-    const PAT_DELETE: &str = "/console/accounts/{account_id}/personal-tokens/{id}/delete";
-    const TOKENS: &str = "/console/accounts/{account_id}/service-tokens";
-    const ROTATE: &str = "/console/accounts/{account_id}/service-tokens/{id}/rotate";
-    const DELETE: &str = "/console/accounts/{account_id}/service-tokens/{id}/delete";
-    let (read, write) = (
-        SessionWith(p::SERVICE_TOKENS_READ),
-        SessionWith(p::SERVICE_TOKENS_WRITE),
-    );
-    vec![
-        get("/", Public, assets::root).html(),
-        get("/console/assets/console.css", Public, assets::stylesheet).html(),
-        get("/console/assets/console.js", Public, assets::script).html(),
-        get("/console/sign-in", Public, account::sign_in_form).html(),
-        post("/console/sign-in", Public, account::sign_in_submit).html(),
-        post("/console/sign-out", Session, account::sign_out).html(),
-        get("/console/", Session, account::home).html(),
-        get("/console/password", Session, account::password_form).html(),
-        post("/console/password", Session, account::password_submit).html(),
-        get(TOKENS, read, tokens::list).html(),
-        post(TOKENS, write, tokens::create).html(),
-        get(
-            "/console/accounts/{account_id}/service-tokens/new",
-            write,
-            tokens::new_form,
-        )
-        .html(),
-        get(ROTATE, write, tokens::rotate_form).html(),
-        post(ROTATE, write, tokens::rotate).html(),
-        get(DELETE, write, tokens::delete_form).html(),
-        post(DELETE, write, tokens::delete).html(),
-        get(
-            "/console/accounts/{account_id}/users",
-            SessionWith(p::MEMBERS_READ),
-            members::list,
-        )
-        .html(),
-        post(
-            "/console/accounts/{account_id}/users/{id}/license",
-            SessionWith(p::LICENSES_WRITE),
-            members::set_license,
-        )
-        .html(),
-        get(
-            "/console/accounts/{account_id}/users/{id}/remove",
-            SessionWith(p::MEMBERS_WRITE),
-            members::remove_form,
-        )
-        .html(),
-        post(
-            "/console/accounts/{account_id}/users/{id}/remove",
-            SessionWith(p::MEMBERS_WRITE),
-            members::remove,
-        )
-        .html(),
-        get(PATS, Session, pats::list).html(),
-        post(PATS, Session, pats::create).html(),
-        get(PAT_DELETE, Session, pats::delete_form).html(),
-        post(PAT_DELETE, Session, pats::delete).html(),
-        get(
-            "/console/accounts/{account_id}/audit-log",
-            SessionWith(p::AUDIT_LOGS_READ),
-            audit::page,
-        )
-        .html(),
-        get(
-            "/console/accounts/{account_id}/audit-log.csv",
-            SessionWith(p::AUDIT_LOGS_READ),
-            audit::csv,
-        )
-        .html(),
-    ]
 }
 
 /// Every route. Add a row here to add a route.
@@ -536,7 +303,7 @@ pub fn table() -> Vec<Row> {
         )
         .ok::<wire::IpRuleView>(),
     ];
-    rows.extend(console_rows());
+    rows.extend(crate::console::rows::rows());
     // nginx `auth_request` and Traefik call `/auth/forward`; Envoy's ext_authz appends the
     // original path to its `path_prefix` (`/auth/forward`).
     let forward = forward_rows("/auth/forward")

@@ -202,7 +202,7 @@ async fn every_console_row_hides_other_accounts_refuses_the_weaker_and_needs_csr
         .await;
     let id = token.0.to_string();
     let admin = Person::new(&app, "admin@example.com", &["account_admin:all"]).await;
-    let weak = Person::new(&app, "viewer@example.com", &["job_viewer:all"]).await;
+    let weak = Person::new(&app, "metadata@example.com", &["metadata_only:all"]).await;
     let (admin_csrf, weak_csrf) = (admin.csrf(&app).await, weak.csrf(&app).await);
     let before = state(&app).await;
     let other = latchkey_core::AccountId(app.account.0 + 1000);

@@ -73,9 +73,30 @@ impl Site {
         }
     }
 
-    /// A user made through an invitation: `license`, in a new group holding `set` on all
-    /// projects; their e-mail and password.
+    /// A user made through an invitation (delivered by the operator's program): `license`, in a
+    /// new group holding `set` on all projects; their e-mail and password.
     pub fn user(&self, name: &str, license: &str, set: &str) -> (String, String) {
+        self.invite_and_redeem(name, license, set, |_| {
+            let delivered: Value = serde_json::from_str(
+                &std::fs::read_to_string(self.env.dir.path().join("delivered.json")).unwrap(),
+            )
+            .unwrap();
+            delivered["code"].clone()
+        })
+    }
+
+    /// [`Site::user`] on a site whose inviter gets the code in the API's answer.
+    pub fn user_by_api(&self, name: &str, license: &str, set: &str) -> (String, String) {
+        self.invite_and_redeem(name, license, set, |invite| invite["data"]["code"].clone())
+    }
+
+    fn invite_and_redeem(
+        &self,
+        name: &str,
+        license: &str,
+        set: &str,
+        code_of: impl Fn(&Value) -> Value,
+    ) -> (String, String) {
         let (status, group) = self.api(
             "POST",
             "/api/v3/accounts/1/groups/",
@@ -91,16 +112,13 @@ impl Site {
                     "group_ids": [group["data"]["id"]]}),
         );
         assert_eq!(status, 201, "{invite}");
-        let delivered: Value = serde_json::from_str(
-            &std::fs::read_to_string(self.env.dir.path().join("delivered.json")).unwrap(),
-        )
-        .unwrap();
+        let code = code_of(&invite);
         let password = format!("{name}-password-long-enough");
         let (status, text) = http::request(
             "POST",
             &self.url("/api/v3/invites/redeem/"),
             None,
-            &json!({"code": delivered["code"], "password": password}).to_string(),
+            &json!({"code": code, "password": password}).to_string(),
         )
         .unwrap();
         assert_eq!(status, 201, "{text}");

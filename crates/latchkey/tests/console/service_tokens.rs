@@ -590,3 +590,56 @@ async fn an_admin_changes_a_members_license_and_removes_them() {
     assert!(by_admin.len() >= 3, "{by_admin:?}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_invites_someone_shows_the_code_once_and_withdraws_another() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    // This site's operator lets the inviter deliver codes (`--invite-delivery caller`).
+    let site = Site::start(&["--invite-delivery", "caller"]);
+    let (admin, password) = site.user_by_api("second-admin", "developer", "account_admin");
+    sign_in(&b, &site, &admin, &password).await;
+    b.click("header nav a[href$='/invitations']").await;
+    b.fill("#email", "newcomer@example.com").await;
+    b.find("#license")
+        .await
+        .select_by_value("read_only")
+        .await
+        .unwrap();
+    b.click("#send-invite").await;
+    let code = value(&b, "#token-secret").await;
+    assert!(code.starts_with("lkinv_"), "{code}");
+    assert!(b.text().await.contains("you will not see it again"));
+    // The code takes the seat through the API, as the invited person's client would.
+    let (status, text) = crate::harness::http::request(
+        "POST",
+        &site.url("/api/v3/invites/redeem/"),
+        None,
+        &json!({"code": code, "password": "the newcomer's password"}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{text}");
+    b.click("a.button[href$='/invitations']").await;
+    assert!(!b.source().await.contains(&code));
+    // A second invitation, withdrawn behind its confirmation.
+    b.fill("#email", "changed-mind@example.com").await;
+    b.click("#send-invite").await;
+    b.click("a.button[href$='/invitations']").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Accepted") && text.contains("Pending"),
+        "{text}"
+    );
+    b.find("a[id^='withdraw-']").await.click().await.unwrap();
+    let question = b.client.get_alert_text().await.unwrap();
+    assert!(question.contains("changed-mind@example.com"), "{question}");
+    b.client.accept_alert().await.unwrap();
+    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    assert!(
+        notice.contains("Withdrew the invitation of changed-mind@example.com"),
+        "{notice}"
+    );
+    b.screenshot("invitations").await;
+    b.close().await;
+}
