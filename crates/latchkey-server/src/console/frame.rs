@@ -64,6 +64,12 @@ impl Frame {
                 format!("/console/accounts/{account}/invitations"),
             );
         }
+        if !caller.password_change_required && caller.holds(p::IP_RESTRICTIONS_READ) {
+            link(
+                "IP restrictions",
+                format!("/console/accounts/{account}/ip-restrictions"),
+            );
+        }
         if !caller.password_change_required && caller.holds(p::AUDIT_LOGS_READ) {
             link(
                 "Audit log",

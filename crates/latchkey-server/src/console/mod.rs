@@ -19,6 +19,7 @@
 //! - [`personal_tokens`]: each person's own personal access tokens;
 //! - [`users`]: the account's members, their licenses, and removing them;
 //! - [`invites`]: invitations, and the code shown once;
+//! - [`ip_restrictions`]: the account's IP rules and their enforcement, with the lockout guard;
 //! - [`audit`]: the audit log, filtered, and as CSV;
 //! - [`assets`]: the stylesheet and the script;
 //! - [`rows`]: the console's rows of the route table.
@@ -31,6 +32,7 @@ pub mod form;
 pub mod frame;
 pub mod guard;
 pub mod invites;
+pub mod ip_restrictions;
 pub mod pages;
 pub mod personal_tokens;
 pub mod rows;

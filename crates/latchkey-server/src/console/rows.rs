@@ -4,7 +4,8 @@
 //! console's page, never the API's handler of the same name.
 
 use crate::console::{
-    account, assets, audit, invites, personal_tokens as pats, service_tokens as tokens, users,
+    account, assets, audit, invites, ip_restrictions as rules, personal_tokens as pats,
+    service_tokens as tokens, users,
 };
 use crate::routes::row::{get, post, Row};
 use crate::routes::spec::Requirement::{Public, Session, SessionWith};
@@ -24,7 +25,23 @@ pub fn rows() -> Vec<Row> {
         SessionWith(p::SERVICE_TOKENS_READ),
         SessionWith(p::SERVICE_TOKENS_WRITE),
     );
+    const RULES: &str = "/console/accounts/{account_id}/ip-restrictions";
+    const RULE_DELETE: &str = "/console/accounts/{account_id}/ip-restrictions/{id}/delete";
+    let (rules_read, rules_write) = (
+        SessionWith(p::IP_RESTRICTIONS_READ),
+        SessionWith(p::IP_RESTRICTIONS_WRITE),
+    );
     vec![
+        get(RULES, rules_read, rules::list).html(),
+        post(RULES, rules_write, rules::create).html(),
+        post(
+            "/console/accounts/{account_id}/ip-restrictions/enforcement",
+            rules_write,
+            rules::enforce,
+        )
+        .html(),
+        get(RULE_DELETE, rules_write, rules::delete_form).html(),
+        post(RULE_DELETE, rules_write, rules::delete).html(),
         get("/", Public, assets::root).html(),
         get("/console/assets/console.css", Public, assets::stylesheet).html(),
         get("/console/assets/console.js", Public, assets::script).html(),

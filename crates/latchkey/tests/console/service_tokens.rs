@@ -643,3 +643,54 @@ async fn an_admin_invites_someone_shows_the_code_once_and_withdraws_another() {
     b.screenshot("invitations").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn ip_restrictions_refuse_a_change_that_would_lock_the_person_out() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let site = Site::start(&[]);
+    let (admin, password) = site.user("rules-admin", "developer", "account_admin");
+    sign_in(&b, &site, &admin, &password).await;
+    b.click("header nav a[href$='/ip-restrictions']").await;
+    assert_eq!(
+        b.find("#your-address").await.text().await.unwrap(),
+        "127.0.0.1"
+    );
+    assert_eq!(b.find("#enforcement").await.text().await.unwrap(), "off");
+
+    // A deny rule for this very address is kept while enforcement is off…
+    b.fill("#rule-name", "office block").await;
+    b.find("input[name=type][value=deny]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.fill("#ranges", "127.0.0.0/8").await;
+    b.click("#add-rule").await;
+    assert_eq!(b.find(".notice").await.text().await.unwrap(), "Rule added.");
+    // …but turning enforcement on would shut the person out, and is refused, saying why.
+    b.click("#toggle-enforcement").await;
+    let refused = b.find("#change-error").await.text().await.unwrap();
+    assert!(refused.starts_with("Not changed:"), "{refused}");
+    assert_eq!(b.find("#enforcement").await.text().await.unwrap(), "off");
+    b.screenshot("ip-restrictions").await;
+
+    // Without the deny rule and with an allow rule for this address, enforcement goes on, and
+    // tokens used from here still work.
+    b.find("a[id^='delete-rule-']").await.click().await.unwrap();
+    b.client.accept_alert().await.unwrap();
+    assert_eq!(
+        b.wait_for(".notice").await.text().await.unwrap(),
+        "Rule deleted."
+    );
+    b.fill("#rule-name", "loopback").await;
+    b.fill("#ranges", "127.0.0.0/8").await;
+    b.click("#add-rule").await;
+    b.click("#toggle-enforcement").await;
+    assert_eq!(b.find("#enforcement").await.text().await.unwrap(), "on");
+    assert!(site.may_write_jobs(&site.admin_token).is_some());
+    b.click("#toggle-enforcement").await;
+    assert_eq!(b.find("#enforcement").await.text().await.unwrap(), "off");
+    b.close().await;
+}
