@@ -41,6 +41,11 @@ impl ConsoleCaller {
         decide(&self.user.permissions, permission, None, None).is_allowed()
     }
 
+    /// Whether the user holds `permission` on `project`.
+    pub fn holds_on(&self, permission: Permission, project: latchkey_core::ProjectId) -> bool {
+        decide(&self.user.permissions, permission, Some(project), None).is_allowed()
+    }
+
     /// The account.
     pub fn account(&self) -> AccountId {
         self.user.account

@@ -55,6 +55,9 @@ impl Frame {
                 format!("/console/accounts/{account}/personal-tokens"),
             );
         }
+        if !caller.password_change_required && caller.holds(p::PROJECTS_READ) {
+            link("Projects", format!("/console/accounts/{account}/projects"));
+        }
         if !caller.password_change_required && caller.holds(p::MEMBERS_READ) {
             link("Users", format!("/console/accounts/{account}/users"));
         }

@@ -11,11 +11,12 @@ use crate::console::pages::{self, Refusal, PASSWORD_PAGE};
 use crate::console::session::session_secret;
 use crate::error::ApiError;
 use crate::extract::ClientIp;
+use crate::routes::spec::Requirement;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use latchkey_core::{decide, AccountId, Decision, Permission};
+use latchkey_core::{decide, AccountId, Decision, ProjectId};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -28,12 +29,12 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// refusal.
 pub async fn run(
     state: &AppState,
-    permission: Option<Permission>,
+    requirement: Requirement,
     has_account: bool,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match admit(state, permission, has_account, &mut request).await {
+    match admit(state, requirement, has_account, &mut request).await {
         Ok(()) => next.run(request).await,
         Err(refusal) => pages::refusal(refusal),
     }
@@ -41,7 +42,7 @@ pub async fn run(
 
 async fn admit(
     state: &AppState,
-    permission: Option<Permission>,
+    requirement: Requirement,
     has_account: bool,
     request: &mut Request,
 ) -> Result<(), Refusal> {
@@ -100,7 +101,9 @@ async fn admit(
             ended: true,
         });
     }
-    if has_account && path_account(request).await != Some(session.account_id) {
+    if has_account
+        && path_param(request, "account_id").await.map(AccountId) != Some(session.account_id)
+    {
         return Err(Refusal::NotFound);
     }
     let user = crate::sign_in::seat(
@@ -124,8 +127,23 @@ async fn admit(
     if session.password_change_required && request.uri().path() != PASSWORD_PAGE {
         return Err(Refusal::ChangePassword);
     }
+    let (permission, on_project) = match requirement {
+        Requirement::SessionWith(p) => (Some(p), false),
+        Requirement::SessionOnProject(p) => (Some(p), true),
+        _ => (None, false),
+    };
+    let project = if on_project {
+        Some(
+            path_param(request, "project_id")
+                .await
+                .map(ProjectId)
+                .ok_or(Refusal::NotFound)?,
+        )
+    } else {
+        None
+    };
     if let Some(permission) = permission {
-        if let Decision::Deny(reason) = decide(&user.permissions, permission, None, None) {
+        if let Decision::Deny(reason) = decide(&user.permissions, permission, project, None) {
             return Err(Refusal::Forbidden(format!(
                 "Your permissions in this account do not include this page ({reason})."
             )));
@@ -152,16 +170,16 @@ fn store_refusal(e: latchkey_store::StoreError) -> Refusal {
     Refusal::Unavailable
 }
 
-/// The `{account_id}` of the request's path.
-async fn path_account(request: &mut Request) -> Option<AccountId> {
+/// A numeric parameter of the request's path.
+async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
     let (mut parts, body) = std::mem::take(request).into_parts();
     let params = RawPathParams::from_request_parts(&mut parts, &()).await;
     let value = params.ok().and_then(|params| {
         params
             .iter()
-            .find(|(k, _)| *k == "account_id")
+            .find(|(k, _)| *k == name)
             .and_then(|(_, v)| v.parse::<i64>().ok())
     });
     *request = Request::from_parts(parts, body);
-    value.map(AccountId)
+    value
 }

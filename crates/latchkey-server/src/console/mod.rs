@@ -17,6 +17,7 @@
 //! - [`account`]: sign-in, sign-out and the password;
 //! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
 //! - [`personal_tokens`]: each person's own personal access tokens;
+//! - [`projects`]: the account's projects, decided project by project;
 //! - [`users`]: the account's members, their licenses, and removing them;
 //! - [`invites`]: invitations, and the code shown once;
 //! - [`ip_restrictions`]: the account's IP rules and their enforcement, with the lockout guard;
@@ -35,6 +36,7 @@ pub mod invites;
 pub mod ip_restrictions;
 pub mod pages;
 pub mod personal_tokens;
+pub mod projects;
 pub mod rows;
 pub mod service_tokens;
 pub mod session;

@@ -4,11 +4,11 @@
 //! console's page, never the API's handler of the same name.
 
 use crate::console::{
-    account, assets, audit, invites, ip_restrictions as rules, personal_tokens as pats,
+    account, assets, audit, invites, ip_restrictions as rules, personal_tokens as pats, projects,
     service_tokens as tokens, users,
 };
 use crate::routes::row::{get, post, Row};
-use crate::routes::spec::Requirement::{Public, Session, SessionWith};
+use crate::routes::spec::Requirement::{Public, Session, SessionOnProject, SessionWith};
 use latchkey_core::permissions as p;
 
 /// The web console's pages ([`crate::console`]): each behind a session, with the permission its
@@ -31,7 +31,25 @@ pub fn rows() -> Vec<Row> {
         SessionWith(p::IP_RESTRICTIONS_READ),
         SessionWith(p::IP_RESTRICTIONS_WRITE),
     );
+    const PROJECTS: &str = "/console/accounts/{account_id}/projects";
+    const PROJECT_DELETE: &str = "/console/accounts/{account_id}/projects/{project_id}/delete";
+    let project_write = SessionOnProject(p::PROJECTS_WRITE);
     vec![
+        get(PROJECTS, SessionWith(p::PROJECTS_READ), projects::list).html(),
+        post(
+            PROJECTS,
+            SessionWith(p::PROJECT_CREATE_WRITE),
+            projects::create,
+        )
+        .html(),
+        post(
+            "/console/accounts/{account_id}/projects/{project_id}/rename",
+            project_write,
+            projects::rename,
+        )
+        .html(),
+        get(PROJECT_DELETE, project_write, projects::delete_form).html(),
+        post(PROJECT_DELETE, project_write, projects::delete).html(),
         get(RULES, rules_read, rules::list).html(),
         post(RULES, rules_write, rules::create).html(),
         post(

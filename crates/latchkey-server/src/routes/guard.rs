@@ -37,7 +37,10 @@ impl RowGuard {
     /// The guard of `spec`.
     pub(crate) fn of(spec: &RouteSpec) -> RowGuard {
         let permission = match spec.requirement {
-            Needs(p) | OnProject(p) | Requirement::SessionWith(p) => Some(p),
+            Needs(p)
+            | OnProject(p)
+            | Requirement::SessionWith(p)
+            | Requirement::SessionOnProject(p) => Some(p),
             Public | Requirement::Authenticated | User | Requirement::Session => None,
         };
         RowGuard {
@@ -64,7 +67,7 @@ pub(crate) async fn guard(
     if row.requirement.is_console() {
         return Ok(crate::console::guard::run(
             &state,
-            row.permission,
+            row.requirement,
             row.has_account,
             request,
             next,

@@ -123,12 +123,18 @@ pub enum Requirement {
     /// A person signed in to the web console whose permissions in the account in the path
     /// (license and groups, as for a personal access token) include this one.
     SessionWith(Permission),
+    /// A person signed in to the web console whose permissions include this one on the
+    /// project named by `{project_id}` in the path.
+    SessionOnProject(Permission),
 }
 
 impl Requirement {
     /// A row of the web console (its refusals are pages and redirects, not the API's envelope).
     pub fn is_console(self) -> bool {
-        matches!(self, Requirement::Session | Requirement::SessionWith(_))
+        matches!(
+            self,
+            Requirement::Session | Requirement::SessionWith(_) | Requirement::SessionOnProject(_)
+        )
     }
 }
 

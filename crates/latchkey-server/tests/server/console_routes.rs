@@ -209,11 +209,13 @@ async fn every_console_row_hides_other_accounts_refuses_the_weaker_and_needs_csr
     for (method, path, requirement) in guarded_rows() {
         let here = path
             .replace("{account_id}", &app.account.0.to_string())
+            .replace("{project_id}", &app.p1.0.to_string())
             .replace("{id}", &id);
         // Another account's page does not exist, even for its account admin.
         if path.contains("{account_id}") {
             let there = path
                 .replace("{account_id}", &other.0.to_string())
+                .replace("{project_id}", &app.p1.0.to_string())
                 .replace("{id}", &id);
             let (status, _, _) = call(
                 &app,
@@ -226,7 +228,9 @@ async fn every_console_row_hides_other_accounts_refuses_the_weaker_and_needs_csr
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {there}");
         }
         // Without the row's permission: refused, with the reason on the page.
-        if let Requirement::SessionWith(permission) = requirement {
+        if let Requirement::SessionWith(permission) | Requirement::SessionOnProject(permission) =
+            requirement
+        {
             let (status, _, page) = call(
                 &app,
                 &method,
@@ -385,4 +389,51 @@ async fn failed_sign_ins_are_throttled_before_any_password_is_hashed() {
     }
     let (status, _, _) = call(&app, &Method::GET, &page, Some(&person.cookie), &[]).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_project_is_renamed_only_by_someone_who_may_write_that_project() {
+    let app = spawn_app().await;
+    let (p1, p2) = (app.p1.0, app.p2.0);
+    let person = Person::new(
+        &app,
+        "one-project@example.com",
+        &[&format!("admin:project={p1}"), "job_viewer:all"],
+    )
+    .await;
+    let csrf = person.csrf(&app).await;
+    let list = format!("/console/accounts/{}/projects", app.account.0);
+    let (status, _, page) = call(&app, &Method::GET, &list, Some(&person.cookie), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(&format!("id=\"rename-{p1}\"")), "{page}");
+    assert!(!page.contains(&format!("id=\"rename-{p2}\"")), "{page}");
+    let rename = |id: i64| format!("/console/accounts/{}/projects/{id}/rename", app.account.0);
+    let (status, _, page) = call(
+        &app,
+        &Method::POST,
+        &rename(p2),
+        Some(&person.cookie),
+        &[("csrf", &csrf), ("name", "taken over")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    let (status, location, _) = call(
+        &app,
+        &Method::POST,
+        &rename(p1),
+        Some(&person.cookie),
+        &[("csrf", &csrf), ("name", "renamed")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.contains("done="), "{location}");
+    let names: Vec<String> = app
+        .store
+        .projects(app.account)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert!(names.contains(&"renamed".to_owned()) && names.contains(&"two".to_owned()));
 }

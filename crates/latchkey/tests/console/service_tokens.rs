@@ -694,3 +694,44 @@ async fn ip_restrictions_refuse_a_change_that_would_lock_the_person_out() {
     assert_eq!(b.find("#enforcement").await.text().await.unwrap(), "off");
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_makes_renames_and_deletes_a_project() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let site = Site::start(&[]);
+    let (admin, password) = site.user("projects-admin", "developer", "account_admin");
+    sign_in(&b, &site, &admin, &password).await;
+    b.click("header nav a[href$='/projects']").await;
+    b.fill("#new-project", "Analytics").await;
+    b.click("#create-project").await;
+    assert_eq!(
+        b.find(".notice").await.text().await.unwrap(),
+        "Made the project “Analytics”."
+    );
+    let id = b
+        .find("tr[data-project]:last-child")
+        .await
+        .attr("data-project")
+        .await
+        .unwrap()
+        .unwrap();
+    b.fill(&format!("#name-{id}"), "Analytics EU").await;
+    b.click(&format!("#rename-{id}")).await;
+    assert_eq!(
+        b.find(".notice").await.text().await.unwrap(),
+        "Renamed “Analytics” to “Analytics EU”."
+    );
+    b.screenshot("projects").await;
+    b.find(&format!("#delete-project-{id}"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.client.accept_alert().await.unwrap();
+    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    assert_eq!(notice, "Deleted the project “Analytics EU”.");
+    assert!(!b.has(&format!("tr[data-project='{id}']")).await);
+    b.close().await;
+}
