@@ -61,6 +61,9 @@ impl Frame {
         if !caller.password_change_required && caller.holds(p::MEMBERS_READ) {
             link("Users", format!("/console/accounts/{account}/users"));
         }
+        if !caller.password_change_required && caller.holds(p::GROUPS_READ) {
+            link("Groups", format!("/console/accounts/{account}/groups"));
+        }
         if !caller.password_change_required && caller.holds(p::INVITATIONS_READ) {
             link(
                 "Invitations",

@@ -19,6 +19,7 @@
 //! - [`personal_tokens`]: each person's own personal access tokens;
 //! - [`projects`]: the account's projects, decided project by project;
 //! - [`users`]: the account's members, their licenses, and removing them;
+//! - [`groups`]: groups and their permission sets;
 //! - [`invites`]: invitations, and the code shown once;
 //! - [`ip_restrictions`]: the account's IP rules and their enforcement, with the lockout guard;
 //! - [`audit`]: the audit log, filtered, and as CSV;
@@ -31,6 +32,7 @@ pub mod audit;
 pub mod caller;
 pub mod form;
 pub mod frame;
+pub mod groups;
 pub mod guard;
 pub mod invites;
 pub mod ip_restrictions;

@@ -4,8 +4,8 @@
 //! console's page, never the API's handler of the same name.
 
 use crate::console::{
-    account, assets, audit, invites, ip_restrictions as rules, personal_tokens as pats, projects,
-    service_tokens as tokens, users,
+    account, assets, audit, groups, invites, ip_restrictions as rules, personal_tokens as pats,
+    projects, service_tokens as tokens, users,
 };
 use crate::routes::row::{get, post, Row};
 use crate::routes::spec::Requirement::{Public, Session, SessionOnProject, SessionWith};
@@ -34,7 +34,17 @@ pub fn rows() -> Vec<Row> {
     const PROJECTS: &str = "/console/accounts/{account_id}/projects";
     const PROJECT_DELETE: &str = "/console/accounts/{account_id}/projects/{project_id}/delete";
     let project_write = SessionOnProject(p::PROJECTS_WRITE);
+    const GROUPS: &str = "/console/accounts/{account_id}/groups";
+    const GROUP_EDIT: &str = "/console/accounts/{account_id}/groups/{id}/edit";
+    const GROUP_DELETE: &str = "/console/accounts/{account_id}/groups/{id}/delete";
+    let groups_write = SessionWith(p::GROUPS_WRITE);
     vec![
+        get(GROUPS, SessionWith(p::GROUPS_READ), groups::list).html(),
+        post(GROUPS, groups_write, groups::create).html(),
+        get(GROUP_EDIT, groups_write, groups::edit_form).html(),
+        post(GROUP_EDIT, groups_write, groups::edit).html(),
+        get(GROUP_DELETE, groups_write, groups::delete_form).html(),
+        post(GROUP_DELETE, groups_write, groups::delete).html(),
         get(PROJECTS, SessionWith(p::PROJECTS_READ), projects::list).html(),
         post(
             PROJECTS,

@@ -245,8 +245,9 @@ fn refused(field: Field, message: impl Into<String>) -> (Field, String) {
 }
 
 /// The grants of the form's rows: each row a set, on all projects or on each chosen project,
-/// with the environment categories ticked (for the sets that have them).
-fn form_grants(form: &ConsoleForm) -> Result<Vec<Grant>, (Field, String)> {
+/// with the environment categories ticked (for the sets that have them); none when every row is
+/// left empty.
+pub fn form_grant_rows(form: &ConsoleForm) -> Result<Vec<Grant>, (Field, String)> {
     let mut grants = Vec::new();
     for row in 0..GRANT_ROWS {
         let slug = form.get(&format!("set{row}"));
@@ -291,6 +292,12 @@ fn form_grants(form: &ConsoleForm) -> Result<Vec<Grant>, (Field, String)> {
             grants.push(grant);
         }
     }
+    Ok(grants)
+}
+
+/// [`form_grant_rows`], refusing none: a token without a permission set can do nothing.
+fn form_grants(form: &ConsoleForm) -> Result<Vec<Grant>, (Field, String)> {
+    let grants = form_grant_rows(form)?;
     if grants.is_empty() {
         return Err(refused(
             Field::Grants,

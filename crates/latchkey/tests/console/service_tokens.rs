@@ -735,3 +735,73 @@ async fn an_admin_makes_renames_and_deletes_a_project() {
     assert!(!b.has(&format!("tr[data-project='{id}']")).await);
     b.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_makes_a_group_changes_its_sets_and_deletes_it() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let site = Site::start(&[]);
+    let (admin, password) = site.user("groups-admin", "developer", "account_admin");
+    sign_in(&b, &site, &admin, &password).await;
+    b.click("header nav a[href$='/groups']").await;
+    b.fill("#name", "Deployers").await;
+    b.find("#set0")
+        .await
+        .select_by_value("job_admin")
+        .await
+        .unwrap();
+    b.find("input[name=scope0][value=projects]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.find("#projects0 option[value='1']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.click("#create-group").await;
+    assert_eq!(
+        b.find(".notice").await.text().await.unwrap(),
+        "Made the group “Deployers”."
+    );
+    let row = b.find("tr[data-group]:last-child").await;
+    assert!(row
+        .text()
+        .await
+        .unwrap()
+        .contains("Job Admin — Default project (project 1)"));
+    let id = row.attr("data-group").await.unwrap().unwrap();
+    b.screenshot("groups").await;
+    b.click(&format!("#edit-group-{id}")).await;
+    b.find("#set0")
+        .await
+        .select_by_value("job_runner")
+        .await
+        .unwrap();
+    b.click("#save-group").await;
+    assert_eq!(
+        b.find(".notice").await.text().await.unwrap(),
+        "Changed the sets of “Deployers”."
+    );
+    let text = b
+        .find(&format!("tr[data-group='{id}']"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("Job Runner — All projects") && !text.contains("Job Admin"),
+        "{text}"
+    );
+    b.find(&format!("#delete-group-{id}"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.client.accept_alert().await.unwrap();
+    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    assert_eq!(notice, "Deleted the group “Deployers”.");
+    b.close().await;
+}

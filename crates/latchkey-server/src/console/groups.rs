@@ -1,0 +1,389 @@
+//! Account settings → Groups (Enterprise): each group with its permission sets and members;
+//! making a group with its sets, replacing a group's sets, deleting a group. The store's one
+//! rule decides: nobody makes or changes a group beyond what they hold themselves.
+
+use crate::console::caller::ConsoleCaller;
+use crate::console::form::ConsoleForm;
+use crate::console::frame::Frame;
+use crate::console::pages::{self, percent, render, see_other, Refusal};
+use crate::console::service_tokens::{form_grant_rows, DeletePage, GRANT_ROWS};
+use crate::console::token_views::{grant_text, GrantText, SetOption};
+use crate::error::ApiError;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use latchkey_core::permissions as p;
+use latchkey_core::principal::group_may_hold;
+use latchkey_core::{catalog, Authority, GroupId, Plan};
+use latchkey_store::{Group, Project, State as RowState};
+use std::collections::HashMap;
+
+/// One group.
+pub struct GroupRow {
+    id: i64,
+    name: String,
+    grants: Vec<GrantText>,
+    members: String,
+}
+
+/// The page of groups, with the form for a new one.
+#[derive(Template)]
+#[template(path = "console/groups.html")]
+pub struct GroupsPage {
+    frame: Frame,
+    groups: Vec<GroupRow>,
+    may_write: bool,
+    sets: Vec<SetOption>,
+    projects: Vec<(i64, String)>,
+    rows: Vec<usize>,
+    name: String,
+    grants_error: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// The page that replaces a group's sets.
+#[derive(Template)]
+#[template(path = "console/group_edit.html")]
+pub struct EditPage {
+    frame: Frame,
+    id: i64,
+    name: String,
+    current: Vec<GrantText>,
+    sets: Vec<SetOption>,
+    projects: Vec<(i64, String)>,
+    rows: Vec<usize>,
+    grants_error: Option<String>,
+}
+
+/// `?done=TEXT&refused=TEXT`.
+#[derive(serde::Deserialize, Default)]
+pub struct Outcome {
+    done: Option<String>,
+    refused: Option<String>,
+}
+
+fn list_path(caller: &ConsoleCaller) -> String {
+    format!("/console/accounts/{}/groups", caller.account().0)
+}
+
+/// What the page needs from the store: the plan, the groups, the projects and the members'
+/// e-mails.
+struct Loaded {
+    plan: Plan,
+    groups: Vec<Group>,
+    projects: Vec<Project>,
+    emails: HashMap<i64, String>,
+}
+
+async fn load(state: &AppState, caller: &ConsoleCaller) -> Result<Loaded, Response> {
+    let store = state.verifier.store();
+    let account = caller.account();
+    let found = async {
+        Ok::<_, latchkey_store::StoreError>(Loaded {
+            plan: store
+                .account(account)
+                .await?
+                .map_or(Plan::Developer, |a| a.plan),
+            groups: store.groups(account).await?,
+            projects: store.projects(account).await?,
+            emails: store
+                .members(account)
+                .await?
+                .into_iter()
+                .map(|m| (m.user_id.0, m.email))
+                .collect(),
+        })
+    }
+    .await;
+    found.map_err(|e| {
+        tracing::warn!(error = %e, "console: the store did not answer");
+        pages::refusal(Refusal::Unavailable)
+    })
+}
+
+/// The sets a group may hold on `plan`.
+fn group_sets(plan: Plan) -> Vec<SetOption> {
+    catalog()
+        .sets()
+        .filter(|s| group_may_hold(plan, *s))
+        .map(|s| SetOption {
+            slug: s.slug().to_owned(),
+            label: s.label().to_owned(),
+            envs: s.honours_env_categories(),
+        })
+        .collect()
+}
+
+fn project_options(projects: &[Project]) -> Vec<(i64, String)> {
+    projects
+        .iter()
+        .filter(|p| p.state == RowState::Active)
+        .map(|p| (p.id.0, p.name.clone()))
+        .collect()
+}
+
+fn groups_page(caller: &ConsoleCaller, loaded: &Loaded) -> GroupsPage {
+    let names: HashMap<i64, String> = loaded
+        .projects
+        .iter()
+        .map(|p| (p.id.0, p.name.clone()))
+        .collect();
+    GroupsPage {
+        frame: Frame::new(caller, "Groups", &list_path(caller)),
+        groups: loaded
+            .groups
+            .iter()
+            .filter(|g| g.state == RowState::Active)
+            .map(|g| GroupRow {
+                id: g.id.0,
+                name: g.name.clone(),
+                grants: g
+                    .grants
+                    .iter()
+                    .map(|s| grant_text(&s.grant, &names))
+                    .collect(),
+                members: g
+                    .members
+                    .iter()
+                    .filter_map(|u| loaded.emails.get(&u.0).cloned())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect(),
+        may_write: caller.holds(p::GROUPS_WRITE),
+        sets: group_sets(loaded.plan),
+        projects: project_options(&loaded.projects),
+        rows: (0..GRANT_ROWS).collect(),
+        name: String::new(),
+        grants_error: None,
+        error: None,
+        notice: None,
+    }
+}
+
+/// GET the page.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ConsoleCaller,
+    outcome: Result<Query<Outcome>, QueryRejection>,
+) -> Response {
+    let Query(outcome) = outcome.unwrap_or_default();
+    let loaded = match load(&state, &caller).await {
+        Ok(loaded) => loaded,
+        Err(answer) => return answer,
+    };
+    let mut page = groups_page(&caller, &loaded);
+    page.notice = outcome.done.filter(|d| d.len() <= 300);
+    page.error = outcome
+        .refused
+        .filter(|r| r.len() <= 300)
+        .map(|r| format!("Not changed: {r}"));
+    render(StatusCode::OK, &page)
+}
+
+/// Back to the page, saying what became of a change.
+fn back(caller: &ConsoleCaller, done: Result<String, ApiError>) -> Response {
+    match done {
+        Ok(what) => see_other(&format!("{}?done={}", list_path(caller), percent(&what))),
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
+            tracing::warn!(error = %e, "console: the store did not answer");
+            pages::refusal(Refusal::Unavailable)
+        }
+        Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
+        Err(e) => see_other(&format!(
+            "{}?refused={}",
+            list_path(caller),
+            percent(&e.to_string())
+        )),
+    }
+}
+
+/// POST a new group with its sets; the page again with the reason when refused.
+pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Response {
+    let caller = form.caller.clone();
+    let name = form.get("name").to_owned();
+    let loaded = match load(&state, &caller).await {
+        Ok(loaded) => loaded,
+        Err(answer) => return answer,
+    };
+    let again = |why: String| {
+        let mut page = groups_page(&caller, &loaded);
+        page.name = name.chars().take(255).collect();
+        page.grants_error = Some(why);
+        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let grants = match form_grant_rows(&form) {
+        Ok(grants) => grants,
+        Err((_, why)) => return again(why),
+    };
+    let made = state
+        .verifier
+        .store()
+        .create_group(
+            &caller.actor(),
+            Authority::Holder(&caller.user.permissions),
+            caller.account(),
+            &name,
+            &grants,
+        )
+        .await
+        .map_err(ApiError::from);
+    match made {
+        Ok(group) => back(&caller, Ok(format!("Made the group “{}”.", group.name))),
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => back(&caller, Err(e)),
+        Err(e) => again(e.to_string()),
+    }
+}
+
+/// The active group named by the path.
+fn group(loaded: &Loaded, path: Result<Path<(i64, i64)>, PathRejection>) -> Option<&Group> {
+    let Path((_, id)) = path.ok()?;
+    loaded
+        .groups
+        .iter()
+        .find(|g| g.id == GroupId(id) && g.state == RowState::Active)
+}
+
+fn edit_page(caller: &ConsoleCaller, loaded: &Loaded, group: &Group) -> EditPage {
+    let names: HashMap<i64, String> = loaded
+        .projects
+        .iter()
+        .map(|p| (p.id.0, p.name.clone()))
+        .collect();
+    EditPage {
+        frame: Frame::new(caller, "Edit a group", &list_path(caller)),
+        id: group.id.0,
+        name: group.name.clone(),
+        current: group
+            .grants
+            .iter()
+            .map(|s| grant_text(&s.grant, &names))
+            .collect(),
+        sets: group_sets(loaded.plan),
+        projects: project_options(&loaded.projects),
+        rows: (0..GRANT_ROWS).collect(),
+        grants_error: None,
+    }
+}
+
+/// GET the page that replaces a group's sets.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    caller: ConsoleCaller,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+) -> Response {
+    let loaded = match load(&state, &caller).await {
+        Ok(loaded) => loaded,
+        Err(answer) => return answer,
+    };
+    match group(&loaded, path) {
+        Some(found) => render(StatusCode::OK, &edit_page(&caller, &loaded, found)),
+        None => pages::refusal(Refusal::NotFound),
+    }
+}
+
+/// POST a group's new sets (they replace the old ones).
+pub async fn edit(
+    State(state): State<AppState>,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+    form: ConsoleForm,
+) -> Response {
+    let caller = form.caller.clone();
+    let loaded = match load(&state, &caller).await {
+        Ok(loaded) => loaded,
+        Err(answer) => return answer,
+    };
+    let Some(found) = group(&loaded, path) else {
+        return pages::refusal(Refusal::NotFound);
+    };
+    let again = |why: String| {
+        let mut page = edit_page(&caller, &loaded, found);
+        page.grants_error = Some(why);
+        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let grants = match form_grant_rows(&form) {
+        Ok(grants) => grants,
+        Err((_, why)) => return again(why),
+    };
+    let replaced = state
+        .verifier
+        .store()
+        .replace_group_grants(
+            &caller.actor(),
+            Authority::Holder(&caller.user.permissions),
+            caller.account(),
+            found.id,
+            &grants,
+        )
+        .await
+        .map_err(ApiError::from);
+    match replaced {
+        Ok(_) => back(
+            &caller,
+            Ok(format!("Changed the sets of “{}”.", found.name)),
+        ),
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => back(&caller, Err(e)),
+        Err(e) => again(e.to_string()),
+    }
+}
+
+/// GET the deletion's confirmation.
+pub async fn delete_form(
+    State(state): State<AppState>,
+    caller: ConsoleCaller,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+) -> Response {
+    let loaded = match load(&state, &caller).await {
+        Ok(loaded) => loaded,
+        Err(answer) => return answer,
+    };
+    match group(&loaded, path) {
+        Some(found) => render(
+            StatusCode::OK,
+            &DeletePage {
+                frame: Frame::new(&caller, "Delete a group", &list_path(&caller)),
+                verb: "Delete the group",
+                name: found.name.clone(),
+                consequence: "Its members lose what it gave them, at once, on every node.",
+                action: format!("{}/{}/delete", list_path(&caller), found.id.0),
+                back: list_path(&caller),
+            },
+        ),
+        None => pages::refusal(Refusal::NotFound),
+    }
+}
+
+/// POST the deletion.
+pub async fn delete(
+    State(state): State<AppState>,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+    form: ConsoleForm,
+) -> Response {
+    let caller = &form.caller;
+    let loaded = match load(&state, caller).await {
+        Ok(loaded) => loaded,
+        Err(answer) => return answer,
+    };
+    let Some(found) = group(&loaded, path) else {
+        return pages::refusal(Refusal::NotFound);
+    };
+    let done = state
+        .verifier
+        .store()
+        .update_group(
+            &caller.actor(),
+            Authority::Holder(&caller.user.permissions),
+            caller.account(),
+            found.id,
+            None,
+            Some(RowState::Deleted),
+        )
+        .await
+        .map_err(ApiError::from)
+        .map(|_| format!("Deleted the group “{}”.", found.name));
+    back(caller, done)
+}
