@@ -805,3 +805,84 @@ async fn an_admin_makes_a_group_changes_its_sets_and_deletes_it() {
     assert_eq!(notice, "Deleted the group “Deployers”.");
     b.close().await;
 }
+
+#[tokio::test]
+async fn every_page_labels_its_fields_and_explains_a_mistake_beside_the_field() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let site = Site::start(&["--invite-delivery", "caller"]);
+    let (admin, password) = site.user_by_api("a11y-admin", "developer", "account_admin");
+    sign_in(&b, &site, &admin, &password).await;
+    let pages = [
+        "service-tokens",
+        "service-tokens/new",
+        "personal-tokens",
+        "projects",
+        "users",
+        "groups",
+        "invitations",
+        "ip-restrictions",
+        "audit-log",
+    ];
+    for page in pages {
+        b.open(&site.url(&format!("/console/accounts/1/{page}")))
+            .await;
+        // Every visible field has a label a screen reader announces; the page has one h1 and
+        // a language.
+        let unlabelled = b
+            .client
+            .execute(
+                "return [...document.querySelectorAll('input, select, textarea')]
+                   .filter(e => e.type !== 'hidden' && e.labels.length === 0
+                                && !e.getAttribute('aria-label'))
+                   .map(e => e.outerHTML);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(unlabelled, json!([]), "{page}: fields without a label");
+        let shape = b
+            .client
+            .execute(
+                "return [document.querySelectorAll('h1').length, document.documentElement.lang];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(shape, json!([1, "en"]), "{page}");
+    }
+    // A token without a permission set: the reason beside the sets, the name kept.
+    b.open(&site.url("/console/accounts/1/service-tokens/new"))
+        .await;
+    b.fill("#name", "nothing granted").await;
+    b.click("#save-token").await;
+    assert_eq!(
+        b.find("#grants-error").await.text().await.unwrap(),
+        "Choose at least one permission set: a token without one can do nothing."
+    );
+    assert_eq!(
+        b.find("#set0")
+            .await
+            .attr("aria-describedby")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("grants-error")
+    );
+    assert_eq!(value(&b, "#name").await, "nothing granted");
+    // Keyboard: the skip link is the first thing Tab reaches, and it leads to the page.
+    b.open(&site.url("/console/accounts/1/service-tokens"))
+        .await;
+    b.find("body").await.send_keys("\u{E004}").await.unwrap();
+    let first = b
+        .client
+        .execute(
+            "return document.activeElement.getAttribute('href');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, json!("#main"), "Tab reaches the skip link first");
+    b.close().await;
+}
