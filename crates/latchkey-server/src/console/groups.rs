@@ -5,7 +5,7 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, percent, render, see_other, Refusal};
+use crate::console::pages::{self, render, say, Refusal, Said};
 use crate::console::service_tokens::{form_grant_rows, DeletePage, GRANT_ROWS};
 use crate::console::token_views::{grant_text, GrantText, SetOption};
 use crate::error::ApiError;
@@ -57,13 +57,6 @@ pub struct EditPage {
     projects: Vec<(i64, String)>,
     rows: Vec<usize>,
     grants_error: Option<String>,
-}
-
-/// `?done=TEXT&refused=TEXT`.
-#[derive(serde::Deserialize, Default)]
-pub struct Outcome {
-    done: Option<String>,
-    refused: Option<String>,
 }
 
 fn list_path(caller: &ConsoleCaller) -> String {
@@ -169,36 +162,30 @@ fn groups_page(caller: &ConsoleCaller, loaded: &Loaded) -> GroupsPage {
 pub async fn list(
     State(state): State<AppState>,
     caller: ConsoleCaller,
-    outcome: Result<Query<Outcome>, QueryRejection>,
+    said: Result<Query<Said>, QueryRejection>,
 ) -> Response {
-    let Query(outcome) = outcome.unwrap_or_default();
+    let Query(said) = said.unwrap_or_default();
+    let (notice, error) = said.read(&caller.csrf);
     let loaded = match load(&state, &caller).await {
         Ok(loaded) => loaded,
         Err(answer) => return answer,
     };
     let mut page = groups_page(&caller, &loaded);
-    page.notice = outcome.done.filter(|d| d.len() <= 300);
-    page.error = outcome
-        .refused
-        .filter(|r| r.len() <= 300)
-        .map(|r| format!("Not changed: {r}"));
+    page.notice = notice;
+    page.error = error;
     render(StatusCode::OK, &page)
 }
 
 /// Back to the page, saying what became of a change.
 fn back(caller: &ConsoleCaller, done: Result<String, ApiError>) -> Response {
     match done {
-        Ok(what) => see_other(&format!("{}?done={}", list_path(caller), percent(&what))),
+        Ok(what) => say(&list_path(caller), &caller.csrf, Ok(&what)),
         Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
             tracing::warn!(error = %e, "console: the store did not answer");
             pages::refusal(Refusal::Unavailable)
         }
         Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
-        Err(e) => see_other(&format!(
-            "{}?refused={}",
-            list_path(caller),
-            percent(&e.to_string())
-        )),
+        Err(e) => say(&list_path(caller), &caller.csrf, Err(&e.to_string())),
     }
 }
 

@@ -200,7 +200,37 @@ pub fn percent(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{safe_next, seal, Said};
+
+    #[test]
+    fn only_a_sessions_own_redirect_puts_words_on_its_page() {
+        let said = |done: &str, with: Option<String>| Said {
+            done: Some(done.to_owned()),
+            refused: None,
+            seal: with,
+        };
+        let mine = seal("csrf-a", "done", "Rule added.");
+        assert_eq!(
+            said("Rule added.", Some(mine.clone()))
+                .read("csrf-a")
+                .0
+                .as_deref(),
+            Some("Rule added.")
+        );
+        // No seal, another session's seal, a seal of other words, or of the other kind: nothing.
+        assert_eq!(said("Call 555-0100 now", None).read("csrf-a"), (None, None));
+        assert_eq!(
+            said("Rule added.", Some(mine.clone())).read("csrf-b"),
+            (None, None)
+        );
+        assert_eq!(said("Rule added!", Some(mine)).read("csrf-a"), (None, None));
+        let refused = Said {
+            done: None,
+            refused: Some("Rule added.".into()),
+            seal: Some(seal("csrf-a", "done", "Rule added.")),
+        };
+        assert_eq!(refused.read("csrf-a"), (None, None));
+    }
 
     #[test]
     fn only_console_pages_are_returned_to() {
@@ -215,5 +245,63 @@ mod tests {
         ] {
             assert!(!safe_next(bad), "{bad}");
         }
+    }
+}
+
+/// What a change's redirect tells the page it returns to: what was `done`, or why it was
+/// `refused` — sealed with the session's CSRF token, so that a link made anywhere else cannot
+/// put words of its choosing on a console page.
+#[derive(serde::Deserialize, Default)]
+pub struct Said {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    refused: Option<String>,
+    #[serde(default)]
+    seal: Option<String>,
+}
+
+/// The seal of `text` said as `kind` in the session whose forms carry `csrf`.
+fn seal(csrf: &str, kind: &str, text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in ["latchkey console said", csrf, kind, text] {
+        hasher.update(part.len().to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Back to `page` after a change, saying what became of it (a refusal's text, or what was done).
+pub fn say(page: &str, csrf: &str, outcome: Result<&str, &str>) -> Response {
+    let (kind, text) = match outcome {
+        Ok(text) => ("done", text),
+        Err(text) => ("refused", text),
+    };
+    see_other(&format!(
+        "{page}?{kind}={}&seal={}",
+        percent(text),
+        seal(csrf, kind, text)
+    ))
+}
+
+impl Said {
+    /// The notice and the error to show: only what this session's own redirect said.
+    pub fn read(self, csrf: &str) -> (Option<String>, Option<String>) {
+        let sealed = |kind: &str, text: Option<String>| {
+            text.filter(|t| {
+                t.len() <= 300
+                    && self.seal.as_deref().is_some_and(|s| {
+                        crate::console::session::same_token(s, &seal(csrf, kind, t))
+                    })
+            })
+        };
+        let done = sealed("done", self.done.clone());
+        let refused = sealed("refused", self.refused.clone()).map(|r| format!("Not changed: {r}"));
+        (done, refused)
     }
 }

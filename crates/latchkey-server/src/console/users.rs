@@ -5,7 +5,7 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, see_other, Refusal};
+use crate::console::pages::{self, render, say, Refusal, Said};
 use crate::console::token_views::when;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -43,14 +43,6 @@ pub struct UsersPage {
     error: Option<String>,
 }
 
-/// `?changed=ID&removed=ID&refused=TEXT`.
-#[derive(serde::Deserialize, Default)]
-pub struct Outcome {
-    changed: Option<i64>,
-    removed: Option<i64>,
-    refused: Option<String>,
-}
-
 fn list_path(caller: &ConsoleCaller) -> String {
     format!("/console/accounts/{}/users", caller.account().0)
 }
@@ -73,9 +65,10 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
 pub async fn list(
     State(state): State<AppState>,
     caller: ConsoleCaller,
-    outcome: Result<Query<Outcome>, QueryRejection>,
+    said: Result<Query<Said>, QueryRejection>,
 ) -> Response {
-    let Query(outcome) = outcome.unwrap_or_default();
+    let Query(said) = said.unwrap_or_default();
+    let (notice, error) = said.read(&caller.csrf);
     let store = state.verifier.store();
     let found = async {
         Ok::<_, latchkey_store::StoreError>((
@@ -106,17 +99,6 @@ pub async fn list(
             me: m.user_id == caller.user.user_id,
         })
         .collect();
-    let named = |id: Option<i64>| {
-        id.and_then(|id| rows.iter().find(|r| r.id == id))
-            .map(|r| r.email.clone())
-    };
-    let notice = named(outcome.changed)
-        .map(|e| format!("Changed the license of {e}."))
-        .or_else(|| named(outcome.removed).map(|e| format!("Removed {e} from the account.")));
-    let error = outcome
-        .refused
-        .filter(|r| r.len() <= 300)
-        .map(|r| format!("Not changed: {r}"));
     render(
         StatusCode::OK,
         &UsersPage {
@@ -134,23 +116,19 @@ pub async fn list(
 /// Back to the list, saying what became of the change.
 fn outcome(caller: &ConsoleCaller, done: Result<String, ApiError>) -> Response {
     match done {
-        Ok(query) => see_other(&format!("{}?{query}", list_path(caller))),
+        Ok(what) => say(&list_path(caller), &caller.csrf, Ok(&what)),
         Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => unavailable(e),
         Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
-        Err(e) => see_other(&format!(
-            "{}?refused={}",
-            list_path(caller),
-            pages::percent(&e.to_string())
-        )),
+        Err(e) => say(&list_path(caller), &caller.csrf, Err(&e.to_string())),
     }
 }
 
-/// The member named by the path, in the caller's account.
+/// The member named by the path, in the caller's account: their id and e-mail.
 async fn member(
     state: &AppState,
     caller: &ConsoleCaller,
     path: Result<Path<(i64, i64)>, PathRejection>,
-) -> Result<UserId, ApiError> {
+) -> Result<(UserId, String), ApiError> {
     let Ok(Path((_, id))) = path else {
         return Err(ApiError::NotFound);
     };
@@ -160,7 +138,7 @@ async fn member(
         .member(caller.account(), UserId(id))
         .await?
         .filter(|m| m.state == RowState::Active)
-        .map(|m| m.user_id)
+        .map(|m| (m.user_id, m.email))
         .ok_or(ApiError::NotFound)
 }
 
@@ -172,7 +150,7 @@ pub async fn set_license(
 ) -> Response {
     let caller = &form.caller;
     let done = async {
-        let user = member(&state, caller, path).await?;
+        let (user, email) = member(&state, caller, path).await?;
         let license: License = form
             .get("license")
             .parse()
@@ -188,7 +166,7 @@ pub async fn set_license(
                 license,
             )
             .await?;
-        Ok(format!("changed={}", user.0))
+        Ok(format!("Changed the license of {email}."))
     }
     .await;
     outcome(caller, done)
@@ -200,14 +178,9 @@ pub async fn remove_form(
     caller: ConsoleCaller,
     path: Result<Path<(i64, i64)>, PathRejection>,
 ) -> Response {
-    let user = match member(&state, &caller, path).await {
-        Ok(user) => user,
+    let (user, email) = match member(&state, &caller, path).await {
+        Ok(found) => found,
         Err(e) => return outcome(&caller, Err(e)),
-    };
-    let email = match state.verifier.store().member(caller.account(), user).await {
-        Ok(Some(m)) => m.email,
-        Ok(None) => return pages::refusal(Refusal::NotFound),
-        Err(e) => return unavailable(e),
     };
     render(
         StatusCode::OK,
@@ -231,7 +204,7 @@ pub async fn remove(
 ) -> Response {
     let caller = &form.caller;
     let done = async {
-        let user = member(&state, caller, path).await?;
+        let (user, email) = member(&state, caller, path).await?;
         state
             .verifier
             .store()
@@ -242,7 +215,7 @@ pub async fn remove(
                 user,
             )
             .await?;
-        Ok(format!("removed={}", user.0))
+        Ok(format!("Removed {email} from the account."))
     }
     .await;
     outcome(caller, done)
