@@ -64,8 +64,8 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 
 impl Store {
     /// Opens a session for a user who has just signed in: keeps `digest` (of the cookie's
-    /// secret) until `expires_at`, with the sign-in in the audit log, and forgets the user's
-    /// sessions that have ended.
+    /// secret) until `expires_at`, with the sign-in in the audit log, and forgets every session
+    /// past its end (and the spent form nonces of sessions that are gone).
     pub async fn open_console_session(
         &self,
         actor: &Actor,
@@ -76,11 +76,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM console_sessions WHERE user_id = $1 AND expires_at <= $2")
-            .bind(user_id.0)
+        // Housekeeping at each sign-in (which Argon2 already makes rare): every session past its
+        // absolute end, and the spent form nonces of sessions that are gone.
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
             .bind(db_time(now))
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM console_spent_forms WHERE session_digest NOT IN
+                 (SELECT session_digest FROM console_sessions)",
+        )
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO console_sessions
                  (session_digest, account_id, user_id, created_at, last_seen_at, expires_at)

@@ -124,7 +124,9 @@ async fn admit(
         },
         _ => Refusal::Unavailable,
     })?;
-    if session.password_change_required && request.uri().path() != PASSWORD_PAGE {
+    // Until the password is replaced, only the password page and signing out are open.
+    let path = request.uri().path();
+    if session.password_change_required && path != PASSWORD_PAGE && path != "/console/sign-out" {
         return Err(Refusal::ChangePassword);
     }
     let (permission, on_project) = match requirement {

@@ -237,3 +237,69 @@ async fn a_session_names_nobody_once_its_user_loses_their_seat() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn a_sign_in_forgets_ended_sessions_and_their_spent_forms() {
+    let db = open().await;
+    let op = Actor::operator();
+    let account = db
+        .store
+        .create_account(&op, "A", Plan::Enterprise)
+        .await
+        .unwrap()
+        .id;
+    let user = db
+        .store
+        .create_user(
+            &op,
+            account,
+            "a@example.com",
+            Some(&Secret::new("x".repeat(12))),
+        )
+        .await
+        .unwrap()
+        .id;
+    db.store
+        .set_membership(
+            &op,
+            latchkey_core::Authority::Operator,
+            account,
+            user,
+            latchkey_core::License::Developer,
+        )
+        .await
+        .unwrap();
+    let past = OffsetDateTime::now_utc() - Duration::seconds(1);
+    db.store
+        .open_console_session(&op, account, user, &digest(5), past)
+        .await
+        .unwrap();
+    assert!(db
+        .store
+        .spend_console_form(&digest(5), &"cd".repeat(32))
+        .await
+        .unwrap());
+    let ends = OffsetDateTime::now_utc() + Duration::hours(1);
+    db.store
+        .open_console_session(&op, account, user, &digest(6), ends)
+        .await
+        .unwrap();
+    assert!(db
+        .store
+        .console_session(&digest(5))
+        .await
+        .unwrap()
+        .is_none());
+    // Its nonce is gone with it: spending it again counts as the first time.
+    assert!(db
+        .store
+        .spend_console_form(&digest(5), &"cd".repeat(32))
+        .await
+        .unwrap());
+    assert!(db
+        .store
+        .console_session(&digest(6))
+        .await
+        .unwrap()
+        .is_some());
+}

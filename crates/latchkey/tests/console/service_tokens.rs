@@ -96,6 +96,15 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
         b.url().await.ends_with("/console/password"),
         "nothing else before the password is replaced"
     );
+    // Signing out stays open meanwhile.
+    b.click("header form button").await;
+    assert!(b.text().await.contains("You have signed out."));
+    sign_in(&b, &site, ADMIN, &site.admin_password).await;
+    assert!(
+        b.url().await.ends_with("/console/password"),
+        "{}",
+        b.url().await
+    );
     b.fill("#current", &site.admin_password).await;
     b.fill("#new", "short").await;
     b.fill("#confirm", "short").await;
