@@ -164,10 +164,7 @@ pub async fn page(
     .await;
     let (entries, total) = match found {
         Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            return pages::refusal(Refusal::Unavailable);
-        }
+        Err(e) => return pages::unavailable(e),
     };
     let shown = i64::try_from(entries.len()).unwrap_or(PAGE);
     page.entries = entries.iter().map(row).collect();
@@ -197,10 +194,7 @@ pub async fn csv(
     q.limit = MAX_EXPORT;
     let entries = match state.verifier.store().audit_entries(&q).await {
         Ok(entries) => entries,
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            return pages::refusal(Refusal::Unavailable);
-        }
+        Err(e) => return pages::unavailable(e),
     };
     let Ok(body) = to_csv(&entries) else {
         return pages::refusal(Refusal::Unavailable);

@@ -5,7 +5,7 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, say, Refusal, Said};
+use crate::console::pages::{self, render, Refusal, Said};
 use crate::console::service_tokens::{form_grant_rows, DeletePage, GRANT_ROWS};
 use crate::console::token_views::{grant_text, GrantText, SetOption};
 use crate::error::ApiError;
@@ -92,10 +92,7 @@ async fn load(state: &AppState, caller: &ConsoleCaller) -> Result<Loaded, Respon
         })
     }
     .await;
-    found.map_err(|e| {
-        tracing::warn!(error = %e, "console: the store did not answer");
-        pages::refusal(Refusal::Unavailable)
-    })
+    found.map_err(pages::unavailable)
 }
 
 /// The sets a group may hold on `plan`.
@@ -176,17 +173,9 @@ pub async fn list(
     render(StatusCode::OK, &page)
 }
 
-/// Back to the page, saying what became of a change.
+/// Back to the list after a change ([`pages::after_change`]).
 fn back(caller: &ConsoleCaller, done: Result<String, ApiError>) -> Response {
-    match done {
-        Ok(what) => say(&list_path(caller), &caller.csrf, Ok(&what)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
-        Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
-        Err(e) => say(&list_path(caller), &caller.csrf, Err(&e.to_string())),
-    }
+    pages::after_change(&list_path(caller), &caller.csrf, done)
 }
 
 /// POST a new group with its sets; the page again with the reason when refused.

@@ -119,10 +119,7 @@ async fn page(
     .await;
     let (invites, groups) = match found {
         Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            return pages::refusal(Refusal::Unavailable);
-        }
+        Err(e) => return pages::unavailable(e),
     };
     let names: HashMap<GroupId, String> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
     let now = OffsetDateTime::now_utc();
@@ -227,10 +224,7 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Respons
             },
         ),
         Ok((invite, None)) => see_other(&format!("{}?sent={}", list_path(&caller), invite.id)),
-        Err(e @ ApiError::Internal(_)) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
+        Err(e @ ApiError::Internal(_)) => pages::unavailable(e),
         Err(e) => again(e.to_string()).await,
     }
 }
@@ -249,10 +243,7 @@ async fn pending(
             .into_iter()
             .find(|i| i.id == id && i.state == RowState::Active && i.redeemed_at.is_none())
             .ok_or_else(|| pages::refusal(Refusal::NotFound)),
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            Err(pages::refusal(Refusal::Unavailable))
-        }
+        Err(e) => Err(pages::unavailable(e)),
     }
 }
 
@@ -301,10 +292,7 @@ pub async fn withdraw(
         .await;
     match done.map_err(ApiError::from) {
         Ok(_) => see_other(&format!("{}?withdrawn={}", list_path(&caller), invite.id)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => pages::unavailable(e),
         Err(e) => pages::refusal(Refusal::Forbidden(e.to_string())),
     }
 }

@@ -6,7 +6,7 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, say, Refusal, Said};
+use crate::console::pages::{self, render, Said};
 use crate::console::service_tokens::DeletePage;
 use crate::error::ApiError;
 use crate::routes::ip_restrictions::parse_cidrs;
@@ -78,10 +78,7 @@ async fn page(
         .await
     {
         Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            return pages::refusal(Refusal::Unavailable);
-        }
+        Err(e) => return pages::unavailable(e),
     };
     let mut page = RulesPage {
         frame: Frame::new(caller, "IP restrictions", &list_path(caller)),
@@ -123,17 +120,9 @@ pub async fn list(
     .await
 }
 
-/// Back to the page, saying what became of a change.
+/// Back to the list after a change ([`pages::after_change`]).
 fn back(caller: &ConsoleCaller, done: Result<&str, ApiError>) -> Response {
-    match done {
-        Ok(what) => say(&list_path(caller), &caller.csrf, Ok(what)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
-        Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
-        Err(e) => say(&list_path(caller), &caller.csrf, Err(&e.to_string())),
-    }
+    pages::after_change(&list_path(caller), &caller.csrf, done.map(str::to_owned))
 }
 
 /// POST a new rule; the page again with the reason beside the form when it is refused.

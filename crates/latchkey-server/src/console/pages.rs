@@ -248,6 +248,29 @@ mod tests {
     }
 }
 
+/// The answer when the store did not answer (logged, never shown): try again shortly.
+pub fn unavailable(e: impl std::fmt::Display) -> Response {
+    tracing::warn!(error = %e, "console: the store did not answer");
+    refusal(Refusal::Unavailable)
+}
+
+/// Back to the list `page` after a change, saying what became of it: what was done, or the
+/// store's reason for refusing it; a store that did not answer, or a thing that is not there,
+/// gets its own page.
+pub fn after_change(
+    page: &str,
+    csrf: &str,
+    done: Result<String, crate::error::ApiError>,
+) -> Response {
+    use crate::error::ApiError;
+    match done {
+        Ok(what) => say(page, csrf, Ok(&what)),
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => unavailable(e),
+        Err(ApiError::NotFound) => refusal(Refusal::NotFound),
+        Err(e) => say(page, csrf, Err(&e.to_string())),
+    }
+}
+
 /// What a change's redirect tells the page it returns to: what was `done`, or why it was
 /// `refused` — sealed with the session's CSRF token, so that a link made anywhere else cannot
 /// put words of its choosing on a console page.

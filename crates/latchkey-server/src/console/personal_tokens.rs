@@ -90,10 +90,7 @@ async fn page(
         .await
     {
         Ok(tokens) => tokens,
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            return pages::refusal(Refusal::Unavailable);
-        }
+        Err(e) => return pages::unavailable(e),
     };
     let mut page = PatsPage {
         frame: Frame::new(caller, "Personal access tokens", &list_path(caller)),
@@ -193,10 +190,7 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Respons
                 back: list_path(&caller),
             },
         ),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => pages::unavailable(e),
         Err(e) => {
             let why = e.to_string();
             page(&state, &caller, StatusCode::UNPROCESSABLE_ENTITY, |p| {
@@ -222,10 +216,7 @@ async fn own(
             Ok(t)
         }
         Ok(_) => Err(pages::refusal(Refusal::NotFound)),
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            Err(pages::refusal(Refusal::Unavailable))
-        }
+        Err(e) => Err(pages::unavailable(e)),
     }
 }
 
@@ -273,9 +264,6 @@ pub async fn delete(
         .await;
     match revoked {
         Ok(_) => see_other(&format!("{}?deleted={}", list_path(&caller), token.id.0)),
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
+        Err(e) => pages::unavailable(e),
     }
 }

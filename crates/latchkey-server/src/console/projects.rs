@@ -5,7 +5,7 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, say, Refusal, Said};
+use crate::console::pages::{self, render, Said};
 use crate::console::service_tokens::DeletePage;
 use crate::console::token_views::when;
 use crate::error::ApiError;
@@ -51,10 +51,7 @@ async fn page(
 ) -> Response {
     let projects = match state.verifier.store().projects(caller.account()).await {
         Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            return pages::refusal(Refusal::Unavailable);
-        }
+        Err(e) => return pages::unavailable(e),
     };
     let mut page = ProjectsPage {
         frame: Frame::new(caller, "Projects", &list_path(caller)),
@@ -92,17 +89,9 @@ pub async fn list(
     .await
 }
 
-/// Back to the page, saying what became of a change.
+/// Back to the list after a change ([`pages::after_change`]).
 fn back(caller: &ConsoleCaller, done: Result<String, ApiError>) -> Response {
-    match done {
-        Ok(what) => say(&list_path(caller), &caller.csrf, Ok(&what)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
-            tracing::warn!(error = %e, "console: the store did not answer");
-            pages::refusal(Refusal::Unavailable)
-        }
-        Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
-        Err(e) => say(&list_path(caller), &caller.csrf, Err(&e.to_string())),
-    }
+    pages::after_change(&list_path(caller), &caller.csrf, done)
 }
 
 /// POST a new project.

@@ -118,11 +118,6 @@ fn list_path(caller: &ConsoleCaller) -> String {
     format!("/console/accounts/{}/service-tokens", caller.account().0)
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
-    tracing::warn!(error = %e, "console: the store did not answer");
-    pages::refusal(Refusal::Unavailable)
-}
-
 /// GET the table.
 pub async fn list(
     State(state): State<AppState>,
@@ -149,7 +144,7 @@ pub async fn list(
     .await;
     let (tokens, projects, created) = match loaded {
         Ok(loaded) => loaded,
-        Err(e) => return unavailable(e),
+        Err(e) => return pages::unavailable(e),
     };
     let now = OffsetDateTime::now_utc();
     let rows = token_rows(
@@ -227,7 +222,7 @@ fn new_token_page(caller: &ConsoleCaller, plan: Plan, projects: &[Project]) -> N
 pub async fn new_form(State(state): State<AppState>, caller: ConsoleCaller) -> Response {
     match plan_and_projects(&state, &caller).await {
         Ok((plan, projects)) => render(StatusCode::OK, &new_token_page(&caller, plan, &projects)),
-        Err(e) => unavailable(e),
+        Err(e) => pages::unavailable(e),
     }
 }
 
@@ -361,7 +356,7 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Respons
     let caller = form.caller.clone();
     let (plan, projects) = match plan_and_projects(&state, &caller).await {
         Ok(found) => found,
-        Err(e) => return unavailable(e),
+        Err(e) => return pages::unavailable(e),
     };
     let name = form.get("name").to_owned();
     let cidr_lines: Vec<String> = form
@@ -429,7 +424,7 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Respons
     match created {
         Ok(token) => secret_page(&caller, &token, new.secret.expose(), None),
         Err(e) => match ApiError::from(e) {
-            e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => unavailable(e),
+            e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => pages::unavailable(e),
             e => again(place(e)),
         },
     }
@@ -446,7 +441,7 @@ pub async fn spend(state: &AppState, form: &ConsoleForm) -> Result<bool, Respons
         .store()
         .spend_console_form(&form.caller.secret.digest(), nonce)
         .await
-        .map_err(unavailable)
+        .map_err(pages::unavailable)
 }
 
 /// The answer to a resubmitted form: nothing made, no secret shown; back to `list`.
@@ -501,7 +496,7 @@ async fn owned_token(
     match state.verifier.store().service_token(TokenId(id)).await {
         Ok(Some(token)) if token.account_id == caller.account() => Ok(token),
         Ok(_) => Err(pages::refusal(Refusal::NotFound)),
-        Err(e) => Err(unavailable(e)),
+        Err(e) => Err(pages::unavailable(e)),
     }
 }
 
@@ -585,7 +580,7 @@ pub async fn rotate(State(state): State<AppState>, path: TokenPath, form: Consol
             secret_page(&caller, &fresh, new.secret.expose(), Some(note))
         }
         Err(e) => match ApiError::from(e) {
-            e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => unavailable(e),
+            e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => pages::unavailable(e),
             e => render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &rotate_page(&caller, &token, Some(e.to_string())),
@@ -635,7 +630,7 @@ pub async fn delete(State(state): State<AppState>, path: TokenPath, form: Consol
         .await;
     match revoked.map_err(ApiError::from) {
         Ok(_) => see_other(&format!("{}?deleted={}", list_path(&caller), token.id.0)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => unavailable(e),
+        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => pages::unavailable(e),
         Err(e) => pages::refusal(Refusal::Forbidden(e.to_string())),
     }
 }

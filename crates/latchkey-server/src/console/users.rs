@@ -5,7 +5,7 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, say, Refusal, Said};
+use crate::console::pages::{self, render, Said};
 use crate::console::token_views::when;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -56,11 +56,6 @@ fn license_label(license: License) -> (&'static str, &'static str) {
     }
 }
 
-fn unavailable(e: impl std::fmt::Display) -> Response {
-    tracing::warn!(error = %e, "console: the store did not answer");
-    pages::refusal(Refusal::Unavailable)
-}
-
 /// GET the page.
 pub async fn list(
     State(state): State<AppState>,
@@ -79,7 +74,7 @@ pub async fn list(
     .await;
     let (members, groups) = match found {
         Ok(found) => found,
-        Err(e) => return unavailable(e),
+        Err(e) => return pages::unavailable(e),
     };
     let names: HashMap<_, _> = groups.iter().map(|g| (g.id, g.name.clone())).collect();
     let rows: Vec<MemberRow> = members
@@ -113,14 +108,9 @@ pub async fn list(
     )
 }
 
-/// Back to the list, saying what became of the change.
+/// Back to the list after a change ([`pages::after_change`]).
 fn outcome(caller: &ConsoleCaller, done: Result<String, ApiError>) -> Response {
-    match done {
-        Ok(what) => say(&list_path(caller), &caller.csrf, Ok(&what)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => unavailable(e),
-        Err(ApiError::NotFound) => pages::refusal(Refusal::NotFound),
-        Err(e) => say(&list_path(caller), &caller.csrf, Err(&e.to_string())),
-    }
+    pages::after_change(&list_path(caller), &caller.csrf, done)
 }
 
 /// The member named by the path, in the caller's account: their id and e-mail.
