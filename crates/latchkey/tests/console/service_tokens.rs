@@ -820,7 +820,13 @@ async fn every_page_labels_its_fields_and_explains_a_mistake_beside_the_field() 
     let Some(b) = Browser::start().await else {
         return;
     };
-    let site = Site::start(&["--invite-delivery", "caller"]);
+    // Every token here is older than this site's legacy cutoff.
+    let site = Site::start(&[
+        "--invite-delivery",
+        "caller",
+        "--legacy-cutoff",
+        "2099-01-01T00:00:00Z",
+    ]);
     let (admin, password) = site.user_by_api("a11y-admin", "developer", "account_admin");
     sign_in(&b, &site, &admin, &password).await;
     let pages = [
@@ -861,6 +867,13 @@ async fn every_page_labels_its_fields_and_explains_a_mistake_beside_the_field() 
             .unwrap();
         assert_eq!(shape, json!([1, "en"]), "{page}");
     }
+    // A token older than the legacy cutoff wears the "rotate me" badge.
+    b.open(&site.url("/console/accounts/1/service-tokens"))
+        .await;
+    assert_eq!(
+        b.find(".badge.warn").await.text().await.unwrap(),
+        "rotate me"
+    );
     // A token without a permission set: the reason beside the sets, the name kept.
     b.open(&site.url("/console/accounts/1/service-tokens/new"))
         .await;
