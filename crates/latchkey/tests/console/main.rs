@@ -13,6 +13,7 @@
 )]
 
 mod browser;
+mod directory;
 #[allow(
     dead_code,
     reason = "the binary tests' harness; this suite uses part of it"
@@ -21,3 +22,4 @@ mod browser;
 mod harness;
 mod people;
 mod service_tokens;
+mod views;

@@ -134,3 +134,53 @@ pub async fn sign_in(b: &Browser, site: &Site, email: &str, password: &str) {
     b.fill("#password", password).await;
     b.click("button[type=submit]").await;
 }
+
+/// Posts a form from the page, as the browser would (same origin, its cookies): the status
+/// and the page's text.
+pub async fn post_from_page(b: &Browser, path: &str, body: &str) -> (u64, String) {
+    let answer = b
+        .client
+        .execute_async(
+            "const [url, body, done] = arguments;
+             fetch(url, {method: 'POST', body: body,
+                         headers: {'Content-Type': 'application/x-www-form-urlencoded'}})
+               .then(r => r.text().then(t => done([r.status, t])))
+               .catch(e => done([0, String(e)]));",
+            vec![json!(path), json!(body)],
+        )
+        .await
+        .unwrap();
+    (
+        answer[0].as_u64().unwrap(),
+        answer[1].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The value of a form field on the page.
+pub async fn value(b: &Browser, css: &str) -> String {
+    b.find(css)
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// The account's active tokens named `name`, newest first (by the API).
+pub fn tokens_named(site: &Site, name: &str) -> Vec<Value> {
+    let (status, page) = site.api(
+        "GET",
+        "/api/v3/accounts/1/service-tokens/?state=1&limit=1000",
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{page}");
+    let mut found: Vec<Value> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"] == name)
+        .cloned()
+        .collect();
+    found.sort_by_key(|t| std::cmp::Reverse(t["id"].as_i64()));
+    found
+}
