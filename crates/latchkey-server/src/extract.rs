@@ -450,6 +450,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
     }
 }
 
+/// A numeric parameter of the request's path (`{account_id}`, `{project_id}`), if it has one by
+/// that name: read by the guards before the handler, leaving the request as it was.
+pub async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
+    let (mut parts, body) = std::mem::take(request).into_parts();
+    let params = axum::extract::RawPathParams::from_request_parts(&mut parts, &()).await;
+    let value = params.ok().and_then(|params| {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+    });
+    *request = Request::from_parts(parts, body);
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

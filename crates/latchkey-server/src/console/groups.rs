@@ -215,13 +215,21 @@ pub async fn create(State(state): State<AppState>, form: ConsoleForm) -> Respons
     }
 }
 
-/// The active group named by the path.
-fn group(loaded: &Loaded, path: Result<Path<(i64, i64)>, PathRejection>) -> Option<&Group> {
-    let Path((_, id)) = path.ok()?;
-    loaded
+/// The page's data and the active group named by the path (not found: its page).
+async fn load_group(
+    state: &AppState,
+    caller: &ConsoleCaller,
+    path: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<(Loaded, Group), Response> {
+    let loaded = load(state, caller).await?;
+    let id = path.ok().map(|Path((_, id))| GroupId(id));
+    let found = loaded
         .groups
         .iter()
-        .find(|g| g.id == GroupId(id) && g.state == RowState::Active)
+        .find(|g| Some(g.id) == id && g.state == RowState::Active)
+        .cloned()
+        .ok_or_else(|| pages::refusal(Refusal::NotFound))?;
+    Ok((loaded, found))
 }
 
 fn edit_page(caller: &ConsoleCaller, loaded: &Loaded, group: &Group) -> EditPage {
@@ -252,14 +260,11 @@ pub async fn edit_form(
     caller: ConsoleCaller,
     path: Result<Path<(i64, i64)>, PathRejection>,
 ) -> Response {
-    let loaded = match load(&state, &caller).await {
-        Ok(loaded) => loaded,
+    let (loaded, found) = match load_group(&state, &caller, path).await {
+        Ok(both) => both,
         Err(answer) => return answer,
     };
-    match group(&loaded, path) {
-        Some(found) => render(StatusCode::OK, &edit_page(&caller, &loaded, found)),
-        None => pages::refusal(Refusal::NotFound),
-    }
+    render(StatusCode::OK, &edit_page(&caller, &loaded, &found))
 }
 
 /// POST a group's new sets (they replace the old ones).
@@ -269,15 +274,12 @@ pub async fn edit(
     form: ConsoleForm,
 ) -> Response {
     let caller = form.caller.clone();
-    let loaded = match load(&state, &caller).await {
-        Ok(loaded) => loaded,
+    let (loaded, found) = match load_group(&state, &caller, path).await {
+        Ok(both) => both,
         Err(answer) => return answer,
     };
-    let Some(found) = group(&loaded, path) else {
-        return pages::refusal(Refusal::NotFound);
-    };
     let again = |why: String| {
-        let mut page = edit_page(&caller, &loaded, found);
+        let mut page = edit_page(&caller, &loaded, &found);
         page.grants_error = Some(why);
         render(StatusCode::UNPROCESSABLE_ENTITY, &page)
     };
@@ -313,24 +315,21 @@ pub async fn delete_form(
     caller: ConsoleCaller,
     path: Result<Path<(i64, i64)>, PathRejection>,
 ) -> Response {
-    let loaded = match load(&state, &caller).await {
-        Ok(loaded) => loaded,
+    let (_, found) = match load_group(&state, &caller, path).await {
+        Ok(both) => both,
         Err(answer) => return answer,
     };
-    match group(&loaded, path) {
-        Some(found) => render(
-            StatusCode::OK,
-            &DeletePage {
-                frame: Frame::new(&caller, "Delete a group", &list_path(&caller)),
-                verb: "Delete the group",
-                name: found.name.clone(),
-                consequence: "Its members lose what it gave them, at once, on every node.",
-                action: format!("{}/{}/delete", list_path(&caller), found.id.0),
-                back: list_path(&caller),
-            },
-        ),
-        None => pages::refusal(Refusal::NotFound),
-    }
+    render(
+        StatusCode::OK,
+        &DeletePage {
+            frame: Frame::new(&caller, "Delete a group", &list_path(&caller)),
+            verb: "Delete the group",
+            name: found.name,
+            consequence: "Its members lose what it gave them, at once, on every node.",
+            action: format!("{}/{}/delete", list_path(&caller), found.id.0),
+            back: list_path(&caller),
+        },
+    )
 }
 
 /// POST the deletion.
@@ -340,12 +339,9 @@ pub async fn delete(
     form: ConsoleForm,
 ) -> Response {
     let caller = &form.caller;
-    let loaded = match load(&state, caller).await {
-        Ok(loaded) => loaded,
+    let (_, found) = match load_group(&state, caller, path).await {
+        Ok(both) => both,
         Err(answer) => return answer,
-    };
-    let Some(found) = group(&loaded, path) else {
-        return pages::refusal(Refusal::NotFound);
     };
     let done = state
         .verifier

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::extract::ClientIp;
 use crate::routes::spec::Requirement;
 use crate::state::AppState;
-use axum::extract::{FromRequestParts, RawPathParams, Request};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use latchkey_core::{decide, AccountId, Decision, ProjectId};
@@ -102,7 +102,10 @@ async fn admit(
         });
     }
     if has_account
-        && path_param(request, "account_id").await.map(AccountId) != Some(session.account_id)
+        && crate::extract::path_param(request, "account_id")
+            .await
+            .map(AccountId)
+            != Some(session.account_id)
     {
         return Err(Refusal::NotFound);
     }
@@ -129,14 +132,9 @@ async fn admit(
     if session.password_change_required && path != PASSWORD_PAGE && path != "/console/sign-out" {
         return Err(Refusal::ChangePassword);
     }
-    let (permission, on_project) = match requirement {
-        Requirement::SessionWith(p) => (Some(p), false),
-        Requirement::SessionOnProject(p) => (Some(p), true),
-        _ => (None, false),
-    };
-    let project = if on_project {
+    let project = if requirement.on_project() {
         Some(
-            path_param(request, "project_id")
+            crate::extract::path_param(request, "project_id")
                 .await
                 .map(ProjectId)
                 .ok_or(Refusal::NotFound)?,
@@ -144,7 +142,7 @@ async fn admit(
     } else {
         None
     };
-    if let Some(permission) = permission {
+    if let Some(permission) = requirement.permission() {
         if let Decision::Deny(reason) = decide(&user.permissions, permission, project, None) {
             return Err(Refusal::Forbidden(format!(
                 "Your permissions in this account do not include this page ({reason})."
@@ -170,18 +168,4 @@ async fn admit(
 fn store_refusal(e: latchkey_store::StoreError) -> Refusal {
     tracing::warn!(error = %e, "console: the store did not answer");
     Refusal::Unavailable
-}
-
-/// A numeric parameter of the request's path.
-async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
-    let (mut parts, body) = std::mem::take(request).into_parts();
-    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
-    let value = params.ok().and_then(|params| {
-        params
-            .iter()
-            .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| v.parse::<i64>().ok())
-    });
-    *request = Request::from_parts(parts, body);
-    value
 }

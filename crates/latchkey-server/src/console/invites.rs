@@ -292,7 +292,6 @@ pub async fn withdraw(
         .await;
     match done.map_err(ApiError::from) {
         Ok(_) => see_other(&format!("{}?withdrawn={}", list_path(&caller), invite.id)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => pages::unavailable(e),
-        Err(e) => pages::refusal(Refusal::Forbidden(e.to_string())),
+        Err(e) => pages::api_refusal(e),
     }
 }

@@ -254,6 +254,17 @@ pub fn unavailable(e: impl std::fmt::Display) -> Response {
     refusal(Refusal::Unavailable)
 }
 
+/// The page for an API error the console met looking something up: not found, the store not
+/// answering, or refused (with the reason).
+pub fn api_refusal(e: crate::error::ApiError) -> Response {
+    use crate::error::ApiError;
+    match e {
+        ApiError::NotFound => refusal(Refusal::NotFound),
+        e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => unavailable(e),
+        e => refusal(Refusal::Forbidden(e.to_string())),
+    }
+}
+
 /// Back to the list `page` after a change, saying what became of it: what was done, or the
 /// store's reason for refusing it; a store that did not answer, or a thing that is not there,
 /// gets its own page.
@@ -292,11 +303,7 @@ fn seal(csrf: &str, kind: &str, text: &str) -> String {
         hasher.update(part.len().to_le_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::console::session::hex(&hasher.finalize())
 }
 
 /// Back to `page` after a change, saying what became of it (a refusal's text, or what was done).

@@ -16,7 +16,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use latchkey_core::{Minter, TokenId, TokenKind};
+use latchkey_core::{Minter, TokenKind};
 use latchkey_store::{NewServiceTokenParts, PersonalToken, State as RowState};
 use time::OffsetDateTime;
 
@@ -211,13 +211,9 @@ async fn own(
     let Ok(Path((_, id))) = path else {
         return Err(pages::refusal(Refusal::NotFound));
     };
-    match state.verifier.store().personal_token(TokenId(id)).await {
-        Ok(Some(t)) if t.account_id == caller.account() && t.user_id == caller.user.user_id => {
-            Ok(t)
-        }
-        Ok(_) => Err(pages::refusal(Refusal::NotFound)),
-        Err(e) => Err(pages::unavailable(e)),
-    }
+    crate::routes::personal_tokens::own(state, caller.account(), caller.user.user_id, id)
+        .await
+        .map_err(pages::api_refusal)
 }
 
 /// GET the deletion's confirmation.

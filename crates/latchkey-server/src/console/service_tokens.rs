@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_core::permissions as p;
 use latchkey_core::{
-    EnvCategories, Grant, Minter, PermissionSet, Plan, ProjectId, Scope, TokenId, TokenKind,
+    EnvCategories, Grant, Minter, PermissionSet, Plan, ProjectId, Scope, TokenKind,
 };
 use latchkey_store::{AuditQuery, NewServiceToken, NewServiceTokenParts, Project, ServiceToken};
 use time::OffsetDateTime;
@@ -484,7 +484,7 @@ fn secret_page(
 /// `{account_id}` and `{id}`.
 type TokenPath = Result<Path<(i64, i64)>, PathRejection>;
 
-/// The account's token named by the path (also when deleted).
+/// The account's token named by the path (also when deleted), as the API finds it.
 async fn owned_token(
     state: &AppState,
     caller: &ConsoleCaller,
@@ -493,11 +493,9 @@ async fn owned_token(
     let Ok(Path((_, id))) = path else {
         return Err(pages::refusal(Refusal::NotFound));
     };
-    match state.verifier.store().service_token(TokenId(id)).await {
-        Ok(Some(token)) if token.account_id == caller.account() => Ok(token),
-        Ok(_) => Err(pages::refusal(Refusal::NotFound)),
-        Err(e) => Err(pages::unavailable(e)),
-    }
+    crate::routes::service_tokens::owned_token(state, caller.account(), id)
+        .await
+        .map_err(pages::api_refusal)
 }
 
 /// GET the rotation form.
@@ -630,7 +628,6 @@ pub async fn delete(State(state): State<AppState>, path: TokenPath, form: Consol
         .await;
     match revoked.map_err(ApiError::from) {
         Ok(_) => see_other(&format!("{}?deleted={}", list_path(&caller), token.id.0)),
-        Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => pages::unavailable(e),
-        Err(e) => pages::refusal(Refusal::Forbidden(e.to_string())),
+        Err(e) => pages::api_refusal(e),
     }
 }

@@ -5,7 +5,7 @@ use super::errors::error_statuses;
 use super::forward_auth::{forward_headers, forward_text};
 use super::paths::{operation_id, path_parameter, path_parameters, tag};
 use super::requests::request_body;
-use super::security::{password_only, permission_label, requirement_text, security};
+use super::security::{permission_label, requirement_text, security};
 use super::success::success_response;
 use crate::config::ForwardAuthHeaders;
 use crate::routes::table::RouteSpec;
@@ -58,7 +58,7 @@ pub(super) fn operation(
 ) -> utoipa::openapi::path::Operation {
     let label = permission_label(&spec.requirement);
     let mut description = requirement_text(&spec.requirement);
-    if password_only(spec) {
+    if spec.password_only {
         description = "Acts for the user in the account in the path, signed in with their e-mail \
                        and password (HTTP Basic): a token never creates a personal access token \
                        (400)."

@@ -71,23 +71,17 @@ pub(super) fn requirement_text(requirement: &Requirement) -> String {
     }
 }
 
-/// True for a row that acts for a user and takes only the user's password: a token never mints
-/// a personal access token, so a leaked one cannot make itself a twin (a token gets 400).
-pub(super) fn password_only(spec: &RouteSpec) -> bool {
-    spec.password_only
-}
-
 /// The security of a row: none for public rows; a token (either header form) for the others,
-/// or HTTP Basic for rows that act for a user; HTTP Basic alone for [`password_only`] rows.
+/// or HTTP Basic for rows that act for a user; HTTP Basic alone for [`RouteSpec::password_only`] rows.
 pub(super) fn security(spec: &RouteSpec) -> Vec<SecurityRequirement> {
     let requirement = &spec.requirement;
     let mut schemes = Vec::new();
-    if password_only(spec) {
+    if spec.password_only {
         schemes.push("BasicAuth");
     } else if *requirement != Requirement::Public {
         schemes.extend(["TokenAuth", "BearerAuth"]);
     }
-    if *requirement == Requirement::User && !password_only(spec) {
+    if *requirement == Requirement::User && !spec.password_only {
         schemes.push("BasicAuth");
     }
     schemes

@@ -10,20 +10,18 @@ use crate::routes::spec::{Requirement, RouteSpec};
 use crate::state::AppState;
 use crate::throttle;
 use crate::verifier::Principal;
-use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
-use latchkey_core::{AccountId, Decision, Permission, ProjectId, TokenKind};
-use Requirement::{OnProject, Permission as Needs, Public, User};
+use latchkey_core::{AccountId, Decision, ProjectId, TokenKind};
+use Requirement::{Public, User};
 
-/// A row as its guard enforces it, worked out once when the router is built: its permission,
+/// A row as its guard enforces it, worked out once when the router is built: its requirement,
 /// whether the path names an account, and whether the Admin API budgets apply.
 #[derive(Clone, Copy)]
 pub(crate) struct RowGuard {
     requirement: Requirement,
-    /// The permission of a `Permission` or `OnProject` row.
-    permission: Option<Permission>,
     /// The path has `{account_id}`.
     has_account: bool,
     /// The Admin API (v2/v3) has budgets, per token and per account ([`crate::budget`]); the
@@ -36,16 +34,8 @@ pub(crate) struct RowGuard {
 impl RowGuard {
     /// The guard of `spec`.
     pub(crate) fn of(spec: &RouteSpec) -> RowGuard {
-        let permission = match spec.requirement {
-            Needs(p)
-            | OnProject(p)
-            | Requirement::SessionWith(p)
-            | Requirement::SessionOnProject(p) => Some(p),
-            Public | Requirement::Authenticated | User | Requirement::Session => None,
-        };
         RowGuard {
             requirement: spec.requirement,
-            permission,
             has_account: spec.path.contains("{account_id}"),
             budgeted: spec.path.starts_with("/api/v2/") || spec.path.starts_with("/api/v3/"),
             kind: DecisionKind::of_path(spec.path),
@@ -131,7 +121,7 @@ async fn admit(
     let clock = crate::clock::UnixMicros::now();
     let now = clock.secs();
     let path_account = if row.has_account {
-        let account = path_param(request, "account_id").await;
+        let account = crate::extract::path_param(request, "account_id").await;
         Some(AccountId(account.ok_or(ApiError::NotFound)?))
     } else {
         None
@@ -176,13 +166,12 @@ async fn admit(
     if path_account.is_some_and(|a| a != principal.account_id) {
         return Err(ApiError::NotFound);
     }
-    if let Some(permission) = row.permission {
-        let project = match row.requirement {
-            OnProject(_) => {
-                let project = path_param(request, "project_id").await;
-                Some(ProjectId(project.ok_or(ApiError::NotFound)?))
-            }
-            _ => None,
+    if let Some(permission) = row.requirement.permission() {
+        let project = if row.requirement.on_project() {
+            let project = crate::extract::path_param(request, "project_id").await;
+            Some(ProjectId(project.ok_or(ApiError::NotFound)?))
+        } else {
+            None
         };
         if let Decision::Deny(reason) = state
             .verifier
@@ -207,20 +196,6 @@ async fn admit(
         from_cache,
     });
     Ok(())
-}
-
-/// A numeric path parameter of the request, if it has one by that name.
-async fn path_param(request: &mut Request, name: &str) -> Option<i64> {
-    let (mut parts, body) = std::mem::take(request).into_parts();
-    let params = RawPathParams::from_request_parts(&mut parts, &()).await;
-    let value = params.ok().and_then(|params| {
-        params
-            .iter()
-            .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| v.parse::<i64>().ok())
-    });
-    *request = Request::from_parts(parts, body);
-    value
 }
 
 /// Spends one call of the caller's own Admin API budget on rows it applies to; 429 past it.

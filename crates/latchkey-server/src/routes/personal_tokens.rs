@@ -89,9 +89,12 @@ pub async fn create(
     )))
 }
 
-async fn own(
+/// The personal access token `id` of `user` in `account` (also when revoked); anybody else's
+/// is not found. The API and the console look tokens up through here.
+pub async fn own(
     state: &AppState,
-    caller: &UserCaller,
+    account: latchkey_core::AccountId,
+    user: latchkey_core::UserId,
     id: i64,
 ) -> Result<latchkey_store::PersonalToken, ApiError> {
     state
@@ -99,7 +102,7 @@ async fn own(
         .store()
         .personal_token(TokenId(id))
         .await?
-        .filter(|t| t.account_id == caller.account() && t.user_id == caller.user_id())
+        .filter(|t| t.account_id == account && t.user_id == user)
         .ok_or(ApiError::NotFound)
 }
 
@@ -109,7 +112,7 @@ pub async fn retrieve(
     caller: UserCaller,
     ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
-    let token = own(&state, &caller, path.id).await?;
+    let token = own(&state, caller.account(), caller.user_id(), path.id).await?;
     Ok(Envelope::ok(wire::personal_token(&token, None)))
 }
 
@@ -119,11 +122,11 @@ pub async fn delete(
     caller: UserCaller,
     ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
-    own(&state, &caller, path.id).await?;
+    own(&state, caller.account(), caller.user_id(), path.id).await?;
     let store = state.verifier.store();
     store
         .revoke_personal_token(&caller.actor(), Some(caller.user_id()), TokenId(path.id))
         .await?;
-    let token = own(&state, &caller, path.id).await?;
+    let token = own(&state, caller.account(), caller.user_id(), path.id).await?;
     Ok(Envelope::ok(wire::personal_token(&token, None)))
 }

@@ -8,7 +8,7 @@ use crate::routes::caller::Caller;
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::state::AppState;
 use axum::extract::State;
-use latchkey_core::{EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
+use latchkey_core::{AccountId, EnvCategories, Grant, ProjectId, Scope, TokenId, TokenKind};
 use latchkey_store::NewServiceToken;
 use latchkey_wire as wire;
 use serde::Deserialize;
@@ -253,9 +253,11 @@ pub async fn create(
     )))
 }
 
-async fn owned_token(
+/// The service token `id` of `account` (also when deleted); another account's is not found.
+/// The API and the console look tokens up through here.
+pub async fn owned_token(
     state: &AppState,
-    caller: &Caller,
+    account: AccountId,
     id: i64,
 ) -> Result<latchkey_store::ServiceToken, ApiError> {
     state
@@ -263,7 +265,7 @@ async fn owned_token(
         .store()
         .service_token(TokenId(id))
         .await?
-        .filter(|t| t.account_id == caller.account())
+        .filter(|t| t.account_id == account)
         .ok_or(ApiError::NotFound)
 }
 
@@ -273,7 +275,7 @@ pub async fn retrieve(
     caller: Caller,
     ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
-    let token = owned_token(&state, &caller, path.id).await?;
+    let token = owned_token(&state, caller.account(), path.id).await?;
     Ok(Envelope::ok(wire::service_token(
         &token,
         None,
@@ -310,7 +312,7 @@ pub async fn grants(
     caller: Caller,
     ApiPath(path): ApiPath<TokenPath>,
 ) -> Result<Envelope, ApiError> {
-    let token = owned_token(&state, &caller, path.id).await?;
+    let token = owned_token(&state, caller.account(), path.id).await?;
     Ok(grants_page(&token))
 }
 

@@ -129,6 +129,28 @@ pub enum Requirement {
 }
 
 impl Requirement {
+    /// The permission the row asks the decision function about, if any.
+    pub fn permission(self) -> Option<Permission> {
+        match self {
+            Requirement::Permission(p)
+            | Requirement::OnProject(p)
+            | Requirement::SessionWith(p)
+            | Requirement::SessionOnProject(p) => Some(p),
+            Requirement::Public
+            | Requirement::Authenticated
+            | Requirement::User
+            | Requirement::Session => None,
+        }
+    }
+
+    /// The permission is asked on the project named by `{project_id}` in the path.
+    pub fn on_project(self) -> bool {
+        matches!(
+            self,
+            Requirement::OnProject(_) | Requirement::SessionOnProject(_)
+        )
+    }
+
     /// A row of the web console (its refusals are pages and redirects, not the API's envelope).
     pub fn is_console(self) -> bool {
         matches!(

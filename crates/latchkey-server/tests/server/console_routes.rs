@@ -66,26 +66,7 @@ impl Person {
             .unwrap()
             .id;
         app.store.add_group_member(&op, group, user).await.unwrap();
-        let http = client();
-        let form = http
-            .get(format!("{}/console/sign-in", app.url))
-            .send()
-            .await
-            .unwrap();
-        let token = set_cookie(&form, "latchkey_sign_in").unwrap();
-        let signed = http
-            .post(format!("{}/console/sign-in", app.url))
-            .header("cookie", format!("latchkey_sign_in={token}"))
-            .form(&[
-                ("token", token.as_str()),
-                ("account", &app.account.0.to_string()),
-                ("email", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+        let signed = post_sign_in(app, email, password).await;
         Person {
             cookie: set_cookie(&signed, "latchkey_session").expect("a session cookie"),
         }
@@ -339,7 +320,7 @@ async fn signing_out_ends_the_session_in_the_store_for_every_node() {
 }
 
 /// Posts the sign-in form as a browser would (its form cookie and token), with `password`.
-async fn try_sign_in(app: &App, email: &str, password: &str) -> (StatusCode, String) {
+async fn post_sign_in(app: &App, email: &str, password: &str) -> reqwest::Response {
     let http = client();
     let form = http
         .get(format!("{}/console/sign-in", app.url))
@@ -347,8 +328,7 @@ async fn try_sign_in(app: &App, email: &str, password: &str) -> (StatusCode, Str
         .await
         .unwrap();
     let token = set_cookie(&form, "latchkey_sign_in").unwrap();
-    let answer = http
-        .post(format!("{}/console/sign-in", app.url))
+    http.post(format!("{}/console/sign-in", app.url))
         .header("cookie", format!("latchkey_sign_in={token}"))
         .form(&[
             ("token", token.as_str()),
@@ -358,7 +338,12 @@ async fn try_sign_in(app: &App, email: &str, password: &str) -> (StatusCode, Str
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// [`post_sign_in`]'s status and page.
+async fn try_sign_in(app: &App, email: &str, password: &str) -> (StatusCode, String) {
+    let answer = post_sign_in(app, email, password).await;
     (answer.status(), answer.text().await.unwrap())
 }
 

@@ -3,9 +3,37 @@
 //! nonce is spent once, and the first-start admin must replace their password.
 
 use crate::common::{everything_stored, open};
-use latchkey_core::{Plan, Secret, TokenFormat, TokenKind};
+use latchkey_core::{AccountId, Plan, Secret, TokenFormat, TokenKind, UserId};
 use latchkey_store::{Actor, AuditQuery, NewServiceTokenParts, PasswordRefusal};
 use time::{Duration, OffsetDateTime};
+
+/// A user with a Developer seat in a new Enterprise account, made by the operator.
+async fn seated_user(db: &crate::common::Db, email: &str) -> (AccountId, UserId) {
+    let op = Actor::operator();
+    let account = db
+        .store
+        .create_account(&op, "A", Plan::Enterprise)
+        .await
+        .unwrap()
+        .id;
+    let user = db
+        .store
+        .create_user(&op, account, email, Some(&Secret::new("x".repeat(12))))
+        .await
+        .unwrap()
+        .id;
+    db.store
+        .set_membership(
+            &op,
+            latchkey_core::Authority::Operator,
+            account,
+            user,
+            latchkey_core::License::Developer,
+        )
+        .await
+        .unwrap();
+    (account, user)
+}
 
 /// A digest as the server makes one (SHA-256 of the cookie's secret); here, any 32 bytes.
 fn digest(n: u8) -> [u8; 32] {
@@ -192,33 +220,7 @@ async fn sessions_open_read_move_and_close_and_a_password_change_ends_the_others
 async fn a_session_names_nobody_once_its_user_loses_their_seat() {
     let db = open().await;
     let op = Actor::operator();
-    let account = db
-        .store
-        .create_account(&op, "A", Plan::Enterprise)
-        .await
-        .unwrap()
-        .id;
-    let user = db
-        .store
-        .create_user(
-            &op,
-            account,
-            "someone@example.com",
-            Some(&Secret::new("x".repeat(12))),
-        )
-        .await
-        .unwrap()
-        .id;
-    db.store
-        .set_membership(
-            &op,
-            latchkey_core::Authority::Operator,
-            account,
-            user,
-            latchkey_core::License::Developer,
-        )
-        .await
-        .unwrap();
+    let (account, user) = seated_user(&db, "someone@example.com").await;
     let ends = OffsetDateTime::now_utc() + Duration::hours(1);
     db.store
         .open_console_session(&op, account, user, &digest(3), ends)
@@ -242,33 +244,7 @@ async fn a_session_names_nobody_once_its_user_loses_their_seat() {
 async fn a_sign_in_forgets_ended_sessions_and_their_spent_forms() {
     let db = open().await;
     let op = Actor::operator();
-    let account = db
-        .store
-        .create_account(&op, "A", Plan::Enterprise)
-        .await
-        .unwrap()
-        .id;
-    let user = db
-        .store
-        .create_user(
-            &op,
-            account,
-            "a@example.com",
-            Some(&Secret::new("x".repeat(12))),
-        )
-        .await
-        .unwrap()
-        .id;
-    db.store
-        .set_membership(
-            &op,
-            latchkey_core::Authority::Operator,
-            account,
-            user,
-            latchkey_core::License::Developer,
-        )
-        .await
-        .unwrap();
+    let (account, user) = seated_user(&db, "a@example.com").await;
     let past = OffsetDateTime::now_utc() - Duration::seconds(1);
     db.store
         .open_console_session(&op, account, user, &digest(5), past)

@@ -166,6 +166,16 @@ impl Browser {
         self.wait_for("main").await;
     }
 
+    /// Clicks a link that asks before it acts, says yes, and waits for the page it leads to:
+    /// the question asked and the notice that page shows.
+    pub async fn confirm(&self, css: &str) -> (String, String) {
+        self.find(css).await.click().await.unwrap();
+        let question = self.client.get_alert_text().await.unwrap();
+        self.client.accept_alert().await.unwrap();
+        let notice = self.wait_for(".notice").await.text().await.unwrap();
+        (question, notice)
+    }
+
     /// The page's URL, as a string.
     pub async fn url(&self) -> String {
         self.client

@@ -40,15 +40,8 @@ async fn an_admin_changes_a_members_license_and_removes_them() {
     b.screenshot("users").await;
     // The first-start admin is listed without buttons for the one signed in about themselves.
     assert!(!b.has(&format!("#remove-{}", 0)).await);
-    b.find(&format!("#remove-{row}"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    let question = b.client.get_alert_text().await.unwrap();
+    let (question, notice) = b.confirm(&format!("#remove-{row}")).await;
     assert!(question.contains(&member), "{question}");
-    b.client.accept_alert().await.unwrap();
-    let notice = b.wait_for(".notice").await.text().await.unwrap();
     assert_eq!(notice, format!("Removed {member} from the account."));
     let (_, log) = site.api(
         "GET",
@@ -106,11 +99,8 @@ async fn an_admin_invites_someone_shows_the_code_once_and_withdraws_another() {
         text.contains("Accepted") && text.contains("Pending"),
         "{text}"
     );
-    b.find("a[id^='withdraw-']").await.click().await.unwrap();
-    let question = b.client.get_alert_text().await.unwrap();
+    let (question, notice) = b.confirm("a[id^='withdraw-']").await;
     assert!(question.contains("changed-mind@example.com"), "{question}");
-    b.client.accept_alert().await.unwrap();
-    let notice = b.wait_for(".notice").await.text().await.unwrap();
     assert!(
         notice.contains("Withdrew the invitation of changed-mind@example.com"),
         "{notice}"
@@ -148,13 +138,7 @@ async fn an_admin_makes_renames_and_deletes_a_project() {
         "Renamed “Analytics” to “Analytics EU”."
     );
     b.screenshot("projects").await;
-    b.find(&format!("#delete-project-{id}"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.client.accept_alert().await.unwrap();
-    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    let (_, notice) = b.confirm(&format!("#delete-project-{id}")).await;
     assert_eq!(notice, "Deleted the project “Analytics EU”.");
     assert!(!b.has(&format!("tr[data-project='{id}']")).await);
     b.close().await;
@@ -219,13 +203,7 @@ async fn an_admin_makes_a_group_changes_its_sets_and_deletes_it() {
         text.contains("Job Runner — All projects") && !text.contains("Job Admin"),
         "{text}"
     );
-    b.find(&format!("#delete-group-{id}"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.client.accept_alert().await.unwrap();
-    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    let (_, notice) = b.confirm(&format!("#delete-group-{id}")).await;
     assert_eq!(notice, "Deleted the group “Deployers”.");
     b.close().await;
 }
@@ -264,12 +242,7 @@ async fn ip_restrictions_refuse_a_change_that_would_lock_the_person_out() {
 
     // Without the deny rule and with an allow rule for this address, enforcement goes on, and
     // tokens used from here still work.
-    b.find("a[id^='delete-rule-']").await.click().await.unwrap();
-    b.client.accept_alert().await.unwrap();
-    assert_eq!(
-        b.wait_for(".notice").await.text().await.unwrap(),
-        "Rule deleted."
-    );
+    assert_eq!(b.confirm("a[id^='delete-rule-']").await.1, "Rule deleted.");
     b.fill("#rule-name", "loopback").await;
     b.fill("#ranges", "127.0.0.0/8").await;
     b.click("#add-rule").await;

@@ -212,15 +212,10 @@ async fn the_admin_replaces_the_first_password_then_makes_copies_uses_rotates_an
 
     // Delete behind the trash icon: the confirmation names the token.
     b.open(&tokens_page).await;
-    b.find(&format!("tr[data-token='{new_id}'] a.trash"))
-        .await
-        .click()
-        .await
-        .unwrap();
-    let question = b.client.get_alert_text().await.unwrap();
+    let (question, notice) = b
+        .confirm(&format!("tr[data-token='{new_id}'] a.trash"))
+        .await;
     assert!(question.contains("“CI deploys”"), "{question}");
-    b.client.accept_alert().await.unwrap();
-    let notice = b.wait_for(".notice").await.text().await.unwrap();
     assert!(notice.contains("Deleted “CI deploys”"), "{notice}");
     // The node that deleted it refuses it as soon as it reads its own change feed.
     let start = Instant::now();

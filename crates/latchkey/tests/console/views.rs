@@ -92,9 +92,7 @@ async fn viewers_read_only_users_and_job_viewers_see_only_what_they_may_use() {
     assert!(b.text().await.contains("my laptop"));
     assert!(!b.source().await.contains(&pat));
     b.screenshot("personal-tokens").await;
-    b.find("a.trash").await.click().await.unwrap();
-    b.client.accept_alert().await.unwrap();
-    let notice = b.wait_for(".notice").await.text().await.unwrap();
+    let (_, notice) = b.confirm("a.trash").await;
     assert!(notice.contains("Deleted “my laptop”"), "{notice}");
     let start = Instant::now();
     while site.may_write_jobs(&pat).is_some() {
