@@ -7,11 +7,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Browsers running at once in this test process: two cores run two Chromiums well, and nine
+/// starting together on them made a chromedriver drop its first connection.
+static RUNNING: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(2)));
+
 /// A headless Chromium under its own chromedriver, with a profile of its own.
 pub struct Browser {
     pub client: Client,
     driver: Child,
     profile: tempfile::TempDir,
+    _turn: tokio::sync::OwnedSemaphorePermit,
 }
 
 fn find(names: &[&str]) -> Option<PathBuf> {
@@ -56,6 +62,7 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        let turn = RUNNING.clone().acquire_owned().await.unwrap();
         let driver = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -63,13 +70,21 @@ impl Browser {
             .spawn()
             .expect("chromedriver starts");
         let profile = tempfile::tempdir().unwrap();
+        // Ready is what the driver says at /status, not an open port.
         let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            let status = reqwest::get(format!("http://127.0.0.1:{port}/status")).await;
+            if let Ok(answer) = status {
+                let body: serde_json::Value = answer.json().await.unwrap_or_default();
+                if body["value"]["ready"] == true {
+                    break;
+                }
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "chromedriver never listened"
+                "chromedriver never became ready"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -84,15 +99,26 @@ impl Browser {
                 ],
             }),
         );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a Chromium session");
+        // A session that fails to open (a busy machine) is asked for again, a few times.
+        let mut attempt = 0;
+        let client = loop {
+            let opened =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps.clone())
+                    .connect(&format!("http://127.0.0.1:{port}"))
+                    .await;
+            attempt += 1;
+            match opened {
+                Ok(client) => break client,
+                Err(e) if attempt < 3 => eprintln!("opening a Chromium session again: {e}"),
+                Err(e) => panic!("a Chromium session: {e}"),
+            }
+        };
         Some(Browser {
             client,
             driver,
             profile,
+            _turn: turn,
         })
     }
 
