@@ -22,7 +22,8 @@ pub async fn serve_beside(
     let files = file_share(open_file_limit(), true, Listener::Decisions);
     let limits = ConnectionLimits::new(state.verifier.config(), files);
     let trusted = trusted_proxies(&state);
-    crate::connections::serve(listener, router(state), limits, trusted, shutdown).await;
+    let express = Some(crate::express::Express::new(state.clone()));
+    crate::connections::serve(listener, router(state), express, limits, trusted, shutdown).await;
 }
 
 /// The proxies whose `X-Forwarded-For` names the client.
@@ -49,7 +50,7 @@ pub async fn serve_operator(
     let router = routes::table::build_operator(state)
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    crate::connections::serve(listener, router, limits, trusted, shutdown).await;
+    crate::connections::serve(listener, router, None, limits, trusted, shutdown).await;
 }
 
 /// Which listener a share of the open files is for.
@@ -96,7 +97,8 @@ pub async fn serve(
     let files = file_share(open_file_limit(), config.decision_listener, Listener::Main);
     let limits = ConnectionLimits::new(config, files);
     let trusted = trusted_proxies(&state);
-    crate::connections::serve(listener, router(state), limits, trusted, shutdown).await;
+    let express = Some(crate::express::Express::new(state.clone()));
+    crate::connections::serve(listener, router(state), express, limits, trusted, shutdown).await;
     for t in tasks {
         t.abort();
     }

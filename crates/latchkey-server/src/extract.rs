@@ -102,11 +102,10 @@ pub struct ApiJson<T>(pub T);
 /// A JSON array body (e.g. a token's full list of grants), under the same rules.
 pub struct ApiJsonList<T>(pub Vec<T>);
 
-fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+/// Whether a `Content-Type` header value (absent: `None`) says JSON: `application/json` or any
+/// `…/…+json`, parameters aside.
+pub(crate) fn is_json_content_type(value: Option<&str>) -> bool {
+    let Some(value) = value else {
         return false;
     };
     let essence = value.split(';').next().unwrap_or_default().trim();
@@ -122,7 +121,11 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
     state: &S,
     open: u8,
 ) -> Result<T, ApiError> {
-    if !is_json_content_type(req.headers()) {
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !is_json_content_type(content_type) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let (mut parts, body) = req.into_parts();
@@ -148,6 +151,17 @@ async fn json_body<T: DeserializeOwned, S: Send + Sync>(
                 }
             }
         })?;
+    json_from_bytes(bytes, path_account, open)
+}
+
+/// A whole JSON body as [`ApiJson`] reads it, once its content type was found to be JSON:
+/// its first significant byte must be `open` (`{` or `[`); with `path_account`, an
+/// `account_id` in it must be that account.
+pub(crate) fn json_from_bytes<T: DeserializeOwned>(
+    bytes: axum::body::Bytes,
+    path_account: Option<i64>,
+    open: u8,
+) -> Result<T, ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&open) {
         let what = if open == b'{' { "object" } else { "array" };
@@ -389,6 +403,20 @@ impl ClientIp {
         headers: &axum::http::HeaderMap,
         trusted: &[latchkey_core::Cidr],
     ) -> ClientIp {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .into_iter()
+            .map(|v| v.to_str().ok());
+        ClientIp::resolve_forwarded(peer, forwarded, trusted)
+    }
+
+    /// [`ClientIp::resolve`] from the `X-Forwarded-For` values in the order they came (`None`
+    /// for one that is not text).
+    pub fn resolve_forwarded<'a>(
+        peer: Option<std::net::IpAddr>,
+        forwarded: impl IntoIterator<Item = Option<&'a str>>,
+        trusted: &[latchkey_core::Cidr],
+    ) -> ClientIp {
         let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
         let Some(peer) = peer else {
             return ClientIp(None);
@@ -397,8 +425,8 @@ impl ClientIp {
             return ClientIp(Some(peer));
         }
         let mut hops: Vec<&str> = Vec::new();
-        for value in headers.get_all("x-forwarded-for") {
-            let Ok(value) = value.to_str() else {
+        for value in forwarded {
+            let Some(value) = value else {
                 return ClientIp(None);
             };
             hops.extend(value.split(',').map(str::trim));

@@ -5,6 +5,7 @@
 //! - [`clock`]: instants to the microsecond; [`usage`]: batched `last_used_at`.
 //! - [`feed`]: background tasks that keep the cache honest (change feed, `last_used_at` batches).
 //! - [`metrics`]: the node's counters, written out by `GET /metrics`.
+//! - [`express`]: the decision routes answered straight off the connection.
 //! - [`routes`]: thin handlers; [`error`] turns every failure into the one error envelope.
 //!
 //! Other services can skip HTTP and embed a [`verifier::Verifier`] directly.
@@ -20,6 +21,7 @@ pub mod connections;
 pub mod console;
 pub mod envelope;
 pub mod error;
+pub mod express;
 pub mod extract;
 pub mod feed;
 pub mod feed_health;

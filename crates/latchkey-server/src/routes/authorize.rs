@@ -353,30 +353,38 @@ impl AuthorizeAnswer {
     }
 }
 
-/// The handler: answers, and counts the answer as one decision (a batch allows when every check
-/// does; a body it cannot read is no decision).
+/// The handler ([`respond`]).
 pub async fn authorize(
     State(state): State<AppState>,
-    Caller {
-        principal,
-        from_cache,
-        ..
-    }: Caller,
+    caller: Caller,
     body: Result<ApiJson<AuthorizeRequest>, ApiError>,
 ) -> Result<Json<AuthorizeAnswer>, ApiError> {
+    respond(&state, &caller, body.map(|ApiJson(body)| body))
+        .await
+        .map(Json)
+}
+
+/// Answers a request's body for `caller`, and counts the answer as one decision (a batch allows
+/// when every check does; a body it cannot read is no decision). Served by the router and by
+/// the express lane ([`crate::express`]) alike.
+pub(crate) async fn respond(
+    state: &AppState,
+    caller: &Caller,
+    body: Result<AuthorizeRequest, ApiError>,
+) -> Result<AuthorizeAnswer, ApiError> {
     let answer = match body {
-        Ok(ApiJson(body)) => answer(&state, &principal, body).await,
+        Ok(body) => answer(state, &caller.principal, body).await,
         Err(e) => Err(e),
     };
     let outcome = match &answer {
-        Ok(Json(a)) if a.allowed() => Outcome::Allow,
+        Ok(a) if a.allowed() => Outcome::Allow,
         Ok(_) => Outcome::Deny,
         Err(_) => Outcome::Undecided,
     };
     state
         .verifier
         .metrics()
-        .decided(DecisionKind::Authorize, outcome, from_cache);
+        .decided(DecisionKind::Authorize, outcome, caller.from_cache);
     answer
 }
 
@@ -385,7 +393,7 @@ async fn answer(
     state: &AppState,
     principal: &Principal,
     body: AuthorizeRequest,
-) -> Result<Json<AuthorizeAnswer>, ApiError> {
+) -> Result<AuthorizeAnswer, ApiError> {
     let principal_view = principal.view();
     match body {
         AuthorizeRequest::Single(c) => {
@@ -397,10 +405,10 @@ async fn answer(
                 None
             };
             let result = run(state, principal, check, grants.as_ref()).await?;
-            Ok(Json(AuthorizeAnswer::Single(SingleAnswer {
+            Ok(AuthorizeAnswer::Single(SingleAnswer {
                 result,
                 principal: principal_view,
-            })))
+            }))
         }
         AuthorizeRequest::Batch(BatchRequest { checks, explain }) => {
             if let Some(i) = checks.iter().position(|c| c.explain) {
@@ -430,11 +438,11 @@ async fn answer(
                 results.push(run(state, principal, check, grants.as_ref()).await?);
             }
             let allowed = results.iter().all(|r| r.allowed);
-            Ok(Json(AuthorizeAnswer::Batch(BatchAnswer {
+            Ok(AuthorizeAnswer::Batch(BatchAnswer {
                 allowed,
                 results,
                 principal: principal_view,
-            })))
+            }))
         }
     }
 }

@@ -43,9 +43,8 @@ impl RowGuard {
     }
 }
 
-/// Enforces a row ([`admit`]), counts how the request was decided ([`crate::metrics`]: the
-/// guard's own refusals, and the rows it decides whole; authorize and forward auth count their
-/// own answers), and hands the request on.
+/// Enforces a row ([`check`]) and hands the request on, with the caller in its extensions;
+/// times the Admin API's handlers ([`crate::metrics`]).
 pub(crate) async fn guard(
     State((state, row)): State<(AppState, RowGuard)>,
     mut request: Request,
@@ -64,29 +63,87 @@ pub(crate) async fn guard(
         )
         .await);
     }
-    let mut known = None;
-    let admitted = admit(&state, row, &mut request, &mut known).await;
-    let metrics = state.verifier.metrics();
-    let from_cache = known.unwrap_or(false);
-    match admitted {
-        Err(e) => {
-            metrics.decided(row.kind, refusal(&e, known.is_some()), from_cache);
-            Err(e)
+    let path_account = if row.has_account {
+        Some(crate::extract::path_param(&mut request, "account_id").await)
+    } else {
+        None
+    };
+    let path_project = if row.requirement.on_project() {
+        Some(crate::extract::path_param(&mut request, "project_id").await)
+    } else {
+        None
+    };
+    let presented = Presented {
+        ip: crate::extract::ClientIp::of(request.extensions()).0,
+        authorization: request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+        path_account,
+        path_project,
+    };
+    match check(&state, row, presented).await? {
+        Admitted::Token(caller) => {
+            request.extensions_mut().insert(caller);
         }
-        Ok(()) if row.kind == DecisionKind::AdminApi => {
-            metrics.decided(row.kind, Outcome::Allow, from_cache);
-            let start = std::time::Instant::now();
-            let response = next.run(request).await;
-            metrics.observe(StoreCall::AdminCommand, start.elapsed());
-            Ok(response)
-        }
-        Ok(()) => {
-            if row.kind.decided_by_guard() {
-                metrics.decided(row.kind, Outcome::Allow, from_cache);
-            }
-            Ok(next.run(request).await)
+        Admitted::User(user) => {
+            request.extensions_mut().insert(user);
         }
     }
+    if row.kind == DecisionKind::AdminApi {
+        let start = std::time::Instant::now();
+        let response = next.run(request).await;
+        state
+            .verifier
+            .metrics()
+            .observe(StoreCall::AdminCommand, start.elapsed());
+        return Ok(response);
+    }
+    Ok(next.run(request).await)
+}
+
+/// What a request presents to a row's guard, read from it by whoever serves it (the router, or
+/// the express lane, [`crate::express`]).
+pub(crate) struct Presented<'a> {
+    /// The client address ([`crate::extract::ClientIp`]).
+    pub(crate) ip: Option<std::net::IpAddr>,
+    /// The `Authorization` header, when it is text.
+    pub(crate) authorization: Option<&'a str>,
+    /// For a row whose path names an account: the `{account_id}` (`None` inside when it is not
+    /// a number).
+    pub(crate) path_account: Option<Option<i64>>,
+    /// For a row decided on a project: the `{project_id}`, likewise.
+    pub(crate) path_project: Option<Option<i64>>,
+}
+
+/// Whom a row's guard let in.
+pub(crate) enum Admitted {
+    /// A token's holder.
+    Token(Caller),
+    /// A person signed in with e-mail and password (rows acting for a user).
+    User(crate::sign_in::SignedIn),
+}
+
+/// Enforces a token-guarded row ([`admit`]) on what a request presents, and counts how it was
+/// decided ([`crate::metrics`]: the guard's own refusals, and the rows it decides whole;
+/// authorize and forward auth count their own answers).
+pub(crate) async fn check(
+    state: &AppState,
+    row: RowGuard,
+    presented: Presented<'_>,
+) -> Result<Admitted, ApiError> {
+    let mut known = None;
+    let admitted = admit(state, row, presented, &mut known).await;
+    let metrics = state.verifier.metrics();
+    let from_cache = known.unwrap_or(false);
+    match &admitted {
+        Err(e) => metrics.decided(row.kind, refusal(e, known.is_some()), from_cache),
+        Ok(_) if row.kind.decided_by_guard() || row.kind == DecisionKind::AdminApi => {
+            metrics.decided(row.kind, Outcome::Allow, from_cache);
+        }
+        Ok(_) => {}
+    }
+    admitted
 }
 
 /// What a refusal of the guard counts as: before the caller is known (`authenticated` false),
@@ -108,28 +165,27 @@ fn refusal(e: &ApiError, authenticated: bool) -> Outcome {
 
 /// Enforces a row: authenticates (under the failed-authentication throttle), applies IP fences,
 /// spends the caller's Admin API budget, hides other accounts (404), checks the permission
-/// through the decision function (403 naming it), spends the account's ceiling for the call it
-/// lets through, and puts the caller in the request for the handler. Sets `known` once the
-/// caller is authenticated: whether its token came from the cache.
+/// through the decision function (403 naming it), and spends the account's ceiling for the call
+/// it lets through. Sets `known` once the caller is authenticated: whether its token came from
+/// the cache.
 async fn admit(
     state: &AppState,
     row: RowGuard,
-    request: &mut Request,
+    presented: Presented<'_>,
     known: &mut Option<bool>,
-) -> Result<(), ApiError> {
-    let ip = crate::extract::ClientIp::of(request.extensions()).0;
+) -> Result<Admitted, ApiError> {
+    let Presented {
+        ip,
+        authorization,
+        path_account,
+        path_project,
+    } = presented;
     let clock = crate::clock::UnixMicros::now();
     let now = clock.secs();
-    let path_account = if row.has_account {
-        let account = crate::extract::path_param(request, "account_id").await;
-        Some(AccountId(account.ok_or(ApiError::NotFound)?))
-    } else {
-        None
+    let path_account = match path_account {
+        Some(account) => Some(AccountId(account.ok_or(ApiError::NotFound)?)),
+        None => None,
     };
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
     if row.requirement == User {
         if let Some((email, password)) = authorization.and_then(crate::extract::basic_credentials) {
             // A password is checked only from an address that is not throttled: hashing it is
@@ -145,8 +201,7 @@ async fn admit(
             *known = Some(false);
             spend_caller(state, row, Spender::User(user.user_id), now)?;
             spend_account(state, row, account, now)?;
-            request.extensions_mut().insert(user);
-            return Ok(());
+            return Ok(Admitted::User(user));
         }
     }
     let (principal, from_cache): (Principal, bool) =
@@ -167,11 +222,9 @@ async fn admit(
         return Err(ApiError::NotFound);
     }
     if let Some(permission) = row.requirement.permission() {
-        let project = if row.requirement.on_project() {
-            let project = crate::extract::path_param(request, "project_id").await;
-            Some(ProjectId(project.ok_or(ApiError::NotFound)?))
-        } else {
-            None
+        let project = match path_project {
+            Some(project) => Some(ProjectId(project.ok_or(ApiError::NotFound)?)),
+            None => None,
         };
         if let Decision::Deny(reason) = state
             .verifier
@@ -190,12 +243,11 @@ async fn admit(
     }
     // Only now, with every refusal behind it, does the call count against its account.
     spend_account(state, row, principal.account_id, now)?;
-    request.extensions_mut().insert(Caller {
+    Ok(Admitted::Token(Caller {
         principal,
         client_ip: ip,
         from_cache,
-    });
-    Ok(())
+    }))
 }
 
 /// Spends one call of the caller's own Admin API budget on rows it applies to; 429 past it.

@@ -16,7 +16,8 @@ pub struct Health {
     status: &'static str,
 }
 
-const OK: Health = Health { status: "ok" };
+/// `{"status": "ok"}`.
+pub(crate) const OK: Health = Health { status: "ok" };
 
 /// The answer of `/readyz` when the node is ready (when it is not, a 503 in the error envelope
 /// says why).

@@ -15,25 +15,31 @@
 //! Not here: what a request may do (the route table's guard), or how many requests a caller may
 //! make (the throttles and budgets).
 
+mod activity;
+mod held;
+mod rewind;
+
 use crate::config::ServerConfig;
+use crate::express::{Express, LaneEnd};
 use crate::extract::ClientIp;
+use activity::{Activity, Clock, Handling, Watched};
 use axum::Router;
+use bytes::BytesMut;
+use held::{Admission, Held, Release};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use latchkey_core::Cidr;
-use std::collections::HashMap;
+use rewind::Rewind;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// Open files kept back from the cap for everything else the process opens (the database and its
 /// journal for every pooled connection, the listener, the runtime's own descriptors).
@@ -41,7 +47,7 @@ pub const RESERVED_FILES: u64 = 128;
 
 /// Connections that may be held above the cap for a moment, while those evicted to make room
 /// for new ones close.
-const EVICTION_SLACK: usize = 32;
+pub(crate) const EVICTION_SLACK: usize = 32;
 
 /// The longest the accept loop waits for a connection chosen to make room to close.
 const CLOSING_WAIT: Duration = Duration::from_millis(100);
@@ -132,268 +138,14 @@ pub fn open_file_limit() -> Option<u64> {
     }
 }
 
-/// Milliseconds since the server started, plus one, so that 0 can mean "none".
-#[derive(Clone, Copy)]
-struct Clock(Instant);
-
-impl Clock {
-    fn now(&self) -> u64 {
-        u64::try_from(self.0.elapsed().as_millis())
-            .unwrap_or(u64::MAX)
-            .saturating_add(1)
-    }
-
-    fn instant(&self, at: u64) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.0 + Duration::from_millis(at.saturating_sub(1)))
-    }
-}
-
-/// What one connection is doing, as its task, its socket and its requests see it (times from
-/// [`Clock`]; 0 is none).
-struct Activity {
-    limits: ConnectionLimits,
-    /// When it was accepted or last answered a request.
-    quiet_since: AtomicU64,
-    /// When the head of the next request began to arrive (or the connection was accepted).
-    head_since: AtomicU64,
-    /// When the request being handled began to arrive.
-    request_since: AtomicU64,
-    /// When the connection's task will look at its deadline next.
-    armed: AtomicU64,
-    /// Chosen to make room for a new connection.
-    evicted: AtomicBool,
-    /// Wakes the connection's task: to close, or to look at its deadline again.
-    wake: Notify,
-}
-
-/// `since` plus `limit`, in [`Clock`] milliseconds.
-fn after(since: u64, limit: Duration) -> u64 {
-    since.saturating_add(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX))
-}
-
-impl Activity {
-    fn accepted(now: u64, limits: ConnectionLimits) -> Activity {
-        Activity {
-            limits,
-            quiet_since: AtomicU64::new(now),
-            head_since: AtomicU64::new(now),
-            request_since: AtomicU64::new(0),
-            armed: AtomicU64::new(0),
-            evicted: AtomicBool::new(false),
-            wake: Notify::new(),
-        }
-    }
-
-    fn busy(&self) -> bool {
-        self.request_since.load(Relaxed) != 0
-    }
-
-    /// When the connection has to be closed unless something happens first.
-    fn deadline(&self) -> u64 {
-        match (
-            self.request_since.load(Relaxed),
-            self.head_since.load(Relaxed),
-        ) {
-            (0, 0) => after(self.quiet_since.load(Relaxed), self.limits.idle_timeout),
-            (0, head) => after(head, self.limits.header_read_timeout),
-            (request, _) => after(request, self.limits.request_timeout),
-        }
-    }
-
-    /// When the connection's task should look again, at `now`: its deadline, except that an
-    /// idle connection is looked at once a header-read timeout after it went quiet too. The task
-    /// may look early (it finds nothing due and waits again), never late; so a request head
-    /// beginning soon after an answer, as on every busy kept-alive connection, need not wake it.
-    fn next_look(&self, now: u64) -> u64 {
-        let deadline = self.deadline();
-        if self.request_since.load(Relaxed) == 0 && self.head_since.load(Relaxed) == 0 {
-            let early = after(
-                self.quiet_since.load(Relaxed),
-                self.limits.header_read_timeout,
-            );
-            if early > now {
-                return early.min(deadline);
-            }
-        }
-        deadline
-    }
-
-    /// Something happened at `now`: wakes the task if it has to look sooner than it would.
-    fn changed(&self, now: u64) {
-        if self.next_look(now) < self.armed.load(Relaxed) {
-            self.wake.notify_one();
-        }
-    }
-
-    /// Bytes arrived: between requests, the head of the next one has begun.
-    fn on_read(&self, clock: &Clock) {
-        if self.request_since.load(Relaxed) == 0 && self.head_since.load(Relaxed) == 0 {
-            let now = clock.now();
-            self.head_since.store(now, Relaxed);
-            self.changed(now);
-        }
-    }
-}
-
-/// A request being handled; answered when dropped.
-struct Handling(Arc<Activity>, Clock);
-
-impl Handling {
-    /// The request counts from when its head began to arrive (saving a clock read per request);
-    /// one read from the buffer without a new read from the socket counts from now.
-    fn start(activity: &Arc<Activity>, clock: Clock) -> Handling {
-        let since = match activity.head_since.swap(0, Relaxed) {
-            0 => clock.now(),
-            head => head,
-        };
-        activity.request_since.store(since, Relaxed);
-        activity.changed(since);
-        Handling(activity.clone(), clock)
-    }
-}
-
-impl Drop for Handling {
-    fn drop(&mut self) {
-        let now = self.1.now();
-        self.0.quiet_since.store(now, Relaxed);
-        self.0.request_since.store(0, Relaxed);
-        self.0.changed(now);
-    }
-}
-
-/// The socket, noting when bytes arrive.
-struct Watched {
-    stream: TcpStream,
-    activity: Arc<Activity>,
-    clock: Clock,
-}
-
-impl AsyncRead for Watched {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
-        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.on_read(&self.clock);
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Watched {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-/// The connections held, and how many of them were chosen to make room and are closing.
-#[derive(Default)]
-struct Held {
-    state: Mutex<HeldState>,
-    /// Notified whenever a connection is let go.
-    released: Notify,
-}
-
-#[derive(Default)]
-struct HeldState {
-    connections: HashMap<u64, Arc<Activity>>,
-    evicting: usize,
-}
-
-/// What becomes of a new connection.
-enum Admission {
-    Admitted,
-    /// Every held connection is busy with a request.
-    Shed,
-    /// Too many are still closing to make room; ask again when one has.
-    Wait,
-}
-
-impl Held {
-    fn lock(&self) -> MutexGuard<'_, HeldState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Admits a new connection, choosing the longest-quiet held one that is not busy to close
-    /// if the cap is reached. At most `max` are held that are not closing, and at most
-    /// [`EVICTION_SLACK`] more that are.
-    fn admit(&self, id: u64, activity: &Arc<Activity>, max: usize) -> Admission {
-        let mut held = self.lock();
-        let held = &mut *held;
-        if held.connections.len() - held.evicting >= max {
-            let victim = held
-                .connections
-                .values()
-                .filter(|a| !a.busy() && !a.evicted.load(Relaxed))
-                .min_by_key(|a| a.quiet_since.load(Relaxed));
-            let Some(victim) = victim else {
-                return Admission::Shed;
-            };
-            victim.evicted.store(true, Relaxed);
-            victim.wake.notify_one();
-            held.evicting += 1;
-        }
-        if held.connections.len() >= max + EVICTION_SLACK {
-            return Admission::Wait;
-        }
-        held.connections.insert(id, activity.clone());
-        Admission::Admitted
-    }
-
-    fn release(&self, id: u64) {
-        let mut held = self.lock();
-        if let Some(gone) = held.connections.remove(&id) {
-            if gone.evicted.load(Relaxed) {
-                held.evicting -= 1;
-            }
-        }
-        drop(held);
-        self.released.notify_one();
-    }
-}
-
-/// Forgets a connection when its task ends, however it ends.
-struct Release(Arc<Held>, u64);
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        self.0.release(self.1);
-    }
-}
-
 /// Serves `router` on `listener` under `limits` until `shutdown` resolves, then lets every held
 /// connection finish what it is doing and returns. Every request carries its client's address
 /// ([`ClientIp`]), resolved from the peer and, behind a `trusted` proxy, `X-Forwarded-For`.
+/// With `express`, connections begin in the express lane ([`crate::express`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    express: Option<Express>,
     limits: ConnectionLimits,
     trusted: Arc<[Cidr]>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -432,6 +184,7 @@ pub async fn serve(
             activity,
             clock,
             router: router.clone(),
+            express: express.clone(),
             trusted: trusted.clone(),
         };
         let (stopping, done) = (stopping.clone(), done.clone());
@@ -484,11 +237,13 @@ struct Connection {
     activity: Arc<Activity>,
     clock: Clock,
     router: Router,
+    express: Option<Express>,
     trusted: Arc<[Cidr]>,
 }
 
 impl Connection {
-    /// Serves the connection until it closes, times out, is evicted, or the server stops.
+    /// Serves the connection until it closes, times out, is evicted, or the server stops: in
+    /// the express lane while its requests are the lane's, then with hyper and the router.
     async fn run(self, mut stopping: watch::Receiver<()>) {
         let Connection {
             stream,
@@ -496,12 +251,36 @@ impl Connection {
             activity,
             clock,
             router,
+            express,
             trusted,
         } = self;
-        let io = TokioIo::new(Watched {
+        let mut io = Watched {
             stream,
             activity: activity.clone(),
             clock,
+        };
+        let mut read = BytesMut::new();
+        if let Some(express) = express {
+            let lane = express.serve(
+                &mut io,
+                &mut read,
+                peer.ip(),
+                &trusted,
+                || Handling::start(&activity, clock),
+                &activity.finishing,
+            );
+            let finish = |_: Pin<&mut _>| {
+                activity.finishing.store(true, Relaxed);
+                !activity.busy()
+            };
+            match supervise(pin!(lane), finish, &activity, clock, &mut stopping).await {
+                Some(LaneEnd::HandOver) => {}
+                Some(LaneEnd::Closed) | None => return,
+            }
+        }
+        let io = TokioIo::new(Rewind {
+            read: read.freeze(),
+            io,
         });
         let routes = TowerToHyperService::new(router);
         let requests = activity.clone();
@@ -517,33 +296,53 @@ impl Connection {
                 answer
             }
         });
-        let mut connection =
-            pin!(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
-        let mut finishing = false;
-        loop {
-            let look = activity.next_look(clock.now());
-            activity.armed.store(look, Relaxed);
-            tokio::select! {
-                biased;
-                _ = connection.as_mut() => return,
-                () = activity.wake.notified() => {
-                    if activity.evicted.load(Relaxed) {
-                        if !activity.busy() {
-                            return;
-                        }
-                        // A request began since it was chosen: answer it, then close.
-                        finishing = true;
-                        connection.as_mut().graceful_shutdown();
+        let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+        let finish = |connection: Pin<&mut _>| {
+            hyper::server::conn::http1::Connection::graceful_shutdown(connection);
+            false
+        };
+        supervise(pin!(connection), finish, &activity, clock, &mut stopping).await;
+    }
+}
+
+/// Drives `served` under the connection's deadlines, its eviction and the server's stop: its
+/// output, or `None` when it was cut off. `finish` asks it to answer the request in hand and
+/// end; `true` from it: nothing is in hand, end now.
+async fn supervise<F: Future>(
+    mut served: Pin<&mut F>,
+    finish: impl Fn(Pin<&mut F>) -> bool,
+    activity: &Activity,
+    clock: Clock,
+    stopping: &mut watch::Receiver<()>,
+) -> Option<F::Output> {
+    let mut finishing = false;
+    loop {
+        let look = activity.next_look(clock.now());
+        activity.armed.store(look, Relaxed);
+        tokio::select! {
+            biased;
+            out = served.as_mut() => return Some(out),
+            () = activity.wake.notified() => {
+                if activity.evicted.load(Relaxed) {
+                    if !activity.busy() {
+                        return None;
                     }
-                }
-                () = tokio::time::sleep_until(clock.instant(look)) => {
-                    if clock.now() >= activity.deadline() {
-                        return;
-                    }
-                }
-                _ = stopping.changed(), if !finishing => {
+                    // A request began since it was chosen: answer it, then close.
                     finishing = true;
-                    connection.as_mut().graceful_shutdown();
+                    if finish(served.as_mut()) {
+                        return None;
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(clock.instant(look)) => {
+                if clock.now() >= activity.deadline() {
+                    return None;
+                }
+            }
+            _ = stopping.changed(), if !finishing => {
+                finishing = true;
+                if finish(served.as_mut()) {
+                    return None;
                 }
             }
         }

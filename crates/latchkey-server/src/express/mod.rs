@@ -1,0 +1,269 @@
+//! The express lane: the requests other services send on every request of their own
+//! (`POST /api/v1/authorize`, and the probes `GET /livez` and `GET /healthz`) answered straight
+//! off the connection, without the router's per-request machinery (a request object, header
+//! maps, boxed middleware, the body as a stream).
+//!
+//! It is a lane, not a second server: a connection begins in it, and the first request it does
+//! not take ([`head::parse`] declines anything but plain HTTP/1.1 `GET`/`POST` with a
+//! `Content-Length`; any other route, or a body over the limit, is not its business either)
+//! hands the connection, with every byte already read, to hyper and the router for good. What
+//! it takes it answers as the router would, with the same parts: the row's requirement from the
+//! route table ([`crate::routes::table`]), its one guard ([`crate::routes::guard::check`]), the
+//! same body reader ([`crate::extract::json_from_bytes`]) and the same handler
+//! ([`crate::routes::authorize::respond`]); `tests/server/express.rs` holds each answer to the
+//! router's, byte for byte but the date. The connection's timeouts, cap and graceful stop are
+//! [`crate::connections`]'s, as for every connection.
+
+pub(crate) mod answer;
+pub(crate) mod head;
+
+use crate::error::ApiError;
+use crate::extract::ClientIp;
+use crate::routes::guard::{Admitted, Presented, RowGuard};
+use crate::routes::spec::Requirement;
+use crate::state::AppState;
+use answer::Headers;
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use bytes::BytesMut;
+use head::{Head, Parsed, Verb};
+use latchkey_core::Cidr;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// What the lane answers a route with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handler {
+    /// `POST /api/v1/authorize` ([`crate::routes::authorize`]).
+    Authorize,
+    /// `GET /livez`, `GET /healthz` ([`crate::routes::health`]).
+    Probe,
+}
+
+/// The routes the lane may take, and what answers them. Each is taken only while the route
+/// table has its row with a requirement the lane enforces through the one guard (no path
+/// parameters, no session): the table stays the authority.
+const ROUTES: &[(Verb, &str, Handler)] = &[
+    (Verb::Post, "/api/v1/authorize", Handler::Authorize),
+    (Verb::Get, "/livez", Handler::Probe),
+    (Verb::Get, "/healthz", Handler::Probe),
+];
+
+/// A route the lane takes, with its row's guard.
+#[derive(Clone, Copy)]
+struct Route {
+    verb: Verb,
+    path: &'static str,
+    handler: Handler,
+    guard: RowGuard,
+}
+
+/// The lane, for the connections of one listener.
+#[derive(Clone)]
+pub struct Express {
+    state: AppState,
+    routes: Arc<[Route]>,
+    body_limit: usize,
+}
+
+/// How a connection left the lane.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LaneEnd {
+    /// It closed, or is to be closed.
+    Closed,
+    /// A request the lane does not take is at the front of the buffer: hyper's from here.
+    HandOver,
+}
+
+impl Express {
+    /// The lane over `state`, with the routes of [`ROUTES`] whose rows the route table has.
+    pub fn new(state: AppState) -> Express {
+        let rows = crate::routes::table::table();
+        let routes = ROUTES
+            .iter()
+            .filter_map(|&(verb, path, handler)| {
+                let method = match verb {
+                    Verb::Get => Method::GET,
+                    Verb::Post => Method::POST,
+                };
+                let spec = &rows
+                    .iter()
+                    .find(|row| row.spec.path == path && row.spec.method == method)?
+                    .spec;
+                let served = match (handler, spec.requirement) {
+                    (Handler::Probe, Requirement::Public) => true,
+                    (Handler::Authorize, r) => {
+                        r != Requirement::Public
+                            && r != Requirement::User
+                            && !r.is_console()
+                            && !r.on_project()
+                    }
+                    _ => false,
+                };
+                (served && !path.contains('{')).then(|| Route {
+                    verb,
+                    path,
+                    handler,
+                    guard: RowGuard::of(spec),
+                })
+            })
+            .collect();
+        let body_limit = state.verifier.config().body_limit;
+        Express {
+            state,
+            routes,
+            body_limit,
+        }
+    }
+
+    /// The lane's route for a head, if it takes it.
+    fn route(&self, head: &Head, buf: &[u8]) -> Option<Route> {
+        let path = &buf[head.path.clone()];
+        let route = self
+            .routes
+            .iter()
+            .find(|r| r.verb == head.verb && r.path.as_bytes() == path)?;
+        let body_fits = match route.handler {
+            Handler::Probe => head.content_length == 0,
+            Handler::Authorize => head.has_content_length && head.content_length <= self.body_limit,
+        };
+        body_fits.then_some(*route)
+    }
+
+    /// Serves requests from `io` (whose bytes already read are in `buf`) until the connection
+    /// closes or a request the lane does not take arrives, which is left at the front of `buf`.
+    /// `begin` is called as each request's head is read and what it returns is dropped once the
+    /// answer is written; with `finishing` set, the lane ends after the answer in hand.
+    pub(crate) async fn serve<IO, G>(
+        &self,
+        io: &mut IO,
+        buf: &mut BytesMut,
+        peer: IpAddr,
+        trusted: &[Cidr],
+        begin: impl Fn() -> G,
+        finishing: &AtomicBool,
+    ) -> LaneEnd
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut out = Vec::with_capacity(1024);
+        loop {
+            let head = loop {
+                match head::parse(buf) {
+                    Parsed::Head(head) => break head,
+                    Parsed::Decline => return LaneEnd::HandOver,
+                    Parsed::Partial => {
+                        if finishing.load(Relaxed) {
+                            return LaneEnd::Closed;
+                        }
+                        buf.reserve(4096);
+                        match io.read_buf(buf).await {
+                            Ok(0) | Err(_) => return LaneEnd::Closed,
+                            Ok(_) => {}
+                        }
+                    }
+                }
+            };
+            let Some(route) = self.route(&head, buf) else {
+                return LaneEnd::HandOver;
+            };
+            let handling = begin();
+            let whole = head.len + head.content_length;
+            while buf.len() < whole {
+                buf.reserve(whole - buf.len());
+                match io.read_buf(buf).await {
+                    Ok(0) | Err(_) => return LaneEnd::Closed,
+                    Ok(_) => {}
+                }
+            }
+            let request = buf.split_to(whole).freeze();
+            let client = ClientIp::resolve_forwarded(Some(peer), head.forwarded(&request), trusted);
+            let close = head.close || finishing.load(Relaxed);
+            out.clear();
+            self.answer(route, &head, request, client.0, close, &mut out)
+                .await;
+            if io.write_all(&out).await.is_err() {
+                return LaneEnd::Closed;
+            }
+            drop(handling);
+            if close {
+                return LaneEnd::Closed;
+            }
+        }
+    }
+
+    /// Answers one request the lane took into `out`.
+    async fn answer(
+        &self,
+        route: Route,
+        head: &Head,
+        request: Bytes,
+        client: Option<IpAddr>,
+        close: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let mut body = Vec::with_capacity(512);
+        let written = match route.handler {
+            Handler::Probe => serde_json::to_writer(&mut body, &crate::routes::health::OK),
+            Handler::Authorize => match self.authorize(route, head, request, client).await {
+                Ok(answer) => serde_json::to_writer(&mut body, &answer),
+                Err(e) => return write_error(e, close, out).await,
+            },
+        };
+        match written {
+            Ok(()) => answer::write(out, StatusCode::OK, Headers::Json, &body, close),
+            Err(e) => write_error(ApiError::Internal(e.to_string()), close, out).await,
+        }
+    }
+
+    /// `POST /api/v1/authorize`: the row's guard, then the handler with the body as the router
+    /// reads it.
+    async fn authorize(
+        &self,
+        route: Route,
+        head: &Head,
+        request: Bytes,
+        client: Option<IpAddr>,
+    ) -> Result<crate::routes::authorize::AuthorizeAnswer, ApiError> {
+        let text = |range: &Option<std::ops::Range<usize>>| {
+            range
+                .clone()
+                .and_then(|r| std::str::from_utf8(&request[r]).ok())
+        };
+        let presented = Presented {
+            ip: client,
+            authorization: text(&head.authorization),
+            path_account: None,
+            path_project: None,
+        };
+        let caller = match crate::routes::guard::check(&self.state, route.guard, presented).await? {
+            Admitted::Token(caller) => caller,
+            // Not for a row the lane takes ([`Express::new`]).
+            Admitted::User(_) => return Err(ApiError::Unauthenticated),
+        };
+        let body = if crate::extract::is_json_content_type(text(&head.content_type)) {
+            crate::extract::json_from_bytes(request.slice(head.len..), None, b'{')
+        } else {
+            Err(ApiError::UnsupportedMediaType)
+        };
+        crate::routes::authorize::respond(&self.state, &caller, body).await
+    }
+}
+
+/// Writes an error as the router answers it: the error envelope with its status and headers.
+async fn write_error(e: ApiError, close: bool, out: &mut Vec<u8>) {
+    let (parts, body) = e.into_response().into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    answer::write(
+        out,
+        parts.status,
+        Headers::Map(&parts.headers),
+        &body,
+        close,
+    );
+}
