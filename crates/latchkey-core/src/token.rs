@@ -220,9 +220,10 @@ impl TokenFormat {
             return Err(Error::MalformedToken);
         }
         let checksum_start = bytes.len() - CHECKSUM_LEN;
+        // Base62 is exactly the ASCII letters and digits.
         if !bytes[body_start..checksum_start]
             .iter()
-            .all(|&c| base62::value(c).is_some())
+            .all(u8::is_ascii_alphanumeric)
         {
             return Err(Error::MalformedToken);
         }

@@ -220,6 +220,14 @@ pub(crate) fn json_from_bytes<T: DeserializeOwned>(
 /// in strings, fractional numbers and anything malformed are left as they are (the reader
 /// below judges them).
 fn whole_numbers_as_integers(bytes: axum::body::Bytes) -> axum::body::Bytes {
+    // Most bodies have no digit followed by a fraction or an exponent: nothing to rewrite.
+    let may_have = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .any(|(a, b)| a.is_ascii_digit() & matches!(b, b'.' | b'e' | b'E'));
+    if !may_have {
+        return bytes;
+    }
     let mut out: Option<Vec<u8>> = None;
     let (mut i, mut copied, mut in_string) = (0, 0, false);
     while i < bytes.len() {
@@ -317,12 +325,13 @@ fn whole_number(token: &[u8]) -> Option<i64> {
 
 /// Whether the body has a `\uD800`–`\uDFFF` escape (half of a surrogate pair, or a lone one).
 fn may_hold_surrogate(bytes: &[u8]) -> bool {
-    bytes.windows(4).any(|w| {
-        w[0] == b'\\'
-            && w[1] == b'u'
-            && matches!(w[2], b'd' | b'D')
-            && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
-    })
+    bytes.contains(&b'\\')
+        && bytes.windows(4).any(|w| {
+            w[0] == b'\\'
+                && w[1] == b'u'
+                && matches!(w[2], b'd' | b'D')
+                && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+        })
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {

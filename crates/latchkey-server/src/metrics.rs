@@ -227,6 +227,10 @@ pub struct Metrics {
     hits: Slot,
     /// Lookups that went to the store.
     misses: Slot,
+    /// Requests the express lane answered ([`crate::express`]).
+    express_answers: Slot,
+    /// Connections the express lane handed to the router.
+    express_handovers: Slot,
     /// Store call durations.
     store: [Histogram; StoreCall::ALL.len()],
 }
@@ -237,6 +241,8 @@ impl Default for Metrics {
             decisions: std::array::from_fn(|_| Slot::default()),
             hits: Slot::default(),
             misses: Slot::default(),
+            express_answers: Slot::default(),
+            express_handovers: Slot::default(),
             store: std::array::from_fn(|_| Histogram::default()),
         }
     }
@@ -265,6 +271,25 @@ impl Metrics {
     /// Counts a lookup that went to the store.
     pub fn cache_miss(&self) {
         self.misses.0.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a request the express lane answered.
+    #[inline]
+    pub fn express_answered(&self) {
+        self.express_answers.0.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a connection the express lane handed to the router.
+    pub fn express_handed_over(&self) {
+        self.express_handovers.0.fetch_add(1, Relaxed);
+    }
+
+    /// Requests the express lane answered, and connections it handed to the router.
+    pub fn express(&self) -> (u64, u64) {
+        (
+            self.express_answers.0.load(Relaxed),
+            self.express_handovers.0.load(Relaxed),
+        )
     }
 
     /// Counts one store call's duration.

@@ -120,72 +120,102 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
         close: false,
     };
     for header in request.headers.iter() {
-        let name = header.name;
         let value = header.value;
-        let is = |n: &str| name.eq_ignore_ascii_case(n);
-        if is("transfer-encoding") || is("expect") || is("upgrade") {
-            return Parsed::Decline;
-        }
-        let read = if is("content-length") {
-            if head.has_content_length {
-                return Parsed::Decline;
-            }
-            match content_length(value) {
-                Some(n) => head.content_length = n,
-                None => return Parsed::Decline,
-            }
-            head.has_content_length = true;
-            continue;
-        } else if is("authorization") {
-            &mut head.authorization
-        } else if is("content-type") {
-            &mut head.content_type
-        } else if is("connection") {
-            let Some(text) = visible(value) else {
-                return Parsed::Decline;
-            };
-            for option in text.split(',').map(str::trim) {
-                if option.eq_ignore_ascii_case("close") {
-                    head.close = true;
-                } else if option.eq_ignore_ascii_case("upgrade") {
+        match Name::of(header.name) {
+            Name::Other => {}
+            Name::Refused => return Parsed::Decline,
+            Name::ContentLength => {
+                if head.has_content_length {
                     return Parsed::Decline;
                 }
+                match content_length(value) {
+                    Some(n) => head.content_length = n,
+                    None => return Parsed::Decline,
+                }
+                head.has_content_length = true;
             }
-            continue;
-        } else if is("x-forwarded-for") {
-            if head.forwarded_count == MAX_FORWARDED || visible(value).is_none() {
-                return Parsed::Decline;
+            name @ (Name::Authorization | Name::ContentType) => {
+                let read = if name == Name::Authorization {
+                    &mut head.authorization
+                } else {
+                    &mut head.content_type
+                };
+                if read.is_some() || !visible(value) {
+                    return Parsed::Decline;
+                }
+                *read = Some(at(value));
             }
-            head.forwarded[head.forwarded_count] = at(value);
-            head.forwarded_count += 1;
-            continue;
-        } else {
-            continue;
-        };
-        if read.is_some() || visible(value).is_none() {
-            return Parsed::Decline;
+            Name::Connection => {
+                if !visible(value) {
+                    return Parsed::Decline;
+                }
+                for option in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    if option.eq_ignore_ascii_case(b"close") {
+                        head.close = true;
+                    } else if option.eq_ignore_ascii_case(b"upgrade") {
+                        return Parsed::Decline;
+                    }
+                }
+            }
+            Name::ForwardedFor => {
+                if head.forwarded_count == MAX_FORWARDED || !visible(value) {
+                    return Parsed::Decline;
+                }
+                head.forwarded[head.forwarded_count] = at(value);
+                head.forwarded_count += 1;
+            }
         }
-        *read = Some(at(value));
     }
     Parsed::Head(head)
 }
 
-/// A header value as text when it is what `http::HeaderValue::to_str` accepts: visible ASCII,
-/// spaces and tabs.
-fn visible(value: &[u8]) -> Option<&str> {
+/// The headers the lane reads or refuses, told apart by length first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Name {
+    ContentLength,
+    Authorization,
+    ContentType,
+    Connection,
+    ForwardedFor,
+    /// `Transfer-Encoding`, `Expect`, `Upgrade`: hyper's business.
+    Refused,
+    Other,
+}
+
+impl Name {
+    fn of(name: &str) -> Name {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        match name.len() {
+            14 if is("content-length") => Name::ContentLength,
+            13 if is("authorization") => Name::Authorization,
+            12 if is("content-type") => Name::ContentType,
+            10 if is("connection") => Name::Connection,
+            15 if is("x-forwarded-for") => Name::ForwardedFor,
+            17 if is("transfer-encoding") => Name::Refused,
+            6 if is("expect") => Name::Refused,
+            7 if is("upgrade") => Name::Refused,
+            _ => Name::Other,
+        }
+    }
+}
+
+/// Whether a header value is text as `http::HeaderValue::to_str` has it: visible ASCII, spaces
+/// and tabs.
+fn visible(value: &[u8]) -> bool {
     value
         .iter()
         .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
-        .then(|| std::str::from_utf8(value).ok())
-        .flatten()
 }
 
 /// A `Content-Length` of plain digits that fits comfortably.
 fn content_length(value: &[u8]) -> Option<usize> {
-    if value.is_empty() || value.len() > 12 || !value.iter().all(u8::is_ascii_digit) {
+    if value.is_empty() || value.len() > 12 {
         return None;
     }
-    std::str::from_utf8(value).ok()?.parse().ok()
+    value.iter().try_fold(0usize, |n, &b| {
+        let digit = b.is_ascii_digit().then(|| usize::from(b - b'0'))?;
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ impl Express {
             let head = loop {
                 match head::parse(buf) {
                     Parsed::Head(head) => break head,
-                    Parsed::Decline => return LaneEnd::HandOver,
+                    Parsed::Decline => return self.hand_over(),
                     Parsed::Partial => {
                         if finishing.load(Relaxed) {
                             return LaneEnd::Closed;
@@ -168,7 +168,7 @@ impl Express {
                 }
             };
             let Some(route) = self.route(&head, buf) else {
-                return LaneEnd::HandOver;
+                return self.hand_over();
             };
             let handling = begin();
             let whole = head.len + head.content_length;
@@ -189,10 +189,17 @@ impl Express {
                 return LaneEnd::Closed;
             }
             drop(handling);
+            self.state.verifier.metrics().express_answered();
             if close {
                 return LaneEnd::Closed;
             }
         }
+    }
+
+    /// Counts a connection handed to the router, and hands it over.
+    fn hand_over(&self) -> LaneEnd {
+        self.state.verifier.metrics().express_handed_over();
+        LaneEnd::HandOver
     }
 
     /// Answers one request the lane took into `out`.
@@ -209,7 +216,7 @@ impl Express {
         let written = match route.handler {
             Handler::Probe => serde_json::to_writer(&mut body, &crate::routes::health::OK),
             Handler::Authorize => match self.authorize(route, head, request, client).await {
-                Ok(answer) => serde_json::to_writer(&mut body, &answer),
+                Ok(answer) => answer.write_json(&mut body),
                 Err(e) => return write_error(e, close, out).await,
             },
         };

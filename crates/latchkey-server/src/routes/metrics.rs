@@ -37,6 +37,7 @@ pub fn render(verifier: &Verifier) -> String {
     let mut out = Exposition::default();
     decisions(&mut out, verifier);
     cache(&mut out, verifier);
+    express(&mut out, verifier);
     feed(&mut out, verifier);
     store(&mut out, verifier);
     out.family(
@@ -79,6 +80,26 @@ fn decisions(out: &mut Exposition, verifier: &Verifier) {
         let n = m.decisions(kind, Outcome::Undecided);
         out.sample(name, &[("kind", kind.as_str())], count_value(n));
     }
+}
+
+fn express(out: &mut Exposition, verifier: &Verifier) {
+    let (answers, handovers) = verifier.metrics().express();
+    let name = "latchkey_express_answers_total";
+    out.family(
+        name,
+        Family::Counter,
+        "Requests answered in the express lane (authorize and the probes, straight off the \
+         connection).",
+    )
+    .sample(name, &[], count_value(answers));
+    let name = "latchkey_express_handovers_total";
+    out.family(
+        name,
+        Family::Counter,
+        "Connections the express lane handed to the router, at the first request it does not \
+         take.",
+    )
+    .sample(name, &[], count_value(handovers));
 }
 
 fn cache(out: &mut Exposition, verifier: &Verifier) {

@@ -23,6 +23,7 @@ mod dbt_clients;
 mod directory;
 mod expiry_precision;
 mod explain;
+mod express;
 mod fences;
 mod forward_auth;
 mod forward_uri;

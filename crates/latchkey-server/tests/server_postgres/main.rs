@@ -35,6 +35,8 @@ mod directory;
 mod expiry_precision;
 #[path = "../server/explain.rs"]
 mod explain;
+#[path = "../server/express.rs"]
+mod express;
 #[path = "../server/fences.rs"]
 mod fences;
 #[path = "../server/forward_auth.rs"]

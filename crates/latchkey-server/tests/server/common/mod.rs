@@ -33,7 +33,7 @@ pub struct App {
     pub dir: tempfile::TempDir,
     /// The state the server serves (for serving it on a further listener).
     pub state: AppState,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
 /// A server with the default configuration (fast change polling and usage flushing).
@@ -96,7 +96,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> App {
         database_url,
         dir,
         state,
-        _shutdown: tx,
+        shutdown: tx,
     }
 }
 
@@ -172,6 +172,12 @@ pub fn grant(spec: &str) -> Grant {
 }
 
 impl App {
+    /// Stops the server as a signal does: no new connection, requests in hand finished.
+    pub fn stop(&mut self) {
+        let (still, _) = tokio::sync::oneshot::channel();
+        drop(std::mem::replace(&mut self.shutdown, still));
+    }
+
     /// Mints a service token in `account` as the operator; returns its id and secret.
     pub async fn mint_in(
         &self,
