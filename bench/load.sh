@@ -8,8 +8,9 @@
 #   authorize  POST /api/v1/authorize   verify + decide on a cache hit, each request with the
 #                                       next of TOKENS tokens (bench/rotate.lua)
 #   forward    GET /auth/forward        nginx auth_request: route map + verify + decide, rotating
-# For each: requests/s, its ratio to nginx's in the same round, p50/p99, and the server's CPU
-# per request (utime+stime of the process from /proc over the run: nginx's master and worker).
+# For each: requests/s, its ratio to nginx's in the same round, p50/p99, the server's CPU per
+# request (utime+stime of the process from /proc over the run: nginx's master and worker), and
+# how busy wrk's core was (with /usr/bin/time): near 100 %, the ratio is wrk's limit, not ours.
 # A warm-up pass first looks every token up once (misses), so the rounds measure hits.
 # LATCHKEY_BIN: the binary to measure (default: a release build of this tree, built first).
 # Usage: bash bench/load.sh [secs=10] [conns=64] [tokens=20000] [rounds=3]
@@ -89,6 +90,9 @@ curl -fs -X POST -H 'Content-Type: application/json' -H "Authorization: Token $(
 taskset -a -cp 1 "$server" >/dev/null
 
 declare -A rps
+# wrk's own CPU (user + system over wall time): near 100 %, wrk and not the server sets the pace.
+timer=(env)
+[ -x /usr/bin/time ] && timer=(/usr/bin/time -f 'client %U %S %e')
 run() { # name, seconds, pids…, -- wrk arguments…
     local name=$1 s=$2; shift 2
     local pids=()
@@ -96,15 +100,16 @@ run() { # name, seconds, pids…, -- wrk arguments…
     shift
     local t0 out reqs
     t0=$(ticks "${pids[@]}")
-    out=$(taskset -c 0 wrk -t1 -c"$conns" -d"${s}s" --latency "$@")
+    out=$(taskset -c 0 "${timer[@]}" wrk -t1 -c"$conns" -d"${s}s" --latency "$@" 2>&1)
     reqs=$(awk '/requests in/ {print $1}' <<<"$out")
     rps[$name]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     local ratio=""
     [ -n "${rps[nginx]:-}" ] && ratio=$(awk -v a="${rps[$name]}" -v b="${rps[nginx]}" 'BEGIN { printf "%.2f", a / b }')
-    printf "  %-10s %9s req/s  %5s x nginx  p50 %-8s p99 %-8s  %7s us CPU/request  %s (load %s)\n" \
+    printf "  %-10s %9s req/s  %5s x nginx  p50 %-8s p99 %-8s  %7s us CPU/request  wrk %4s%% busy  %s (load %s)\n" \
         "$name" "${rps[$name]}" "$ratio" \
         "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
         "$(awk -v a="$(ticks "${pids[@]}")" -v a0="$t0" -v n="$reqs" -v hz="$hz" 'BEGIN { printf "%.1f", (a-a0)*1e6/hz/n }')" \
+        "$(awk '/^client / { printf "%.0f", ($2 + $3) * 100 / $4 }' <<<"$out")" \
         "$(grep -q Non-2xx <<<"$out" && grep Non-2xx <<<"$out" | tr -s ' ' || echo 'all 2xx')" "$(load)"
 }
 export LATCHKEY_TOKENS="$dir/tokens"

@@ -52,6 +52,12 @@ const ROUTES: &[(Verb, &str, Handler)] = &[
     (Verb::Get, "/healthz", Handler::Probe),
 ];
 
+/// The longest body the lane reads. It reads a body before the guard has authenticated anyone
+/// (the router authenticates first and reads the body after), so what an anonymous connection
+/// can make it hold is kept small: a head of at most [`head::MAX_HEAD`] and this. A batch of
+/// 100 checks fits; a longer body goes to the router.
+pub const MAX_BODY: usize = 16 * 1024;
+
 /// A route the lane takes, with its row's guard.
 #[derive(Clone, Copy)]
 struct Route {
@@ -111,7 +117,7 @@ impl Express {
                 })
             })
             .collect();
-        let body_limit = state.verifier.config().body_limit;
+        let body_limit = state.verifier.config().body_limit.min(MAX_BODY);
         Express {
             state,
             routes,

@@ -395,7 +395,7 @@ async fn connection_close_is_answered_and_honoured() {
 #[tokio::test]
 async fn what_the_lane_does_not_take_the_router_answers() {
     let app = spawn_app_with(ServerConfig {
-        body_limit: 64,
+        body_limit: 64 * 1024,
         ..config()
     })
     .await;
@@ -407,12 +407,25 @@ async fn what_the_lane_does_not_take_the_router_answers() {
         ask.len(),
         String::from_utf8_lossy(ask)
     );
+    let padded = format!(
+        r#"{{"permission":"jobs:read"{}}}"#,
+        " ".repeat(latchkey_server::express::MAX_BODY)
+    );
     let cases: Vec<(Vec<u8>, &str)> = vec![
         // Chunked: the router reads it and answers the check.
         (chunked.into_bytes(), "HTTP/1.1 200 OK"),
+        // Longer than the lane reads before authenticating, within the server's limit.
+        (
+            post(Some(&admin), Some("application/json"), padded.as_bytes()),
+            "HTTP/1.1 200 OK",
+        ),
         // Over the body limit: the router's 413.
         (
-            post(Some(&admin), Some("application/json"), &[b' '; 65]),
+            post(
+                Some(&admin),
+                Some("application/json"),
+                &[b' '; 64 * 1024 + 1],
+            ),
             "HTTP/1.1 413 Payload Too Large",
         ),
         // HTTP/1.0, a HEAD, a query string, a path with a trailing slash, another route.
