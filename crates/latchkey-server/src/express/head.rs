@@ -13,6 +13,14 @@ const MAX_HEADERS: usize = 32;
 /// Most `X-Forwarded-For` headers the lane reads.
 const MAX_FORWARDED: usize = 4;
 
+/// The headers nginx and Traefik name the original request in, for forward auth (lower case).
+pub(crate) const PROXY_HEADERS: [&str; 4] = [
+    "x-original-method",
+    "x-original-uri",
+    "x-forwarded-method",
+    "x-forwarded-uri",
+];
+
 /// A request's method, as far as the lane tells them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Verb {
@@ -43,6 +51,8 @@ pub(crate) struct Head {
     pub(crate) forwarded: [Range<usize>; MAX_FORWARDED],
     /// How many of `forwarded` are set.
     pub(crate) forwarded_count: usize,
+    /// The values of the headers a proxy names the original request in, by [`PROXY_HEADERS`].
+    pub(crate) proxy: [Option<Range<usize>>; PROXY_HEADERS.len()],
     /// The client asked to close the connection after the answer (`Connection: close`).
     pub(crate) close: bool,
 }
@@ -64,6 +74,10 @@ impl Head {
 
 /// What a buffer holds.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned once per request and kept on the stack; a box would allocate each time"
+)]
 pub(crate) enum Parsed {
     /// A whole head the lane takes.
     Head(Head),
@@ -78,7 +92,8 @@ pub(crate) enum Parsed {
 /// Declined: anything but HTTP/1.1 `GET` or `POST`; a target with a query string; a head over
 /// [`MAX_HEAD`] or with more than [`MAX_HEADERS`] headers; `Transfer-Encoding`, `Expect` or
 /// `Upgrade` (or `Connection: upgrade`); a `Content-Length` that is not plain digits or is sent
-/// twice; `Authorization` or `Content-Type` sent twice; any value the lane reads that is not
+/// twice; `Authorization`, `Content-Type` or one of [`PROXY_HEADERS`] sent twice (the router
+/// says what is wrong with it); any value the lane reads that is not
 /// visible ASCII; more than [`MAX_FORWARDED`] `X-Forwarded-For` headers; and whatever httparse
 /// finds malformed.
 pub(crate) fn parse(buf: &[u8]) -> Parsed {
@@ -117,6 +132,7 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
         content_type: None,
         forwarded: std::array::from_fn(|_| 0..0),
         forwarded_count: 0,
+        proxy: std::array::from_fn(|_| None),
         close: false,
     };
     for header in request.headers.iter() {
@@ -134,11 +150,12 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
                 }
                 head.has_content_length = true;
             }
-            name @ (Name::Authorization | Name::ContentType) => {
-                let read = if name == Name::Authorization {
-                    &mut head.authorization
-                } else {
-                    &mut head.content_type
+            name @ (Name::Authorization | Name::ContentType | Name::Proxy(_)) => {
+                let read = match name {
+                    Name::Authorization => &mut head.authorization,
+                    Name::ContentType => &mut head.content_type,
+                    Name::Proxy(i) => &mut head.proxy[i],
+                    _ => return Parsed::Decline,
                 };
                 if read.is_some() || !visible(value) {
                     return Parsed::Decline;
@@ -177,6 +194,8 @@ enum Name {
     ContentType,
     Connection,
     ForwardedFor,
+    /// One of [`PROXY_HEADERS`], by its place there.
+    Proxy(usize),
     /// `Transfer-Encoding`, `Expect`, `Upgrade`: hyper's business.
     Refused,
     Other,
@@ -191,6 +210,10 @@ impl Name {
             12 if is("content-type") => Name::ContentType,
             10 if is("connection") => Name::Connection,
             15 if is("x-forwarded-for") => Name::ForwardedFor,
+            17 if is(PROXY_HEADERS[0]) => Name::Proxy(0),
+            14 if is(PROXY_HEADERS[1]) => Name::Proxy(1),
+            18 if is(PROXY_HEADERS[2]) => Name::Proxy(2),
+            15 if is(PROXY_HEADERS[3]) => Name::Proxy(3),
             17 if is("transfer-encoding") => Name::Refused,
             6 if is("expect") => Name::Refused,
             7 if is("upgrade") => Name::Refused,
@@ -245,6 +268,19 @@ mod tests {
         assert_eq!((h.content_length, h.has_content_length), (12, true));
         assert_eq!(&text[h.len..], "{\"a\":1}");
         assert!(!h.close);
+    }
+
+    #[test]
+    fn the_headers_a_proxy_names_the_original_request_in_are_read_once() {
+        let text = "GET /auth/forward HTTP/1.1\r\nX-Original-Method: GET\r\n\
+                    x-original-uri: /api/v2/accounts/1/runs/\r\nX-Forwarded-Method: POST\r\n\
+                    X-Forwarded-Uri: /x\r\n\r\n";
+        let h = head(text);
+        let values: Vec<_> = h.proxy.iter().map(|r| &text[r.clone().unwrap()]).collect();
+        assert_eq!(values, ["GET", "/api/v2/accounts/1/runs/", "POST", "/x"]);
+        assert!(declined(
+            "GET /auth/forward HTTP/1.1\r\nX-Original-URI: /a\r\nX-Original-URI: /b\r\n\r\n"
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The express lane: the requests other services send on every request of their own
-//! (`POST /api/v1/authorize`, and the probes `GET /livez` and `GET /healthz`) answered straight
+//! (`POST /api/v1/authorize`, forward auth's `GET`/`POST /auth/forward`, and the probes
+//! `GET /livez` and `GET /healthz`) answered straight
 //! off the connection, without the router's per-request machinery (a request object, header
 //! maps, boxed middleware, the body as a stream).
 //!
@@ -7,9 +8,9 @@
 //! not take ([`head::parse`] declines anything but plain HTTP/1.1 `GET`/`POST` with a
 //! `Content-Length`; any other route, or a body over the limit, is not its business either)
 //! hands the connection, with every byte already read, to hyper and the router for good. What
-//! it takes it answers as the router would, with the same parts: the row's requirement from the
-//! route table ([`crate::routes::table`]), its one guard ([`crate::routes::guard::check`]), the
-//! same body reader ([`crate::extract::json_from_bytes`]) and the same handler
+//! it takes it answers as the router would, with the same parts in the same order: the row's
+//! requirement from the route table ([`crate::routes::table`]), its one guard
+//! ([`crate::routes::guard::check`], as soon as the head is in), the same body reader ([`crate::extract::json_from_bytes`]) and the same handler
 //! ([`crate::routes::authorize::respond`]); `tests/server/express.rs` holds each answer to the
 //! router's, byte for byte but the date. The connection's timeouts, cap and graceful stop are
 //! [`crate::connections`]'s, as for every connection.
@@ -19,6 +20,7 @@ pub(crate) mod head;
 
 use crate::error::ApiError;
 use crate::extract::ClientIp;
+use crate::routes::caller::Caller;
 use crate::routes::guard::{Admitted, Presented, RowGuard};
 use crate::routes::spec::Requirement;
 use crate::state::AppState;
@@ -41,6 +43,9 @@ enum Handler {
     Authorize,
     /// `GET /livez`, `GET /healthz` ([`crate::routes::health`]).
     Probe,
+    /// `GET` and `POST /auth/forward` ([`crate::routes::forward`]; other methods, and Envoy's
+    /// `/auth/forward/<path>`, go to the router).
+    Forward,
 }
 
 /// The routes the lane may take, and what answers them. Each is taken only while the route
@@ -50,12 +55,14 @@ const ROUTES: &[(Verb, &str, Handler)] = &[
     (Verb::Post, "/api/v1/authorize", Handler::Authorize),
     (Verb::Get, "/livez", Handler::Probe),
     (Verb::Get, "/healthz", Handler::Probe),
+    (Verb::Get, "/auth/forward", Handler::Forward),
+    (Verb::Post, "/auth/forward", Handler::Forward),
 ];
 
-/// The longest body the lane reads. It reads a body before the guard has authenticated anyone
-/// (the router authenticates first and reads the body after), so what an anonymous connection
-/// can make it hold is kept small: a head of at most [`head::MAX_HEAD`] and this. A batch of
-/// 100 checks fits; a longer body goes to the router.
+/// The longest body the lane reads. It reads the body of a refused request too, to keep the
+/// connection in step, so what an anonymous connection can make it hold is kept small: a head
+/// of at most [`head::MAX_HEAD`] and this. A batch of 100 checks fits; a longer body goes to
+/// the router.
 pub const MAX_BODY: usize = 16 * 1024;
 
 /// A route the lane takes, with its row's guard.
@@ -101,7 +108,7 @@ impl Express {
                     .spec;
                 let served = match (handler, spec.requirement) {
                     (Handler::Probe, Requirement::Public) => true,
-                    (Handler::Authorize, r) => {
+                    (Handler::Authorize | Handler::Forward, r) => {
                         r != Requirement::Public
                             && r != Requirement::User
                             && !r.is_console()
@@ -135,6 +142,7 @@ impl Express {
         let body_fits = match route.handler {
             Handler::Probe => head.content_length == 0,
             Handler::Authorize => head.has_content_length && head.content_length <= self.body_limit,
+            Handler::Forward => head.content_length <= self.body_limit,
         };
         body_fits.then_some(*route)
     }
@@ -177,6 +185,15 @@ impl Express {
                 return self.hand_over();
             };
             let handling = begin();
+            let client = ClientIp::resolve_forwarded(Some(peer), head.forwarded(buf), trusted).0;
+            // The guard first, as the router runs it: the caller is known (or refused) before
+            // the body is read.
+            let admitted = match route.handler {
+                Handler::Probe => None,
+                Handler::Authorize | Handler::Forward => {
+                    Some(self.admit(route, &head, buf, client).await)
+                }
+            };
             let whole = head.len + head.content_length;
             while buf.len() < whole {
                 buf.reserve(whole - buf.len());
@@ -186,10 +203,9 @@ impl Express {
                 }
             }
             let request = buf.split_to(whole).freeze();
-            let client = ClientIp::resolve_forwarded(Some(peer), head.forwarded(&request), trusted);
             let close = head.close || finishing.load(Relaxed);
             out.clear();
-            self.answer(route, &head, request, client.0, close, &mut out)
+            self.answer(route, &head, request, admitted, close, &mut out)
                 .await;
             if io.write_all(&out).await.is_err() {
                 return LaneEnd::Closed;
@@ -208,56 +224,74 @@ impl Express {
         LaneEnd::HandOver
     }
 
-    /// Answers one request the lane took into `out`.
+    /// Answers one request the lane took into `out`; `admitted`: what the row's guard said.
     async fn answer(
         &self,
         route: Route,
         head: &Head,
         request: Bytes,
-        client: Option<IpAddr>,
+        admitted: Option<Result<Caller, ApiError>>,
         close: bool,
         out: &mut Vec<u8>,
     ) {
         let mut body = Vec::with_capacity(512);
-        let written = match route.handler {
-            Handler::Probe => serde_json::to_writer(&mut body, &crate::routes::health::OK),
-            Handler::Authorize => match self.authorize(route, head, request, client).await {
-                Ok(answer) => answer.write_json(&mut body),
-                Err(e) => return write_error(e, close, out).await,
-            },
+        let written = match (route.handler, admitted) {
+            (Handler::Authorize, Some(caller)) => {
+                match self.authorize(caller, head, request).await {
+                    Ok(answer) => answer.write_json(&mut body),
+                    Err(e) => return write_response(e.into_response(), close, out).await,
+                }
+            }
+            (Handler::Forward, Some(caller)) => {
+                let answer = match caller {
+                    Ok(caller) => self.forward(&caller, head, &request).await,
+                    Err(e) => Err(e),
+                };
+                let response = answer.unwrap_or_else(IntoResponse::into_response);
+                return write_response(response, close, out).await;
+            }
+            _ => serde_json::to_writer(&mut body, &crate::routes::health::OK),
         };
         match written {
             Ok(()) => answer::write(out, StatusCode::OK, Headers::Json, &body, close),
-            Err(e) => write_error(ApiError::Internal(e.to_string()), close, out).await,
+            Err(e) => {
+                let failed = ApiError::Internal(e.to_string()).into_response();
+                write_response(failed, close, out).await;
+            }
         }
     }
 
-    /// `POST /api/v1/authorize`: the row's guard, then the handler with the body as the router
-    /// reads it.
-    async fn authorize(
+    /// The row's guard ([`crate::routes::guard::check`]) on what the head presents.
+    async fn admit(
         &self,
         route: Route,
         head: &Head,
-        request: Bytes,
+        buf: &[u8],
         client: Option<IpAddr>,
-    ) -> Result<crate::routes::authorize::AuthorizeAnswer, ApiError> {
-        let text = |range: &Option<std::ops::Range<usize>>| {
-            range
-                .clone()
-                .and_then(|r| std::str::from_utf8(&request[r]).ok())
-        };
+    ) -> Result<Caller, ApiError> {
         let presented = Presented {
             ip: client,
-            authorization: text(&head.authorization),
+            authorization: text(buf, &head.authorization),
             path_account: None,
             path_project: None,
         };
-        let caller = match crate::routes::guard::check(&self.state, route.guard, presented).await? {
-            Admitted::Token(caller) => caller,
+        match crate::routes::guard::check(&self.state, route.guard, presented).await? {
+            Admitted::Token(caller) => Ok(caller),
             // Not for a row the lane takes ([`Express::new`]).
-            Admitted::User(_) => return Err(ApiError::Unauthenticated),
-        };
-        let body = if crate::extract::is_json_content_type(text(&head.content_type)) {
+            Admitted::User(_) => Err(ApiError::Unauthenticated),
+        }
+    }
+
+    /// `POST /api/v1/authorize` once the guard has spoken: the handler, with the body as the
+    /// router reads it.
+    async fn authorize(
+        &self,
+        caller: Result<Caller, ApiError>,
+        head: &Head,
+        request: Bytes,
+    ) -> Result<crate::routes::authorize::AuthorizeAnswer, ApiError> {
+        let caller = caller?;
+        let body = if crate::extract::is_json_content_type(text(&request, &head.content_type)) {
             crate::extract::json_from_bytes(request.slice(head.len..), None, b'{')
         } else {
             Err(ApiError::UnsupportedMediaType)
@@ -266,9 +300,45 @@ impl Express {
     }
 }
 
-/// Writes an error as the router answers it: the error envelope with its status and headers.
-async fn write_error(e: ApiError, close: bool, out: &mut Vec<u8>) {
-    let (parts, body) = e.into_response().into_parts();
+impl Express {
+    /// `/auth/forward` once the guard has let the caller in: the handler, with the original
+    /// request read from the head as the router reads it from its header map.
+    async fn forward(
+        &self,
+        caller: &Caller,
+        head: &Head,
+        request: &[u8],
+    ) -> Result<axum::response::Response, ApiError> {
+        let path = text(request, &Some(head.path.clone())).unwrap_or_default();
+        let proxied = crate::routes::forward::Proxied {
+            method: match head.verb {
+                Verb::Get => "GET",
+                Verb::Post => "POST",
+            },
+            path,
+            target: path,
+            header: |name: &axum::http::HeaderName| {
+                let at = head::PROXY_HEADERS.iter().position(|h| *h == name.as_str());
+                let value = at.and_then(|i| head.proxy[i].clone());
+                // The head parser declines a repeated one or one that is not text.
+                (value.map(|r| text(request, &Some(r))), false)
+            },
+        };
+        crate::routes::forward::respond(&self.state, caller, &proxied).await
+    }
+}
+
+/// The text of a header value the head parser found visible ASCII.
+fn text<'b>(buf: &'b [u8], range: &Option<std::ops::Range<usize>>) -> Option<&'b str> {
+    range
+        .clone()
+        .and_then(|r| std::str::from_utf8(&buf[r]).ok())
+}
+
+/// Writes a response the router's parts made (an error in the envelope, forward auth's answer)
+/// as hyper writes it.
+async fn write_response(response: axum::response::Response, close: bool, out: &mut Vec<u8>) {
+    let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();

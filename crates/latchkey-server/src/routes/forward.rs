@@ -53,37 +53,58 @@ const TRAEFIK: [Source; 2] = [
     },
 ];
 
-/// The one value of a header the proxy sets; a missing, repeated or non-ASCII one is refused
-/// (two copies mean something besides the proxy wrote one, and picking either is a guess).
-fn one<'a>(headers: &'a HeaderMap, source: &Source) -> Result<&'a str, ApiError> {
-    let mut values = headers.get_all(&source.header).iter();
-    let value = values.next().ok_or_else(|| {
+/// What a request holds of a header the proxy sets: its values in order (`None` for one that is
+/// not text), as far as the second.
+pub(crate) type Sent<'a> = (Option<Option<&'a str>>, bool);
+
+/// The one value of a header the proxy sets (`sent`: its first value, and whether there was a
+/// second); a missing, repeated or non-ASCII one is refused (two copies mean something besides
+/// the proxy wrote one, and picking either is a guess).
+fn one<'a>(sent: Sent<'a>, source: &Source) -> Result<&'a str, ApiError> {
+    let (first, repeated) = sent;
+    let value = first.ok_or_else(|| {
         ApiError::field(
             source.field,
             "the proxy must send the original request's method and URI",
         )
     })?;
-    if values.next().is_some() {
+    if repeated {
         return Err(ApiError::field(
             source.field,
             "sent more than once; refused rather than picking one",
         ));
     }
-    value
-        .to_str()
-        .map_err(|_| ApiError::field(source.field, "must be visible ASCII"))
+    value.ok_or_else(|| ApiError::field(source.field, "must be visible ASCII"))
+}
+
+/// What [`original`] reads of a request: where it was sent, and the proxy's headers.
+pub(crate) struct Proxied<'a, H> {
+    /// The request's method.
+    pub(crate) method: &'a str,
+    /// Its path.
+    pub(crate) path: &'a str,
+    /// Its path and query.
+    pub(crate) target: &'a str,
+    /// A header's values ([`Sent`]), by its lower-case name.
+    pub(crate) header: H,
 }
 
 /// The original request's method and URI, from where `proxy` puts them.
-fn original(proxy: ForwardAuthHeaders, request: &Request) -> Result<(&str, &str), ApiError> {
+fn original<'a, H>(
+    proxy: ForwardAuthHeaders,
+    sent: &Proxied<'a, H>,
+) -> Result<(&'a str, &'a str), ApiError>
+where
+    H: Fn(&HeaderName) -> Sent<'a>,
+{
     let [method, uri] = match proxy {
         ForwardAuthHeaders::Nginx => &NGINX,
         ForwardAuthHeaders::Traefik => &TRAEFIK,
         ForwardAuthHeaders::Envoy => {
             // ext_authz sends the original method, and the original path and query after
             // `path_prefix`.
-            let target = request.uri().path_and_query().map_or("", |pq| pq.as_str());
-            let uri = target
+            let uri = sent
+                .target
                 .strip_prefix(PREFIX)
                 .filter(|rest| rest.starts_with('/'))
                 .ok_or_else(|| {
@@ -93,15 +114,24 @@ fn original(proxy: ForwardAuthHeaders, request: &Request) -> Result<(&str, &str)
                          http_service's path_prefix to /auth/forward",
                     )
                 })?;
-            return Ok((request.method().as_str(), uri));
+            return Ok((sent.method, uri));
         }
     };
     // The Envoy path answers only in Envoy mode.
-    if request.uri().path() != PREFIX {
+    if sent.path != PREFIX {
         return Err(ApiError::NotFound);
     }
-    let headers = request.headers();
-    Ok((one(headers, method)?, one(headers, uri)?))
+    Ok((
+        one((sent.header)(&method.header), method)?,
+        one((sent.header)(&uri.header), uri)?,
+    ))
+}
+
+/// The values of `name` in `headers`, as [`Sent`].
+fn sent<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Sent<'a> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next().map(|v| v.to_str().ok());
+    (first, values.next().is_some())
 }
 
 /// A header value made from a string we built (always visible ASCII).
@@ -109,18 +139,34 @@ fn value(s: String) -> Result<HeaderValue, ApiError> {
     HeaderValue::try_from(s).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Answers whether the proxied request may go on, and counts the answer: 200 allows, 403
-/// denies, anything else (off, a bad original request) is no decision.
+/// The handler ([`respond`]).
 pub async fn forward(
     State(state): State<AppState>,
-    Caller {
-        principal,
-        from_cache,
-        ..
-    }: Caller,
+    caller: Caller,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let answer = decide(&state, &principal, request).await;
+    let (parts, _) = request.into_parts();
+    let proxied = Proxied {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        target: parts.uri.path_and_query().map_or("", |pq| pq.as_str()),
+        header: |name: &HeaderName| sent(&parts.headers, name),
+    };
+    respond(&state, &caller, &proxied).await
+}
+
+/// Answers whether the proxied request may go on, and counts the answer: 200 allows, 403
+/// denies, anything else (off, a bad original request) is no decision. Served by the router
+/// and by the express lane ([`crate::express`]) alike.
+pub(crate) async fn respond<'a, H>(
+    state: &AppState,
+    caller: &Caller,
+    proxied: &Proxied<'a, H>,
+) -> Result<Response, ApiError>
+where
+    H: Fn(&HeaderName) -> Sent<'a>,
+{
+    let answer = decide(state, &caller.principal, proxied).await;
     let outcome = match &answer {
         Ok(_) => Outcome::Allow,
         Err(ApiError::Forbidden(_)) => Outcome::Deny,
@@ -129,22 +175,25 @@ pub async fn forward(
     state
         .verifier
         .metrics()
-        .decided(DecisionKind::Forward, outcome, from_cache);
+        .decided(DecisionKind::Forward, outcome, caller.from_cache);
     answer
 }
 
 /// The answer to a proxied request.
-async fn decide(
+async fn decide<'a, H>(
     state: &AppState,
     principal: &Principal,
-    request: Request,
-) -> Result<Response, ApiError> {
+    proxied: &Proxied<'a, H>,
+) -> Result<Response, ApiError>
+where
+    H: Fn(&HeaderName) -> Sent<'a>,
+{
     let proxy = state
         .verifier
         .config()
         .forward_auth_headers
         .ok_or(ApiError::NotEnabled(OFF))?;
-    let (method, uri) = original(proxy, &request)?;
+    let (method, uri) = original(proxy, proxied)?;
     let original = normalise(method, uri).map_err(|refusal| {
         ApiError::Forbidden(format!("the original request is ambiguous: {refusal}"))
     })?;

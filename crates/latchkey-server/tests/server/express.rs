@@ -475,10 +475,16 @@ async fn a_stop_lets_the_lane_finish_the_request_in_hand() {
         Some("application/json"),
         br#"{"permission":"jobs:read"}"#,
     );
-    // Everything but the body's last byte: the request is in hand when the server stops.
+    // Everything but the body's last byte: the request is in hand when the server stops, once
+    // the guard has looked its (new, so uncached) token up.
+    let misses = app.verifier.metrics().cache_misses();
     let (head, last) = request.split_at(request.len() - 1);
     let mut s = connect(&app).await;
     s.write_all(head).await.unwrap();
+    crate::common::eventually("the guard looking the token up", async || {
+        (app.verifier.metrics().cache_misses() > misses).then_some(())
+    })
+    .await;
     let mut idle = connect(&app).await;
     idle.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -493,4 +499,108 @@ async fn a_stop_lets_the_lane_finish_the_request_in_hand() {
     assert_eq!(answer.status, "HTTP/1.1 200 OK", "{answer:?}");
     assert_eq!(answer.header("connection"), Some("close"));
     assert!(closes(&mut s).await);
+}
+
+/// A forward-auth request as `proxy` sends it: the original method and URI in its headers.
+fn forward(verb: &str, token: Option<&str>, original: &[(&str, &str)]) -> Vec<u8> {
+    let authorization = token.map_or(String::new(), |t| format!("Authorization: Token {t}\r\n"));
+    let headers: String = original
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    format!("{verb} /auth/forward HTTP/1.1\r\nHost: latchkey\r\n{authorization}{headers}\r\n")
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn forward_auth_answers_are_the_router_s() {
+    use latchkey_server::ForwardAuthHeaders::{Nginx, Traefik};
+    for proxy in [Some(Nginx), Some(Traefik), None] {
+        let app = spawn_app_with(ServerConfig {
+            forward_auth_headers: proxy,
+            ..config()
+        })
+        .await;
+        let (a, p1, p2) = (app.account, app.p1, app.p2);
+        let admin = app.token(a, &["account_admin"]).await;
+        let runner = app.token(a, &[&format!("job_runner:project={p1}")]).await;
+        let (method, uri) = match proxy {
+            Some(Traefik) => ("X-Forwarded-Method", "X-Forwarded-Uri"),
+            _ => ("X-Original-Method", "X-Original-URI"),
+        };
+        let runs = |project: i64| format!("/api/v2/accounts/{a}/runs/?project_id={project}");
+        let originals: Vec<Vec<(&str, String)>> = vec![
+            vec![(method, "GET".into()), (uri, runs(p1.0))],
+            vec![(method, "GET".into()), (uri, runs(p2.0))],
+            vec![
+                (method, "POST".into()),
+                (uri, format!("/api/v2/accounts/{a}/jobs/1/run/")),
+            ],
+            vec![
+                (method, "GET".into()),
+                (uri, format!("/api/v2/accounts/{a}/runs/")),
+            ],
+            vec![
+                (method, "GET".into()),
+                (uri, format!("/api/v2/accounts/{}/runs/", a.0 + 1)),
+            ],
+            vec![
+                (method, "GET".into()),
+                (uri, format!("/api/v2/accounts/{a}/runs/../../billing/")),
+            ],
+            vec![(method, "GET".into()), (uri, "/nowhere/at/all".into())],
+            vec![
+                (method, "GET".into()),
+                (uri, format!("{}&project_id={}", runs(p1.0), p2.0)),
+            ],
+            vec![(uri, runs(p1.0))],
+            vec![(method, "GET".into())],
+            vec![],
+        ];
+        let mut statuses = Vec::new();
+        for verb in ["GET", "POST"] {
+            for token in [
+                Some(admin.as_str()),
+                Some(runner.as_str()),
+                Some("nope"),
+                None,
+            ] {
+                for original in &originals {
+                    let original: Vec<(&str, &str)> =
+                        original.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                    let (lane, router) = both(&app, &forward(verb, token, &original)).await;
+                    assert_eq!(lane, router, "{proxy:?} {verb} {original:?}");
+                    statuses.push(lane.status);
+                }
+            }
+        }
+        // Real answers, not one refusal over and over.
+        let distinct: std::collections::BTreeSet<_> = statuses.iter().collect();
+        match proxy {
+            None => assert!(distinct.contains(&"HTTP/1.1 501 Not Implemented".to_owned())),
+            Some(_) => {
+                for status in [
+                    "HTTP/1.1 200 OK",
+                    "HTTP/1.1 403 Forbidden",
+                    "HTTP/1.1 400 Bad Request",
+                ] {
+                    assert!(
+                        distinct.contains(&status.to_owned()),
+                        "{proxy:?}: {distinct:?}"
+                    );
+                }
+            }
+        }
+        assert!(distinct.contains(&"HTTP/1.1 401 Unauthorized".to_owned()));
+        let allowed = forward("GET", Some(&admin), &[(method, "GET"), (uri, &runs(p1.0))]);
+        if proxy.is_some() {
+            let (lane, _) = both(&app, &allowed).await;
+            assert_eq!(
+                lane.header("x-latchkey-permission"),
+                Some("runs:read"),
+                "{lane:?}"
+            );
+            assert_eq!(lane.header("content-length"), Some("0"));
+        }
+    }
 }
