@@ -604,3 +604,54 @@ async fn forward_auth_answers_are_the_router_s() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_request_in_hand_in_the_lane_holds_its_connection_at_the_cap() {
+    let app = spawn_app_with(ServerConfig {
+        max_connections: 1,
+        request_timeout: Duration::from_secs(600),
+        ..config()
+    })
+    .await;
+    let admin = format!("Token {}", app.token(app.account, &["account_admin"]).await);
+    let request = post(
+        Some(&admin),
+        Some("application/json"),
+        br#"{"permission":"jobs:read"}"#,
+    );
+    // The one connection the cap allows has its request in hand (the guard has looked the new
+    // token up) and waits for the body's last byte.
+    let misses = app.verifier.metrics().cache_misses();
+    let (head, last) = request.split_at(request.len() - 1);
+    let mut held = connect(&app).await;
+    held.write_all(head).await.unwrap();
+    crate::common::eventually("the guard looking the token up", async || {
+        (app.verifier.metrics().cache_misses() > misses).then_some(())
+    })
+    .await;
+    // A new connection cannot take its place: it is shed (503, or simply closed).
+    let mut late = connect(&app).await;
+    let _ = late
+        .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut shed = Vec::new();
+    let closed = tokio::time::timeout(PROPAGATION, late.read_to_end(&mut shed)).await;
+    assert!(closed.is_ok(), "the late connection was held");
+    let shed = String::from_utf8_lossy(&shed);
+    assert!(
+        shed.is_empty() || shed.starts_with("HTTP/1.1 503"),
+        "{shed}"
+    );
+    // The held one is answered, and stays open for its next request.
+    held.write_all(last).await.unwrap();
+    let mut pending = Vec::new();
+    let answer = read_answer(&mut held, &mut pending).await;
+    assert_eq!(answer.status, "HTTP/1.1 200 OK", "{answer:?}");
+    held.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        read_answer(&mut held, &mut pending).await.body,
+        r#"{"status":"ok"}"#
+    );
+}
