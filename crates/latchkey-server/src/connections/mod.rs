@@ -12,6 +12,10 @@
 //!   The cap is kept below the process's open-file limit, which [`raise_open_file_limit`] lifts
 //!   to its hard limit at start.
 //!
+//! A connection begins in the express lane ([`crate::express`]) and goes to hyper and the
+//! router at the first request the lane does not take; the timeouts, the cap and a stop hold
+//! the same in both (`supervise`).
+//!
 //! Not here: what a request may do (the route table's guard), or how many requests a caller may
 //! make (the throttles and budgets).
 

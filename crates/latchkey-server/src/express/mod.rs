@@ -1,18 +1,19 @@
 //! The express lane: the requests other services send on every request of their own
 //! (`POST /api/v1/authorize`, forward auth's `GET`/`POST /auth/forward`, and the probes
-//! `GET /livez` and `GET /healthz`) answered straight
-//! off the connection, without the router's per-request machinery (a request object, header
-//! maps, boxed middleware, the body as a stream).
+//! `GET /livez` and `GET /healthz`) answered straight off the connection, without the router's
+//! per-request machinery (a request object, header maps, boxed middleware, the body as a
+//! stream).
 //!
 //! It is a lane, not a second server: a connection begins in it, and the first request it does
-//! not take ([`head::parse`] declines anything but plain HTTP/1.1 `GET`/`POST` with a
-//! `Content-Length`; any other route, or a body over the limit, is not its business either)
+//! not take (`head::parse` declines anything but plain HTTP/1.1 `GET`/`POST` with a
+//! `Content-Length`; any other route, or a body over [`MAX_BODY`], is not its business either)
 //! hands the connection, with every byte already read, to hyper and the router for good. What
 //! it takes it answers as the router would, with the same parts in the same order: the row's
 //! requirement from the route table ([`crate::routes::table`]), its one guard
-//! ([`crate::routes::guard::check`], as soon as the head is in), the same body reader ([`crate::extract::json_from_bytes`]) and the same handler
-//! ([`crate::routes::authorize::respond`]); `tests/server/express.rs` holds each answer to the
-//! router's, byte for byte but the date. The connection's timeouts, cap and graceful stop are
+//! (`routes::guard::check`, as soon as the head is in), the same body reader
+//! (`extract::json_from_bytes`) and the same handlers (`routes::authorize::respond`,
+//! `routes::forward::respond`); `tests/server/express.rs` holds each answer to the router's,
+//! byte for byte but the date. The connection's timeouts, cap and graceful stop are
 //! [`crate::connections`]'s, as for every connection.
 
 pub(crate) mod answer;
@@ -61,7 +62,7 @@ const ROUTES: &[(Verb, &str, Handler)] = &[
 
 /// The longest body the lane reads. It reads the body of a refused request too, to keep the
 /// connection in step, so what an anonymous connection can make it hold is kept small: a head
-/// of at most [`head::MAX_HEAD`] and this. A batch of 100 checks fits; a longer body goes to
+/// of at most 8 KiB and this. A batch of 100 checks fits; a longer body goes to
 /// the router.
 pub const MAX_BODY: usize = 16 * 1024;
 
@@ -92,7 +93,7 @@ pub(crate) enum LaneEnd {
 }
 
 impl Express {
-    /// The lane over `state`, with the routes of [`ROUTES`] whose rows the route table has.
+    /// The lane over `state`, with the routes of `ROUTES` whose rows the route table has.
     pub fn new(state: AppState) -> Express {
         let rows = crate::routes::table::table();
         let routes = ROUTES

@@ -387,7 +387,7 @@ impl AuthorizeAnswer {
     }
 }
 
-/// The handler ([`respond`]).
+/// The handler (`respond`).
 pub async fn authorize(
     State(state): State<AppState>,
     caller: Caller,

@@ -139,7 +139,7 @@ fn value(s: String) -> Result<HeaderValue, ApiError> {
     HeaderValue::try_from(s).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The handler ([`respond`]).
+/// The handler (`respond`).
 pub async fn forward(
     State(state): State<AppState>,
     caller: Caller,
