@@ -24,8 +24,16 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// Stops nginx as its operator would (SIGTERM: the master stops its workers, then itself);
+    /// a SIGKILL to the master would leave the workers running, orphaned.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let stopped = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stopped {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
