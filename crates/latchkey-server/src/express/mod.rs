@@ -8,8 +8,9 @@
 //! not take (`head::parse` declines anything but plain HTTP/1.1 `GET`/`POST` with a
 //! `Content-Length`; any other route, or a body over [`MAX_BODY`], is not its business either)
 //! hands the connection, with every byte already read, to hyper and the router for good. What
-//! it takes it answers as the router would, with the same parts in the same order: the row's
-//! requirement from the route table ([`crate::routes::table`]), its one guard
+//! it takes it answers as the router would, with the same parts in the same order: the rows
+//! the route table ([`crate::routes::table`]) marks for the lane, each with its requirement
+//! and its one guard
 //! (`routes::guard::check`, as soon as the head is in), the same body reader
 //! (`extract::json_from_bytes`) and the same handlers (`routes::authorize::respond`,
 //! `routes::forward::respond`); `tests/server/express.rs` holds each answer to the router's,
@@ -23,7 +24,7 @@ use crate::error::ApiError;
 use crate::extract::ClientIp;
 use crate::routes::caller::Caller;
 use crate::routes::guard::{Admitted, Presented, RowGuard};
-use crate::routes::spec::Requirement;
+use crate::routes::spec::{Lane, Requirement, RouteSpec};
 use crate::state::AppState;
 use answer::Headers;
 use axum::body::Bytes;
@@ -37,29 +38,6 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// What the lane answers a route with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Handler {
-    /// `POST /api/v1/authorize` ([`crate::routes::authorize`]).
-    Authorize,
-    /// `GET /livez`, `GET /healthz` ([`crate::routes::health`]).
-    Probe,
-    /// `GET` and `POST /auth/forward` ([`crate::routes::forward`]; other methods, and Envoy's
-    /// `/auth/forward/<path>`, go to the router).
-    Forward,
-}
-
-/// The routes the lane may take, and what answers them. Each is taken only while the route
-/// table has its row with a requirement the lane enforces through the one guard (no path
-/// parameters, no session): the table stays the authority.
-const ROUTES: &[(Verb, &str, Handler)] = &[
-    (Verb::Post, "/api/v1/authorize", Handler::Authorize),
-    (Verb::Get, "/livez", Handler::Probe),
-    (Verb::Get, "/healthz", Handler::Probe),
-    (Verb::Get, "/auth/forward", Handler::Forward),
-    (Verb::Post, "/auth/forward", Handler::Forward),
-];
-
 /// The longest body the lane reads. It reads the body of a refused request too, to keep the
 /// connection in step, so what an anonymous connection can make it hold is kept small: a head
 /// of at most 8 KiB and this. A batch of 100 checks fits; a longer body goes to
@@ -71,7 +49,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 struct Route {
     verb: Verb,
     path: &'static str,
-    handler: Handler,
+    handler: Lane,
     guard: RowGuard,
 }
 
@@ -93,37 +71,14 @@ pub(crate) enum LaneEnd {
 }
 
 impl Express {
-    /// The lane over `state`, with the routes of `ROUTES` whose rows the route table has.
+    /// The lane over `state`: the route table's rows that say how the lane answers them
+    /// ([`crate::routes::row::Row::in_lane`]), each while its requirement is one the lane
+    /// enforces through the one guard (a probe: none; otherwise a token, without path
+    /// parameters or a session) and its method one the lane reads.
     pub fn new(state: AppState) -> Express {
-        let rows = crate::routes::table::table();
-        let routes = ROUTES
+        let routes = crate::routes::table::table()
             .iter()
-            .filter_map(|&(verb, path, handler)| {
-                let method = match verb {
-                    Verb::Get => Method::GET,
-                    Verb::Post => Method::POST,
-                };
-                let spec = &rows
-                    .iter()
-                    .find(|row| row.spec.path == path && row.spec.method == method)?
-                    .spec;
-                let served = match (handler, spec.requirement) {
-                    (Handler::Probe, Requirement::Public) => true,
-                    (Handler::Authorize | Handler::Forward, r) => {
-                        r != Requirement::Public
-                            && r != Requirement::User
-                            && !r.is_console()
-                            && !r.on_project()
-                    }
-                    _ => false,
-                };
-                (served && !path.contains('{')).then(|| Route {
-                    verb,
-                    path,
-                    handler,
-                    guard: RowGuard::of(spec),
-                })
-            })
+            .filter_map(|row| lane_route(&row.spec))
             .collect();
         let body_limit = state.verifier.config().body_limit.min(MAX_BODY);
         Express {
@@ -141,9 +96,9 @@ impl Express {
             .iter()
             .find(|r| r.verb == head.verb && r.path.as_bytes() == path)?;
         let body_fits = match route.handler {
-            Handler::Probe => head.content_length == 0,
-            Handler::Authorize => head.has_content_length && head.content_length <= self.body_limit,
-            Handler::Forward => head.content_length <= self.body_limit,
+            Lane::Probe => head.content_length == 0,
+            Lane::Authorize => head.has_content_length && head.content_length <= self.body_limit,
+            Lane::Forward => head.content_length <= self.body_limit,
         };
         body_fits.then_some(*route)
     }
@@ -190,8 +145,8 @@ impl Express {
             // The guard first, as the router runs it: the caller is known (or refused) before
             // the body is read.
             let admitted = match route.handler {
-                Handler::Probe => None,
-                Handler::Authorize | Handler::Forward => {
+                Lane::Probe => None,
+                Lane::Authorize | Lane::Forward => {
                     Some(self.admit(route, &head, buf, client).await)
                 }
             };
@@ -237,13 +192,11 @@ impl Express {
     ) {
         let mut body = Vec::with_capacity(512);
         let written = match (route.handler, admitted) {
-            (Handler::Authorize, Some(caller)) => {
-                match self.authorize(caller, head, request).await {
-                    Ok(answer) => answer.write_json(&mut body),
-                    Err(e) => return write_response(e.into_response(), close, out).await,
-                }
-            }
-            (Handler::Forward, Some(caller)) => {
+            (Lane::Authorize, Some(caller)) => match self.authorize(caller, head, request).await {
+                Ok(answer) => answer.write_json(&mut body),
+                Err(e) => return write_response(e.into_response(), close, out).await,
+            },
+            (Lane::Forward, Some(caller)) => {
                 let answer = match caller {
                     Ok(caller) => self.forward(&caller, head, &request).await,
                     Err(e) => Err(e),
@@ -336,6 +289,30 @@ fn text<'b>(buf: &'b [u8], range: &Option<std::ops::Range<usize>>) -> Option<&'b
         .and_then(|r| std::str::from_utf8(&buf[r]).ok())
 }
 
+/// The lane's route for a row of the table, if the row asks for the lane and the lane can
+/// serve it.
+fn lane_route(spec: &RouteSpec) -> Option<Route> {
+    let handler = spec.lane?;
+    let verb = match spec.method {
+        Method::GET => Verb::Get,
+        Method::POST => Verb::Post,
+        _ => return None,
+    };
+    let r = spec.requirement;
+    let served = match handler {
+        Lane::Probe => r == Requirement::Public,
+        Lane::Authorize | Lane::Forward => {
+            r != Requirement::Public && r != Requirement::User && !r.is_console() && !r.on_project()
+        }
+    };
+    (served && !spec.path.contains('{')).then(|| Route {
+        verb,
+        path: spec.path,
+        handler,
+        guard: RowGuard::of(spec),
+    })
+}
+
 /// Writes a response the router's parts made (an error in the envelope, forward auth's answer)
 /// as hyper writes it.
 async fn write_response(response: axum::response::Response, close: bool, out: &mut Vec<u8>) {
@@ -350,4 +327,32 @@ async fn write_response(response: axum::response::Response, close: bool, out: &m
         &body,
         close,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lane_route;
+
+    /// A row the table puts in the lane is served there: marking one the lane cannot serve
+    /// would only send it to the router, so it is refused here instead.
+    #[test]
+    fn every_row_marked_for_the_lane_is_taken_by_it() {
+        let marked: Vec<_> = crate::routes::table::table()
+            .into_iter()
+            .filter(|row| row.spec.lane.is_some())
+            .collect();
+        assert_eq!(
+            marked.len(),
+            5,
+            "healthz, livez, authorize, forward GET and POST"
+        );
+        for row in marked {
+            assert!(
+                lane_route(&row.spec).is_some(),
+                "{} {}",
+                row.spec.method,
+                row.spec.path
+            );
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! row without its answer does not compile.
 
 use crate::routes::spec::{
-    form, list, one, query, Answer, BodyMaker, QueryMaker, Requirement, RouteSpec, Success,
+    form, list, one, query, Answer, BodyMaker, Lane, QueryMaker, Requirement, RouteSpec, Success,
 };
 use crate::state::AppState;
 use axum::handler::Handler;
@@ -25,6 +25,12 @@ impl Row {
     /// pages and assets.
     pub fn in_document(&self) -> bool {
         self.spec.answer.success != Success::Html
+    }
+
+    /// The express lane answers the row too, as `lane` says ([`crate::express`]).
+    pub fn in_lane(mut self, lane: Lane) -> Row {
+        self.spec.lane = Some(lane);
+        self
     }
 }
 
@@ -115,6 +121,7 @@ impl Unanswered {
                 query: self.query,
                 answer: Answer { success, data },
                 password_only: self.password_only,
+                lane: None,
             },
             handler: self.handler,
         }

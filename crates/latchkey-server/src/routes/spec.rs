@@ -160,6 +160,18 @@ impl Requirement {
     }
 }
 
+/// How the express lane ([`crate::express`]) answers a row it takes off the connection; a row
+/// without one is the router's alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// `POST /api/v1/authorize`.
+    Authorize,
+    /// Forward auth (`/auth/forward`, nginx and Traefik headers).
+    Forward,
+    /// A probe answering `{"status": "ok"}`.
+    Probe,
+}
+
 /// One row of the table, as the guard and the document read it.
 #[derive(Clone, Debug)]
 pub struct RouteSpec {
@@ -179,4 +191,6 @@ pub struct RouteSpec {
     /// token (its handler answers a token with 400): minting a personal access token, so that
     /// a leaked one cannot make itself a twin.
     pub password_only: bool,
+    /// Answered in the express lane too, and how.
+    pub lane: Option<Lane>,
 }

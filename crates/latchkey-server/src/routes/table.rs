@@ -8,7 +8,7 @@ use crate::envelope::PageQuery;
 use crate::routes::guard::{guard, RowGuard};
 use crate::routes::row::{delete, get, patch, post, put};
 pub use crate::routes::row::{Row, Unanswered};
-pub use crate::routes::spec::{Requirement, RouteSpec};
+pub use crate::routes::spec::{Lane, Requirement, RouteSpec};
 use crate::routes::{
     audit, authorize, credentials, forward, groups, health, identity, introspect, invites,
     ip_restrictions, metrics, personal_tokens, projects, service_tokens, users,
@@ -22,7 +22,7 @@ use latchkey_wire as wire;
 
 use Requirement::{Authenticated, OnProject, Permission as Needs, Public, User};
 
-/// The five methods forward auth answers on `path`.
+/// The five methods forward auth answers on `path` (GET and POST first).
 fn forward_rows(path: &'static str) -> [Row; 5] {
     [
         get(path, Authenticated, forward::forward).headers(),
@@ -62,14 +62,19 @@ pub fn table() -> Vec<Row> {
     const RULE_SET: &str = "/api/v3/accounts/{account_id}/ip-restrictions/rule-set/";
     const RULE: &str = "/api/v3/accounts/{account_id}/ip-restrictions/{id}/";
     let mut rows = vec![
-        get("/healthz", Public, health::healthz).json::<health::Health>(),
-        get("/livez", Public, health::livez).json::<health::Health>(),
+        get("/healthz", Public, health::healthz)
+            .json::<health::Health>()
+            .in_lane(Lane::Probe),
+        get("/livez", Public, health::livez)
+            .json::<health::Health>()
+            .in_lane(Lane::Probe),
         get("/readyz", Public, health::readyz).json::<health::Readiness>(),
         get("/metrics", Public, metrics::metrics).metrics(),
         get("/api/openapi.json", Public, crate::openapi::openapi_json).json_document(),
         post("/api/v1/authorize", Authenticated, authorize::authorize)
             .body::<authorize::AuthorizeRequest>()
-            .json::<authorize::AuthorizeAnswer>(),
+            .json::<authorize::AuthorizeAnswer>()
+            .in_lane(Lane::Authorize),
         post("/api/v1/credentials/revoke", Public, credentials::revoke)
             .body::<credentials::ReportBody>()
             .accepted::<wire::ReportReceiptView>(),
@@ -304,11 +309,16 @@ pub fn table() -> Vec<Row> {
         .ok::<wire::IpRuleView>(),
     ];
     rows.extend(crate::console::rows::rows());
-    // nginx `auth_request` and Traefik call `/auth/forward`; Envoy's ext_authz appends the
-    // original path to its `path_prefix` (`/auth/forward`).
-    let forward = forward_rows("/auth/forward")
-        .into_iter()
-        .chain(forward_rows("/auth/forward/{*path}"));
+    // nginx `auth_request` and Traefik call `/auth/forward` (the lane takes their GET and POST);
+    // Envoy's ext_authz appends the original path to its `path_prefix` (`/auth/forward`).
+    let [get_forward, post_forward, others @ ..] = forward_rows("/auth/forward");
+    let forward = [
+        get_forward.in_lane(Lane::Forward),
+        post_forward.in_lane(Lane::Forward),
+    ]
+    .into_iter()
+    .chain(others)
+    .chain(forward_rows("/auth/forward/{*path}"));
     rows.splice(7..7, forward);
     rows
 }
