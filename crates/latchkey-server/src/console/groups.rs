@@ -5,14 +5,14 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, Refusal, Said};
+use crate::console::pages::{self, render, Refusal, Told};
 use crate::console::service_tokens::{form_grant_rows, DeletePage, GRANT_ROWS};
 use crate::console::token_views::{grant_text, GrantText, SetOption};
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_core::permissions as p;
@@ -159,10 +159,8 @@ fn groups_page(caller: &ConsoleCaller, loaded: &Loaded) -> GroupsPage {
 pub async fn list(
     State(state): State<AppState>,
     caller: ConsoleCaller,
-    said: Result<Query<Said>, QueryRejection>,
+    Told { notice, error }: Told,
 ) -> Response {
-    let Query(said) = said.unwrap_or_default();
-    let (notice, error) = said.read(&caller.csrf);
     let loaded = match load(&state, &caller).await {
         Ok(loaded) => loaded,
         Err(answer) => return answer,

@@ -6,14 +6,14 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, Said};
+use crate::console::pages::{self, render, Told};
 use crate::console::service_tokens::DeletePage;
 use crate::error::ApiError;
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_core::permissions as p;
@@ -109,10 +109,8 @@ async fn page(
 pub async fn list(
     State(state): State<AppState>,
     caller: ConsoleCaller,
-    said: Result<Query<Said>, QueryRejection>,
+    Told { notice, error }: Told,
 ) -> Response {
-    let Query(said) = said.unwrap_or_default();
-    let (notice, error) = said.read(&caller.csrf);
     page(&state, &caller, StatusCode::OK, |p| {
         p.notice = notice;
         p.error = error;

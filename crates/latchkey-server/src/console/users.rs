@@ -5,13 +5,13 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, Said};
+use crate::console::pages::{self, render, Told};
 use crate::console::token_views::when;
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use latchkey_core::permissions as p;
@@ -60,10 +60,8 @@ fn license_label(license: License) -> (&'static str, &'static str) {
 pub async fn list(
     State(state): State<AppState>,
     caller: ConsoleCaller,
-    said: Result<Query<Said>, QueryRejection>,
+    Told { notice, error }: Told,
 ) -> Response {
-    let Query(said) = said.unwrap_or_default();
-    let (notice, error) = said.read(&caller.csrf);
     let store = state.verifier.store();
     let found = async {
         Ok::<_, latchkey_store::StoreError>((
