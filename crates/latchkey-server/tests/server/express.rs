@@ -462,6 +462,26 @@ async fn what_the_lane_does_not_take_the_router_answers() {
     }
 }
 
+/// A connection with an authorize request in hand: everything sent but the body's last byte
+/// (returned), once the guard has looked its new, so uncached, token up.
+async fn request_in_hand(app: &App) -> (TcpStream, u8) {
+    let admin = format!("Token {}", app.token(app.account, &["account_admin"]).await);
+    let request = post(
+        Some(&admin),
+        Some("application/json"),
+        br#"{"permission":"jobs:read"}"#,
+    );
+    let misses = app.verifier.metrics().cache_misses();
+    let (head, last) = request.split_at(request.len() - 1);
+    let mut s = connect(app).await;
+    s.write_all(head).await.unwrap();
+    crate::common::eventually("the guard looking the token up", async || {
+        (app.verifier.metrics().cache_misses() > misses).then_some(())
+    })
+    .await;
+    (s, last[0])
+}
+
 #[tokio::test]
 async fn a_stop_lets_the_lane_finish_the_request_in_hand() {
     let app = spawn_app_with(ServerConfig {
@@ -469,22 +489,8 @@ async fn a_stop_lets_the_lane_finish_the_request_in_hand() {
         ..config()
     })
     .await;
-    let admin = format!("Token {}", app.token(app.account, &["account_admin"]).await);
-    let request = post(
-        Some(&admin),
-        Some("application/json"),
-        br#"{"permission":"jobs:read"}"#,
-    );
-    // Everything but the body's last byte: the request is in hand when the server stops, once
-    // the guard has looked its (new, so uncached) token up.
-    let misses = app.verifier.metrics().cache_misses();
-    let (head, last) = request.split_at(request.len() - 1);
-    let mut s = connect(&app).await;
-    s.write_all(head).await.unwrap();
-    crate::common::eventually("the guard looking the token up", async || {
-        (app.verifier.metrics().cache_misses() > misses).then_some(())
-    })
-    .await;
+    // The request is in hand when the server stops.
+    let (mut s, last) = request_in_hand(&app).await;
     let mut idle = connect(&app).await;
     idle.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
@@ -493,7 +499,7 @@ async fn a_stop_lets_the_lane_finish_the_request_in_hand() {
     let mut app = app;
     app.stop();
     assert!(closes(&mut idle).await, "an idle connection stays open");
-    s.write_all(last).await.unwrap();
+    s.write_all(&[last]).await.unwrap();
     let mut pending = Vec::new();
     let answer = read_answer(&mut s, &mut pending).await;
     assert_eq!(answer.status, "HTTP/1.1 200 OK", "{answer:?}");
@@ -613,22 +619,8 @@ async fn a_request_in_hand_in_the_lane_holds_its_connection_at_the_cap() {
         ..config()
     })
     .await;
-    let admin = format!("Token {}", app.token(app.account, &["account_admin"]).await);
-    let request = post(
-        Some(&admin),
-        Some("application/json"),
-        br#"{"permission":"jobs:read"}"#,
-    );
-    // The one connection the cap allows has its request in hand (the guard has looked the new
-    // token up) and waits for the body's last byte.
-    let misses = app.verifier.metrics().cache_misses();
-    let (head, last) = request.split_at(request.len() - 1);
-    let mut held = connect(&app).await;
-    held.write_all(head).await.unwrap();
-    crate::common::eventually("the guard looking the token up", async || {
-        (app.verifier.metrics().cache_misses() > misses).then_some(())
-    })
-    .await;
+    // The one connection the cap allows has its request in hand.
+    let (mut held, last) = request_in_hand(&app).await;
     // A new connection cannot take its place: it is shed (503, or simply closed).
     let mut late = connect(&app).await;
     let _ = late
@@ -643,7 +635,7 @@ async fn a_request_in_hand_in_the_lane_holds_its_connection_at_the_cap() {
         "{shed}"
     );
     // The held one is answered, and stays open for its next request.
-    held.write_all(last).await.unwrap();
+    held.write_all(&[last]).await.unwrap();
     let mut pending = Vec::new();
     let answer = read_answer(&mut held, &mut pending).await;
     assert_eq!(answer.status, "HTTP/1.1 200 OK", "{answer:?}");
