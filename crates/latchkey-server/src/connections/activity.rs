@@ -3,6 +3,7 @@
 //! socket that notes when bytes arrive.
 
 use super::ConnectionLimits;
+use bytes::{Buf, Bytes};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -145,11 +146,25 @@ impl Drop for Handling {
     }
 }
 
-/// The socket, noting when bytes arrive.
+/// The socket, noting when bytes arrive; what the express lane read and handed over with the
+/// connection is read again first.
 pub(crate) struct Watched {
     pub(super) stream: TcpStream,
     pub(super) activity: Arc<Activity>,
     pub(super) clock: Clock,
+    /// Bytes already read from the socket, to be read again before it.
+    pub(super) replay: Bytes,
+}
+
+/// Moves what `replay` holds (as much as fits) into `buf`; whether there was any.
+fn replayed(replay: &mut Bytes, buf: &mut ReadBuf<'_>) -> bool {
+    if replay.is_empty() {
+        return false;
+    }
+    let n = replay.len().min(buf.remaining());
+    buf.put_slice(&replay[..n]);
+    replay.advance(n);
+    true
 }
 
 impl AsyncRead for Watched {
@@ -158,6 +173,9 @@ impl AsyncRead for Watched {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if replayed(&mut self.replay, buf) {
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
@@ -194,5 +212,26 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replayed;
+    use bytes::Bytes;
+    use tokio::io::ReadBuf;
+
+    #[test]
+    fn what_was_read_is_replayed_as_far_as_it_fits_then_nothing() {
+        let mut replay = Bytes::from_static(b"hello");
+        let mut small = [0u8; 3];
+        let mut buf = ReadBuf::new(&mut small);
+        assert!(replayed(&mut replay, &mut buf));
+        assert_eq!(buf.filled(), b"hel");
+        let mut rest = [0u8; 8];
+        let mut buf = ReadBuf::new(&mut rest);
+        assert!(replayed(&mut replay, &mut buf));
+        assert_eq!(buf.filled(), b"lo");
+        assert!(!replayed(&mut replay, &mut buf));
     }
 }

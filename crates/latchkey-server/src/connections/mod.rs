@@ -21,20 +21,18 @@
 
 mod activity;
 mod held;
-mod rewind;
 
 use crate::config::ServerConfig;
 use crate::express::{Express, LaneEnd};
 use crate::extract::ClientIp;
 use activity::{Activity, Clock, Handling, Watched};
 use axum::Router;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use held::{Admission, Held, Release};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use latchkey_core::Cidr;
-use rewind::Rewind;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -262,6 +260,7 @@ impl Connection {
             stream,
             activity: activity.clone(),
             clock,
+            replay: Bytes::new(),
         };
         let mut read = BytesMut::new();
         if let Some(express) = express {
@@ -282,10 +281,8 @@ impl Connection {
                 Some(LaneEnd::Closed) | None => return,
             }
         }
-        let io = TokioIo::new(Rewind {
-            read: read.freeze(),
-            io,
-        });
+        io.replay = read.freeze();
+        let io = TokioIo::new(io);
         let routes = TowerToHyperService::new(router);
         let requests = activity.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
