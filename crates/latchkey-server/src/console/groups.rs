@@ -5,9 +5,10 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, Refusal, Told};
+use crate::console::pages::{self, render, Refusal};
 use crate::console::service_tokens::{form_grant_rows, DeletePage, GRANT_ROWS};
 use crate::console::token_views::{grant_text, GrantText, SetOption};
+use crate::console::told::Told;
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;

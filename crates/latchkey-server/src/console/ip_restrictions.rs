@@ -6,8 +6,9 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, Told};
+use crate::console::pages::{self, render};
 use crate::console::service_tokens::DeletePage;
+use crate::console::told::Told;
 use crate::error::ApiError;
 use crate::routes::ip_restrictions::parse_cidrs;
 use crate::state::AppState;

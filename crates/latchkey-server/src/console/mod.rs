@@ -16,6 +16,7 @@
 //!   navigation of every signed-in page;
 //! - [`account`]: sign-in, sign-out and the password;
 //! - [`service_tokens`] and [`token_views`]: Account settings → Service tokens;
+//! - [`told`]: the notice a page shows after a change redirected to it;
 //! - [`personal_tokens`]: each person's own personal access tokens;
 //! - [`projects`]: the account's projects, decided project by project;
 //! - [`users`]: the account's members, their licenses, and removing them;
@@ -43,4 +44,5 @@ pub mod rows;
 pub mod service_tokens;
 pub mod session;
 pub mod token_views;
+pub mod told;
 pub mod users;

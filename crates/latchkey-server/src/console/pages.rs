@@ -319,37 +319,6 @@ pub fn say(page: &str, csrf: &str, outcome: Result<&str, &str>) -> Response {
     ))
 }
 
-/// What the page a redirect landed on is told ([`Said`], read against the caller's session):
-/// its notice and its error, each only when this session's own redirect said it. A query
-/// string it cannot read tells nothing.
-pub struct Told {
-    /// What was done.
-    pub notice: Option<String>,
-    /// What was refused.
-    pub error: Option<String>,
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Told {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Told, Self::Rejection> {
-        let said = axum::extract::Query::<Said>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(said)| said)
-            .unwrap_or_default();
-        let (notice, error) = match parts
-            .extensions
-            .get::<crate::console::caller::ConsoleCaller>()
-        {
-            Some(caller) => said.read(&caller.csrf),
-            None => (None, None),
-        };
-        Ok(Told { notice, error })
-    }
-}
-
 impl Said {
     /// The notice and the error to show: only what this session's own redirect said.
     pub fn read(self, csrf: &str) -> (Option<String>, Option<String>) {

@@ -5,8 +5,9 @@
 use crate::console::caller::ConsoleCaller;
 use crate::console::form::ConsoleForm;
 use crate::console::frame::Frame;
-use crate::console::pages::{self, render, Told};
+use crate::console::pages::{self, render};
 use crate::console::token_views::when;
+use crate::console::told::Told;
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
