@@ -12,14 +12,19 @@
 # request (utime+stime of the process from /proc over the run: nginx's master and worker), and
 # how busy wrk's core was (with /usr/bin/time): near 100 %, the ratio is wrk's limit, not ours.
 # A warm-up pass first looks every token up once (misses), so the rounds measure hits.
+# CACHED (default TOKENS) tokens are made; when there are more than TOKENS, every one of them is
+# asked once first, so the node caches CACHED tokens while the rounds rotate through TOKENS of
+# them: the request-level cost of a hit in a large cache (its in-process part: bench/verify.sh).
 # LATCHKEY_BIN: the binary to measure (default: a release build of this tree, built first).
-# Usage: bash bench/load.sh [secs=10] [conns=64] [tokens=20000] [rounds=3]
+# Usage: bash bench/load.sh [secs=10] [conns=64] [tokens=20000] [rounds=3] [cached=tokens]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-64}
 tokens=${3:-20000}
 rounds=${4:-3}
+cached=${5:-$tokens}
+[ "$cached" -ge "$tokens" ] || { echo "cached ($cached) must be at least tokens ($tokens)" >&2; exit 1; }
 for tool in wrk taskset; do
     command -v "$tool" >/dev/null || { echo "install $tool (apt-get install wrk util-linux)" >&2; exit 1; }
 done
@@ -82,8 +87,15 @@ admin=$(grep -m1 '^lksvc_' "$dir/out")
 account=$(curl -fs -H "Authorization: Token $admin" "http://127.0.0.1:$port/api/v3/accounts/" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
 echo "== $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'), load $(load)"
-echo "-- making $tokens tokens (job_admin on all projects) through the API"
-taskset -c 0 "$probe" create "127.0.0.1:$port" "$admin" "$account" 8 "$tokens" "$dir/tokens" | tail -1
+echo "-- making $cached tokens (job_admin on all projects) through the API"
+taskset -c 0 "$probe" create "127.0.0.1:$port" "$admin" "$account" 8 "$cached" "$dir/all" | tail -1
+head -n "$tokens" "$dir/all" > "$dir/tokens"
+if [ "$cached" -gt "$tokens" ]; then
+    echo "-- every one of the $cached tokens asked once, so the node caches them all"
+    "$probe" warm "127.0.0.1:$port" "$dir/all" 4 | tail -1
+fi
+rss() { awk '/^VmRSS/ {print $2 " KiB"}' "/proc/$server/status"; }
+echo "   server RSS $(rss)"
 curl -fs -X POST -H 'Content-Type: application/json' -H "Authorization: Token $(head -1 "$dir/tokens")" \
     -d '{"permission":"jobs:write","project_id":1}' "http://127.0.0.1:$port/api/v1/authorize" | grep -q '"allowed":true' \
     || { echo "the rotation's tokens are not allowed"; exit 1; }
@@ -126,4 +138,5 @@ for round in $(seq "$rounds"); do
     run authorize "$secs" "$server" -- -s bench/rotate.lua "http://127.0.0.1:$port/api/v1/authorize"
     run forward "$secs" "$server" -- -s bench/forward.lua "http://127.0.0.1:$port/auth/forward"
 done
+echo "-- server RSS $(rss)"
 : "$admin"

@@ -13,6 +13,10 @@
 //!   misses: the store lookup), then each again (cache hits), then N tokens never issued; prints
 //!   p50 / p90 / p99 / max of each.
 //!
+//! - `warm URL TOKENS CLIENTS`: every token of the file asked once by CLIENTS concurrent
+//!   clients, each answer required to allow (so all of them are cached on the node); prints how
+//!   many and how fast.
+//!
 //! `PROBE_CSV=FILE` makes `lag` write every round's lags to FILE as well; `PROBE_POLL_US=N`
 //! pauses N µs between one node's polls (default: back to back).
 //!
@@ -55,6 +59,7 @@ fn main() {
             out,
         ),
         ["miss", url, tokens, n] => miss(url, tokens, n.parse().unwrap()),
+        ["warm", url, tokens, clients] => warm(url, tokens, clients.parse().unwrap()),
         _ => eprintln!(
             "probe: run by bench/multi_node.sh and bench/backends.sh (see the file's doc); \
              nothing to do alone"
@@ -401,4 +406,35 @@ fn miss(url: &str, tokens: &str, n: usize) {
     println!("  first ask (cache miss)    : {}", summary(&mut first));
     println!("  second ask (cache hit)    : {}", summary(&mut again));
     println!("  never-issued (store miss) : {}", summary(&mut unknown));
+}
+
+fn warm(url: &str, tokens: &str, clients: usize) {
+    let tokens: Vec<String> = std::fs::read_to_string(tokens)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let next = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            let (next, tokens) = (&next, &tokens);
+            s.spawn(move || {
+                let mut conn = Conn::open(url);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(token) = tokens.get(i) else { break };
+                    let status = conn.authorize(token, 0);
+                    assert_eq!(status, 200, "token {i} refused");
+                }
+            });
+        }
+    });
+    let took = start.elapsed();
+    println!(
+        "warmed {} tokens with {clients} clients in {:.1} s: {:.0} authorizations/s",
+        tokens.len(),
+        took.as_secs_f64(),
+        tokens.len() as f64 / took.as_secs_f64()
+    );
 }

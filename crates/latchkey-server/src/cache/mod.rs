@@ -1,12 +1,12 @@
 //! The node's cache of compiled principals, keyed by token digest.
 //!
-//! 64 shards, each a `RwLock<HashSet>` of entries with an identity hasher: the key is already a
-//! SHA-256 digest, so its first eight bytes are the hash and bytes 8..16 pick the shard. Each
-//! entry holds its own digest, so a slot of the set is one pointer (the digest is compared where
-//! the entry is read anyway): a million cached tokens cost one allocation each and a table of
-//! pointers, about 150 bytes a token. Readers take a shard's read lock for the few nanoseconds of
-//! a lookup; nothing is held across an `.await`. Identical permission sets are interned, so a
-//! million tokens with the same grants share one compiled copy.
+//! 64 shards, each a `RwLock` over a [`table`] of its own: open addressing where each slot holds
+//! the digest's first eight bytes beside the entry's pointer, so a hit reads one slot and then
+//! the one entry it points to (where the whole digest is compared), and bytes 8..16 pick the
+//! shard. A million cached tokens cost one allocation each and about 21 bytes of table, about
+//! 150 bytes a token. Readers take a shard's read lock for the few nanoseconds of a lookup;
+//! nothing is held across an `.await`. Identical permission sets are interned, so a million
+//! tokens with the same grants share one compiled copy.
 //!
 //! Evictions are as narrow as the change: one digest, one user's personal tokens (found through a
 //! small index kept for personal tokens only), or one account's entries (a plan or IP-rule
@@ -17,11 +17,13 @@ use crate::clock::UnixMicros;
 use latchkey_core::{
     AccountId, EffectivePermissions, NetworkPolicy, TokenDigest, TokenId, TokenKind, UserId,
 };
-use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+mod table;
+
+use table::Table;
 
 const SHARDS: usize = 64;
 
@@ -67,54 +69,7 @@ impl Eviction {
     }
 }
 
-/// Passes a digest's own first eight bytes through as the hash.
-#[derive(Default)]
-pub struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only TokenDigest keys are used, which write a u64; this is a fallback.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-}
-
-type Shard = RwLock<HashSet<Keyed, BuildHasherDefault<DigestHasher>>>;
-
-/// An entry as its shard holds it: hashed and compared by the digest it carries.
-struct Keyed(Arc<CachedPrincipal>);
-
-impl Hash for Keyed {
-    #[inline]
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.digest.hash(state);
-    }
-}
-
-impl PartialEq for Keyed {
-    #[inline]
-    fn eq(&self, other: &Keyed) -> bool {
-        self.0.digest == other.0.digest
-    }
-}
-
-impl Eq for Keyed {}
-
-impl Borrow<TokenDigest> for Keyed {
-    #[inline]
-    fn borrow(&self) -> &TokenDigest {
-        &self.0.digest
-    }
-}
+type Shard = RwLock<Table>;
 
 /// A principal as the verifier read it from the store, before it is cached.
 #[derive(Debug)]
@@ -270,7 +225,7 @@ impl TokenCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
-            .map(|Keyed(e)| e.clone())
+            .cloned()
     }
 
     /// Runs `f` on the entry under the shard's read lock, without touching its reference count.
@@ -284,7 +239,7 @@ impl TokenCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(digest)
-            .map(|Keyed(e)| f(e))
+            .map(f)
     }
 
     /// The eviction epoch; read it before loading from the store and pass it to [`insert`].
@@ -324,7 +279,7 @@ impl TokenCache {
         if self.epoch.load(Ordering::Acquire) != epoch {
             return entry;
         }
-        if let Some(Keyed(old)) = shard.replace(Keyed(entry.clone())) {
+        if let Some(old) = shard.replace(entry.clone()) {
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
             }
@@ -360,7 +315,7 @@ impl TokenCache {
             .shard(digest)
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(Keyed(old)) = shard.take(digest) {
+        if let Some(old) = shard.take(digest) {
             self.count(Eviction::Token, 1);
             if old.id.0 == 0 {
                 self.negative.fetch_sub(1, Ordering::Relaxed);
@@ -399,11 +354,8 @@ impl TokenCache {
                 .shard(digest)
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            if shard
-                .get(digest)
-                .is_some_and(|e| e.0.user_id() == Some(user))
-            {
-                shard.remove(digest);
+            if shard.get(digest).is_some_and(|e| e.user_id() == Some(user)) {
+                shard.take(digest);
                 self.count(Eviction::User, 1);
             }
         }
@@ -416,7 +368,7 @@ impl TokenCache {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let mut personal = Vec::new();
             let before = shard.len();
-            shard.retain(|Keyed(e)| {
+            shard.retain(|e| {
                 if e.account_id != account {
                     return true;
                 }
@@ -441,7 +393,7 @@ impl TokenCache {
         for shard in &self.shards {
             let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
             let len = shard.len();
-            shard.retain(|Keyed(e)| e.id.0 != 0 || e.loaded_at >= before);
+            shard.retain(|e| e.id.0 != 0 || e.loaded_at >= before);
             self.negative
                 .fetch_sub((len - shard.len()) as i64, Ordering::Relaxed);
         }
