@@ -88,7 +88,7 @@ account=$(curl -fs -H "Authorization: Token $admin" "http://127.0.0.1:$port/api/
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
 echo "== $(date -u +%FT%TZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'), load $(load)"
 echo "-- making $cached tokens (job_admin on all projects) through the API"
-taskset -c 0 "$probe" create "127.0.0.1:$port" "$admin" "$account" 8 "$cached" "$dir/all" | tail -1
+taskset -c 0 "$probe" create "127.0.0.1:$port" "$admin" "$account" 8 "$cached" "$dir/all" | tail -2
 head -n "$tokens" "$dir/all" > "$dir/tokens"
 if [ "$cached" -gt "$tokens" ]; then
     echo "-- every one of the $cached tokens asked once, so the node caches them all"

@@ -190,28 +190,14 @@ impl UsageLog {
 #[cfg(test)]
 mod tests {
     use super::UsageLog;
-    use crate::cache::{CachedPrincipal, PrincipalLoad};
-    use crate::clock::UnixMicros;
-    use latchkey_core::{AccountId, TokenDigest, TokenId, TokenKind};
+    use crate::cache::CachedPrincipal;
+    use latchkey_core::TokenDigest;
     use std::net::IpAddr;
     use std::sync::Arc;
     use std::time::Duration;
 
     fn entry(id: i64) -> Arc<CachedPrincipal> {
-        Arc::new(CachedPrincipal::new(
-            TokenDigest([id as u8; 32]),
-            PrincipalLoad {
-                kind: TokenKind::Service,
-                id: TokenId(id),
-                account_id: AccountId(1),
-                user_id: None,
-                active: true,
-                expires_at: None,
-                loaded_at: UnixMicros(0),
-                permissions: Arc::default(),
-                network: None,
-            },
-        ))
+        CachedPrincipal::test_service(TokenDigest([id as u8; 32]), id)
     }
 
     fn taken(log: &UsageLog) -> Vec<(i64, i64)> {

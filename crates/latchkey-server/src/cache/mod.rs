@@ -168,6 +168,27 @@ impl CachedPrincipal {
     }
 }
 
+#[cfg(test)]
+impl CachedPrincipal {
+    /// An active service token of account 1 that may do nothing, for unit tests.
+    pub(crate) fn test_service(digest: TokenDigest, id: i64) -> Arc<CachedPrincipal> {
+        Arc::new(CachedPrincipal::new(
+            digest,
+            PrincipalLoad {
+                kind: TokenKind::Service,
+                id: TokenId(id),
+                account_id: AccountId(1),
+                user_id: None,
+                active: true,
+                expires_at: None,
+                loaded_at: UnixMicros(0),
+                permissions: Arc::default(),
+                network: None,
+            },
+        ))
+    }
+}
+
 /// The one shared copy of `value` (bounded: unshared copies are dropped past 100,000).
 fn intern<T: Clone + Eq + std::hash::Hash>(
     table: &Mutex<HashMap<T, Arc<T>>>,

@@ -183,9 +183,6 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::PrincipalLoad;
-    use crate::clock::UnixMicros;
-    use latchkey_core::{AccountId, EffectivePermissions, TokenId, TokenKind};
     use std::collections::HashMap;
 
     /// A digest whose tag is `tag` (so many share a home) and whose rest is `n`.
@@ -197,20 +194,7 @@ mod tests {
     }
 
     fn entry(digest: TokenDigest, id: i64) -> Arc<CachedPrincipal> {
-        Arc::new(CachedPrincipal::new(
-            digest,
-            PrincipalLoad {
-                kind: TokenKind::Service,
-                id: TokenId(id),
-                account_id: AccountId(1),
-                user_id: None,
-                active: true,
-                expires_at: None,
-                loaded_at: UnixMicros(0),
-                permissions: Arc::new(EffectivePermissions::default()),
-                network: None,
-            },
-        ))
+        CachedPrincipal::test_service(digest, id)
     }
 
     /// Every entry the model holds is found with its id, and nothing else is.
