@@ -1,8 +1,8 @@
 //! The whole in-process hot path on a cache hit: parse, checksum, SHA-256, cache lookup, state
 //! and expiry checks, usage note, project ownership, decision — with 1k, 100k and 1M tokens cached.
 //! `cache_lookup` is the cache's part of that alone: one digest looked up after the other, each
-//! lookup waiting for the last (as requests on one core do), so its cost at 1M is the memory
-//! latency a hit pays and not what the CPU can overlap.
+//! lookup waiting for the last (between two requests lies too much work for the CPU to overlap
+//! their lookups), so its cost at 1M is the memory latency a hit pays.
 //! Run: `cargo bench -p latchkey-server`. `LATCHKEY_BENCH_HOT` sets how many of the cached tokens
 //! are presented in turn (default 4096): what a hit costs in a large cache depends on whether
 //! the entries in use fit the CPU's caches and TLB.

@@ -1,12 +1,12 @@
 //! The node's cache of compiled principals, keyed by token digest.
 //!
-//! 64 shards, each a `RwLock` over a [`table`] of its own: open addressing where each slot holds
-//! the digest's first eight bytes beside the entry's pointer, so a hit reads one slot and then
-//! the one entry it points to (where the whole digest is compared), and bytes 8..16 pick the
-//! shard. A million cached tokens cost one allocation each and about 21 bytes of table, about
-//! 150 bytes a token. Readers take a shard's read lock for the few nanoseconds of a lookup;
-//! nothing is held across an `.await`. Identical permission sets are interned, so a million
-//! tokens with the same grants share one compiled copy.
+//! 64 shards, each a `RwLock` over a table of its own (`table.rs`): open addressing where each
+//! slot holds the digest's first eight bytes beside the entry's pointer, so a hit reads one slot
+//! and then the one entry it points to (where the whole digest is compared); bytes 8..16 pick
+//! the shard. A million cached tokens cost one allocation each and about 21 bytes of table,
+//! about 150 bytes a token. Readers take a shard's read lock for the few nanoseconds of a
+//! lookup; nothing is held across an `.await`. Identical permission sets are interned, so a
+//! million tokens with the same grants share one compiled copy.
 //!
 //! Evictions are as narrow as the change: one digest, one user's personal tokens (found through a
 //! small index kept for personal tokens only), or one account's entries (a plan or IP-rule
