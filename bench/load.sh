@@ -125,7 +125,7 @@ run() { # name, seconds, pids…, -- wrk arguments…
         "$(grep -q Non-2xx <<<"$out" && grep Non-2xx <<<"$out" | tr -s ' ' || echo 'all 2xx')" "$(load)"
 }
 export LATCHKEY_TOKENS="$dir/tokens"
-echo "-- warm-up: every token once (cache misses), every route"
+echo "-- warm-up: every route, the rotation's tokens each looked up (misses, unless CACHED warmed them)"
 run authorize 5 "$server" -- -s bench/rotate.lua "http://127.0.0.1:$port/api/v1/authorize"
 run forward 2 "$server" -- -s bench/forward.lua "http://127.0.0.1:$port/auth/forward"
 run livez 2 "$server" -- "http://127.0.0.1:$port/livez"

@@ -71,8 +71,8 @@ impl Drop for Secret {
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TokenDigest(pub [u8; 32]);
 
-/// A digest is already uniformly random, so its first eight bytes are a perfect hash: hashing
-/// writes just those, and a cache can pair it with an identity hasher.
+/// A digest is already uniformly random, so its first eight bytes are as good a hash as all 32:
+/// hashing writes just those (the server's cache uses them directly as each slot's tag).
 impl std::hash::Hash for TokenDigest {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(self.prefix_u64());
